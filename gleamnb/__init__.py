@@ -1,0 +1,82 @@
+"""gleamnb: fast, Jupyter-centric map/reduce in the spirit of Gleam.
+
+Build a dataflow with :class:`Flow`, run it on the embedded local engine (default) and get
+results back as Python rows or Arrow tables.
+
+Examples
+--------
+>>> import gleamnb as gl, operator
+>>> f = gl.Flow("top words")
+>>> (f.strings(["the cat", "the dog", "the end"])
+...   .flat_map(gl.mappers.tokenize)
+...   .map(gl.mappers.append_one)
+...   .reduce_by_key(operator.add)
+...   .top(2, gl.order_by(2, descending=True).then(1))
+...   .collect())
+[('the', 3), ('cat', 1)]
+"""
+
+from __future__ import annotations
+
+from gleamnb.api import mappers
+from gleamnb.api.dataset import Dataset
+from gleamnb.api.flow import Flow
+from gleamnb.api.sources import csv, jsonl, orc, parquet, tsv, txt
+from gleamnb.errors import (
+    ArgumentError,
+    BuildError,
+    ExecutorCrashedError,
+    FieldError,
+    GleamError,
+    InputNotFoundError,
+    JoinKeyError,
+    MalformedInputError,
+    OutputError,
+    PicklingError,
+    PipeCommandError,
+    RunCancelledError,
+    SchemaError,
+    SourceError,
+    UserCodeError,
+)
+from gleamnb.plan.order import Order, order_by
+from gleamnb.runners.default import get_runner, local, set_runner
+from gleamnb.runners.events import Event
+from gleamnb.runners.result import RunResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Flow",
+    "Dataset",
+    "txt",
+    "csv",
+    "tsv",
+    "parquet",
+    "orc",
+    "jsonl",
+    "order_by",
+    "Order",
+    "mappers",
+    "local",
+    "set_runner",
+    "get_runner",
+    "RunResult",
+    "Event",
+    "GleamError",
+    "BuildError",
+    "FieldError",
+    "ArgumentError",
+    "PicklingError",
+    "SourceError",
+    "InputNotFoundError",
+    "MalformedInputError",
+    "SchemaError",
+    "JoinKeyError",
+    "UserCodeError",
+    "ExecutorCrashedError",
+    "PipeCommandError",
+    "OutputError",
+    "RunCancelledError",
+    "__version__",
+]

@@ -1,0 +1,652 @@
+"""``Dataset``: the fluent surface. Every method appends one logical step and returns a new
+handle; nothing runs until a sink's ``Flow.run()`` or an action (``collect()``, ``count()``...).
+
+Rows are tuples; fields are addressed by 1-based position or by name. Keyed steps emit the key
+fields first, then the other fields in their original order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from gleamnb.api.checks import check_count, check_fields, check_function, step_name
+from gleamnb.errors import ArgumentError, SchemaError
+from gleamnb.plan import steps as S
+from gleamnb.plan.builtins import BuiltinFunction
+from gleamnb.plan.graph import Node
+from gleamnb.plan.order import FieldRef, Order, as_fields, as_order
+from gleamnb.runtime.fields import key_first, resolve_fields
+from gleamnb.runtime.rows import is_positional, positional_names, renumber
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from gleamnb.api.flow import Flow
+    from gleamnb.runners.base import Runner
+
+__all__ = ["Dataset"]
+
+Key = FieldRef | Sequence[FieldRef]
+
+
+def _key_first_names(names: tuple[str, ...] | None, key: Sequence[FieldRef], step: str) -> tuple[str, ...] | None:
+    if names is None:
+        return None
+    idx = resolve_fields(key, names, step=step)
+    return tuple(renumber([names[i] for i in key_first(idx, len(names))]))
+
+
+def _join_names(left: Node, right: Node, on: Sequence[FieldRef], step: str, lists: bool) -> tuple[str, ...] | None:
+    if left.names is None or right.names is None:
+        return None
+    lnames = _key_first_names(left.names, on, step)
+    rnames = _key_first_names(right.names, on, step)
+    assert lnames is not None and rnames is not None
+    k = len(on)
+    if lists:
+        return tuple(renumber([*lnames[:k], f"_{k + 1}", f"_{k + 2}"]))
+    taken = set(lnames)
+    rvals = [f"{n}_right" if n in taken and not is_positional(n) else n for n in rnames[k:]]
+    return tuple(renumber([*lnames, *rvals]))
+
+
+class Dataset:
+    """A distributed collection of rows, defined by the steps that make it.
+
+    Create one from a :class:`~gleamnb.Flow` source (``flow.read(gl.txt(...))``,
+    ``flow.ints([...])``, ...). Each method returns a new ``Dataset``; the original is
+    unchanged.
+
+    Examples
+    --------
+    >>> import gleamnb as gl
+    >>> f = gl.Flow("squares")
+    >>> f.range(1, 6, shards=2).map(lambda x: x * x).filter(lambda x: x % 2).collect()
+    [(1,), (9,), (25,)]
+    """
+
+    def __init__(self, flow: Flow, node: Node) -> None:
+        self.flow = flow
+        self.node = node
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _then(
+        self,
+        step: S.Step,
+        *,
+        inputs: Sequence[Dataset] | None = None,
+        shards: int | None = None,
+        names: tuple[str, ...] | None = None,
+        named: bool = False,
+    ) -> Dataset:
+        ins = tuple(d.node for d in (inputs if inputs is not None else [self]))
+        for d in inputs or []:
+            if d.flow is not self.flow:
+                raise ArgumentError(
+                    f"step {step.name!r} combines datasets of two different flows",
+                    hint="build both datasets from the same gl.Flow",
+                )
+        return self.flow._add(step, ins, shards if shards is not None else self.node.shards, names, named)
+
+    @property
+    def shards(self) -> int:
+        """Number of shards (known when the flow is built)."""
+        return self.node.shards
+
+    @property
+    def names(self) -> tuple[str, ...] | None:
+        """Field names when known before running, else None (decided by a Python function)."""
+        return self.node.names
+
+    def _check(self, fields: Sequence[FieldRef], step: str) -> None:
+        check_fields(fields, self.node.names, self.node.named, step)
+
+    def _wide_shards(self) -> int:
+        h = self.node.hints
+        if h.total_size_mb and h.partition_size_mb:
+            return max(1, math.ceil(h.total_size_mb / h.partition_size_mb))
+        return self.node.shards
+
+    def __repr__(self) -> str:
+        names = ", ".join(self.node.names) if self.node.names is not None else "?"
+        return f"<Dataset d{self.node.id} of flow {self.flow.name!r}: {self.node.step.describe()}; {self.node.shards} shards; fields ({names})>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return self.flow._repr_mimebundle_(include, exclude)
+
+    # -- narrow steps --------------------------------------------------------------------------
+
+    def map(self, fn: Callable[..., Any], *, name: str | None = None) -> Dataset:
+        """One row out per row in: ``fn(*fields)`` returns a tuple (a row) or one value.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().strings(["a", "bb"]).map(lambda s: (s, len(s))).collect()
+        [('a', 1), ('bb', 2)]
+        """
+        step = S.Map(name=step_name(name, fn, "map"), fn=fn)
+        check_function(fn, step.name)
+        names: tuple[str, ...] | None = None
+        if isinstance(fn, BuiltinFunction) and fn.kind == "map" and self.node.names is not None:
+            if fn.name == "append_one":
+                names = tuple(renumber([*self.node.names, f"_{len(self.node.names) + 1}"]))
+            elif fn.name == "lowercase":
+                names = self.node.names
+        return self._then(step, names=names)
+
+    def flat_map(self, fn: Callable[..., Any], *, name: str | None = None) -> Dataset:
+        """Zero or more rows out per row in: ``fn(*fields)`` returns (or yields) rows.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().strings(["a b", "c"]).flat_map(str.split).collect()
+        [('a',), ('b',), ('c',)]
+        """
+        step = S.FlatMap(name=step_name(name, fn, "flat_map"), fn=fn)
+        check_function(fn, step.name)
+        names = ("_1",) if isinstance(fn, BuiltinFunction) and fn.name == "tokenize" else None
+        return self._then(step, names=names)
+
+    def filter(self, fn: Callable[..., Any], *, name: str | None = None) -> Dataset:
+        """Keep the rows for which ``fn(*fields)`` is true.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().ints([1, 2, 3, 4]).filter(lambda x: x % 2 == 0).collect()
+        [(2,), (4,)]
+        """
+        step = S.Filter(name=step_name(name, fn, "filter"), fn=fn)
+        check_function(fn, step.name)
+        return self._then(step, names=self.node.names, named=self.node.named)
+
+    def select(self, *fields: FieldRef, name: str | None = None) -> Dataset:
+        """Keep the given fields, in the given order.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().slices([("a", 1, True)]).select(3, 1).collect()
+        [(True, 'a')]
+        """
+        step = S.Select(name=name or "select", fields=as_fields(list(fields), "select"))
+        self._check(step.fields, step.name)
+        if self.node.names is not None:
+            idx = resolve_fields(step.fields, self.node.names, step=step.name)
+            names: tuple[str, ...] | None = tuple(renumber([self.node.names[i] for i in idx]))
+        elif all(isinstance(f, int) for f in step.fields):
+            names = tuple(positional_names(len(step.fields)))
+        else:
+            names = None
+        return self._then(step, names=names, named=self.node.named and names is None)
+
+    def map_batches(
+        self, fn: Callable[[Any], Any], *, format: str = "arrow", name: str | None = None
+    ) -> Dataset:
+        """A vectorized function over whole batches.
+
+        ``fn`` gets a :class:`pyarrow.RecordBatch` (``format="arrow"``) or a pandas DataFrame
+        (``format="pandas"``) and returns a batch, table, DataFrame or dict of columns.
+
+        Examples
+        --------
+        >>> import gleamnb as gl, pyarrow.compute as pc
+        >>> f = gl.Flow()
+        >>> f.ints([1, 2]).map_batches(lambda b: {"x": pc.multiply(b.column(0), 10)}).collect()
+        [(10,), (20,)]
+        """
+        if format not in ("arrow", "pandas"):
+            raise ArgumentError(f"unknown batch format {format!r}", hint='use "arrow" or "pandas"')
+        step = S.MapBatches(name=step_name(name, fn, "map_batches"), fn=fn, format=format)
+        check_function(fn, step.name)
+        return self._then(step, named=True)
+
+    def pipe(self, command: str, *, name: str | None = None) -> Dataset:
+        """Send the rows through a shell command: TSV lines in, its output lines back as rows.
+
+        Numbers are formatted (never dropped); output lines are split on tabs only, and every
+        field comes back as a string.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().slices([("b", 2), ("a", 1)]).pipe("sort").collect()
+        [('a', '1'), ('b', '2')]
+        """
+        if not isinstance(command, str) or not command.strip():
+            raise ArgumentError("pipe needs a shell command", hint='e.g. .pipe("sort -u")')
+        return self._then(S.Pipe(name=name or "pipe", command=command))
+
+    def pipe_as_args(self, template: str, *, name: str | None = None) -> Dataset:
+        """Run ``template`` once per row, ``$1``, ``$2``... replaced by the row's fields.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().slices([("a", 1)]).pipe_as_args("echo $1-$2").collect()
+        [('a-1',)]
+        """
+        if not isinstance(template, str) or not template.strip():
+            raise ArgumentError("pipe_as_args needs a command template", hint='e.g. "echo $1"')
+        return self._then(S.PipeAsArgs(name=name or "pipe_as_args", template=template))
+
+    def local_sort(self, order: Order | Key, *, name: str | None = None) -> Dataset:
+        """Sort each shard on its own (no data moves between shards)."""
+        o = as_order(order)
+        self._check(o.fields, name or "local_sort")
+        return self._then(S.LocalSort(name=name or "local_sort", order=o), names=self.node.names, named=self.node.named)
+
+    def local_top(self, n: int, order: Order | Key, *, name: str | None = None) -> Dataset:
+        """The first ``n`` rows of each shard in ``order``."""
+        o = as_order(order)
+        check_count(n, "local_top's n", minimum=0)
+        self._check(o.fields, name or "local_top")
+        return self._then(S.LocalTop(name=name or "local_top", n=n, order=o), names=self.node.names, named=self.node.named)
+
+    def local_reduce_by_key(
+        self, fn: Callable[[Any, Any], Any] | str, *, key: Key = 1, name: str | None = None
+    ) -> Dataset:
+        """Reduce by key within each shard (a map-side combine without a shuffle)."""
+        keys = as_fields(key, "local_reduce_by_key")
+        step = S.LocalReduceByKey(name=name or "local_reduce_by_key", reducer=S.as_reducer(fn), key=keys)
+        self._check(keys, step.name)
+        if step.reducer.fn is not None and step.reducer.agg is None:
+            check_function(step.reducer.fn, step.name, "reducer")
+        return self._then(step, names=_key_first_names(self.node.names, keys, step.name))
+
+    def local_distinct(self, *, name: str | None = None) -> Dataset:
+        """Drop duplicate rows within each shard."""
+        return self._then(S.LocalDistinct(name=name or "local_distinct"), names=self.node.names, named=self.node.named)
+
+    def local_limit(self, n: int, offset: int = 0, *, name: str | None = None) -> Dataset:
+        """Rows ``offset .. offset + n`` of each shard."""
+        check_count(n, "local_limit's n", minimum=0)
+        check_count(offset, "local_limit's offset", minimum=0)
+        step = S.LocalLimit(name=name or "local_limit", n=n, offset=offset)
+        return self._then(step, names=self.node.names, named=self.node.named)
+
+    # -- wide steps ----------------------------------------------------------------------------
+
+    def reduce_by_key(
+        self, fn: Callable[[Any, Any], Any] | str, *, key: Key = 1, name: str | None = None
+    ) -> Dataset:
+        """Combine the values of each key: ``fn(a, b)`` over the value fields.
+
+        ``fn`` gets scalars when there is one value field and tuples otherwise. The
+        aggregates ``"sum"``, ``"count"``, ``"min"``, ``"max"``, ``"first"``, ``"last"`` (and
+        ``operator.add``, ``min``, ``max`` on numbers) run vectorized. Rows come out as
+        ``(key..., values...)``.
+
+        Examples
+        --------
+        >>> import gleamnb as gl, operator
+        >>> f = gl.Flow()
+        >>> sorted(f.slices([("a", 1), ("b", 2), ("a", 3)]).reduce_by_key(operator.add).collect())
+        [('a', 4), ('b', 2)]
+        """
+        keys = as_fields(key, "reduce_by_key")
+        reducer = S.as_reducer(fn)
+        step = S.ReduceByKey(name=name or step_name(None, fn if reducer.agg is None else None, "reduce_by_key"), reducer=reducer, key=keys)
+        self._check(keys, step.name)
+        if reducer.agg is None:
+            check_function(reducer.fn, step.name, "reducer")
+        names = _key_first_names(self.node.names, keys, step.name)
+        if names is not None and reducer.agg == "count":
+            names = tuple(renumber([*names[: len(keys)], f"_{len(keys) + 1}"]))
+        if self.node.names is not None and len(self.node.names) == len(keys):
+            raise SchemaError(
+                f"step {step.name!r} has no value fields to reduce: rows have only the key",
+                step=step.name,
+                hint="add a value first, e.g. .map(gl.mappers.append_one) before reduce_by_key",
+            )
+        return self._then(step, shards=self._wide_shards(), names=names if reducer.agg else None)
+
+    def reduce(self, fn: Callable[[Any, Any], Any] | str, *, name: str | None = None) -> Dataset:
+        """Fold all rows into one: ``fn(a, b)`` gets scalars (one field) or tuples.
+
+        Examples
+        --------
+        >>> import gleamnb as gl, operator
+        >>> gl.Flow().range(1, 101, shards=4).reduce(operator.add).collect()
+        [(5050,)]
+        """
+        reducer = S.as_reducer(fn)
+        step = S.Reduce(name=name or "reduce", reducer=reducer)
+        if reducer.agg is None:
+            check_function(reducer.fn, step.name, "reducer")
+        names = self.node.names if reducer.agg not in (None, "count") else None
+        return self._then(step, shards=1, names=names)
+
+    def group_by_key(self, *, key: Key = 1, name: str | None = None) -> Dataset:
+        """``(key..., [values])`` per key; a value is a scalar (one value field) or a tuple.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().slices([("a", 1), ("b", 2), ("a", 3)]).group_by_key().collect()
+        [('a', [1, 3]), ('b', [2])]
+        """
+        keys = as_fields(key, "group_by_key")
+        step = S.GroupByKey(name=name or "group_by_key", key=keys)
+        self._check(keys, step.name)
+        names = _key_first_names(self.node.names, keys, step.name)
+        if names is not None:
+            k = len(keys)
+            value = names[k] if len(names) == k + 1 else f"_{k + 1}"
+            names = tuple(renumber([*names[:k], value]))
+        return self._then(step, shards=self._wide_shards(), names=names)
+
+    def distinct(self, *, key: Key | None = None, name: str | None = None) -> Dataset:
+        """One row per distinct value of ``key`` (the first seen); all fields when None.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> sorted(gl.Flow().ints([3, 1, 3, 2, 1]).distinct().collect())
+        [(1,), (2,), (3,)]
+        """
+        keys = as_fields(key, "distinct")
+        step = S.Distinct(name=name or "distinct", key=keys)
+        self._check(keys, step.name)
+        names = _key_first_names(self.node.names, keys, step.name) if keys else self.node.names
+        return self._then(step, shards=self._wide_shards(), names=names, named=self.node.named)
+
+    def sort(self, order: Order | Key = 1, *, name: str | None = None) -> Dataset:
+        """Sort all rows (ties keep their order); ``gl.order_by(2, descending=True)`` etc.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().slices([("a", 2), ("b", 1)]).sort(gl.order_by(2)).collect()
+        [('b', 1), ('a', 2)]
+        """
+        o = as_order(order)
+        step = S.Sort(name=name or "sort", order=o)
+        self._check(o.fields, step.name)
+        return self._then(step, shards=self._wide_shards(), names=self.node.names, named=self.node.named)
+
+    def top(self, n: int, order: Order | Key = 1, *, name: str | None = None) -> Dataset:
+        """The first ``n`` rows in ``order``, in that order (one shard).
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().ints([5, 1, 4, 2]).top(2, gl.order_by(1, descending=True)).collect()
+        [(5,), (4,)]
+        """
+        o = as_order(order)
+        check_count(n, "top's n", minimum=0)
+        step = S.Top(name=name or "top", n=n, order=o)
+        self._check(o.fields, step.name)
+        return self._then(step, shards=1, names=self.node.names, named=self.node.named)
+
+    def limit(self, n: int, offset: int = 0, *, name: str | None = None) -> Dataset:
+        """At most ``n`` rows (after skipping ``offset``), taken from the shards in order.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().range(0, 100, shards=3).limit(3).collect()
+        [(0,), (1,), (2,)]
+        """
+        check_count(n, "limit's n", minimum=0)
+        check_count(offset, "limit's offset", minimum=0)
+        step = S.Limit(name=name or "limit", n=n, offset=offset)
+        return self._then(step, shards=1, names=self.node.names, named=self.node.named)
+
+    def _join(self, other: Dataset, on: Key, how: str, name: str | None) -> Dataset:
+        keys = as_fields(on, "join")
+        kind = "join" if how == "inner" else f"{how}_join"
+        step = S.Join(name=name or kind, how=how, on=keys)
+        self._check(keys, step.name)
+        other._check(keys, step.name)
+        names = _join_names(self.node, other.node, keys, step.name, lists=False)
+        return self._then(step, inputs=[self, other], shards=self._wide_shards(), names=names)
+
+    def join(self, other: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
+        """Inner join on ``on`` (same fields on both sides): ``(key..., left values..., right values...)``.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> f = gl.Flow()
+        >>> f.slices([(1, "a")]).join(f.slices([(1, "x"), (2, "y")])).collect()
+        [(1, 'a', 'x')]
+        """
+        return self._join(other, on, "inner", name)
+
+    def left_outer_join(self, other: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
+        """Every left row; right values are None where no right row matches."""
+        return self._join(other, on, "left_outer", name)
+
+    def right_outer_join(self, other: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
+        """Every right row; left values are None where no left row matches."""
+        return self._join(other, on, "right_outer", name)
+
+    def full_outer_join(self, other: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
+        """Rows of both sides; the missing side is padded with None."""
+        return self._join(other, on, "full_outer", name)
+
+    def hash_join(self, small: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
+        """Inner join with a small dataset copied to every shard (no shuffle of this side).
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> f = gl.Flow()
+        >>> f.slices([(1, "a"), (2, "b")]).hash_join(f.slices([(2, "y")])).collect()
+        [(2, 'b', 'y')]
+        """
+        keys = as_fields(on, "hash_join")
+        step = S.HashJoin(name=name or "hash_join", on=keys)
+        self._check(keys, step.name)
+        small._check(keys, step.name)
+        names = _join_names(self.node, small.node, keys, step.name, lists=False)
+        return self._then(step, inputs=[self, small], shards=self.node.shards, names=names)
+
+    def co_group(self, other: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
+        """``(key..., [left values], [right values])`` for every key of either side.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> f = gl.Flow()
+        >>> f.slices([(1, "a"), (1, "b")]).co_group(f.slices([(1, "x"), (2, "y")])).collect()
+        [(1, ['a', 'b'], ['x']), (2, [], ['y'])]
+        """
+        keys = as_fields(on, "co_group")
+        step = S.CoGroup(name=name or "co_group", on=keys)
+        self._check(keys, step.name)
+        other._check(keys, step.name)
+        names = _join_names(self.node, other.node, keys, step.name, lists=True)
+        return self._then(step, inputs=[self, other], shards=self._wide_shards(), names=names)
+
+    def partition(self, n: int, *, key: Key = 1, name: str | None = None) -> Dataset:
+        """Hash-partition into ``n`` shards by ``key`` (rows come out key first)."""
+        check_count(n, "partition's shard count")
+        keys = as_fields(key, "partition")
+        step = S.Partition(name=name or "partition", n=n, key=keys)
+        self._check(keys, step.name)
+        return self._then(step, shards=n, names=_key_first_names(self.node.names, keys, step.name))
+
+    def round_robin(self, n: int, *, name: str | None = None) -> Dataset:
+        """Deal the rows over ``n`` shards in turn."""
+        check_count(n, "round_robin's shard count")
+        step = S.RoundRobin(name=name or "round_robin", n=n)
+        return self._then(step, shards=n, names=self.node.names, named=self.node.named)
+
+    def broadcast(self, n: int, *, name: str | None = None) -> Dataset:
+        """``n`` shards, each holding every row."""
+        check_count(n, "broadcast's shard count")
+        step = S.Broadcast(name=name or "broadcast", n=n)
+        return self._then(step, shards=n, names=self.node.names, named=self.node.named)
+
+    def merge_to(self, n: int, *, name: str | None = None) -> Dataset:
+        """Merge the shards into ``n`` (consecutive shards concatenated, in order)."""
+        check_count(n, "merge_to's shard count")
+        step = S.MergeTo(name=name or "merge_to", n=n)
+        return self._then(step, shards=n, names=self.node.names, named=self.node.named)
+
+    def merge_sorted_to(self, n: int, order: Order | Key = 1, *, name: str | None = None) -> Dataset:
+        """Merge shards sorted by ``order`` into ``n`` sorted shards."""
+        check_count(n, "merge_sorted_to's shard count")
+        o = as_order(order)
+        step = S.MergeSortedTo(name=name or "merge_sorted_to", n=n, order=o)
+        self._check(o.fields, step.name)
+        return self._then(step, shards=n, names=self.node.names, named=self.node.named)
+
+    def union(self, *others: Dataset, ordered: bool = False, name: str | None = None) -> Dataset:
+        """All rows of this and ``others``.
+
+        By default the shards sit side by side (``n1 + n2 + ...`` shards, read in parallel);
+        ``ordered=True`` gives one shard: this dataset's rows, then each other's, in order.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> f = gl.Flow()
+        >>> f.ints([1, 2]).union(f.ints([3])).collect()
+        [(1,), (2,), (3,)]
+        """
+        if not others:
+            raise ArgumentError("union needs at least one other dataset", hint="e.g. a.union(b)")
+        step = S.Union(name=name or "union", ordered=ordered)
+        widths = {len(d.node.names) for d in (self, *others) if d.node.names is not None}
+        if len(widths) > 1:
+            raise SchemaError(
+                f"union of datasets with different numbers of fields: {sorted(widths)}",
+                step=step.name,
+                hint="select the same number of fields on every side first",
+            )
+        shards = 1 if ordered else sum(d.node.shards for d in (self, *others))
+        return self._then(step, inputs=[self, *others], shards=shards, names=self.node.names, named=self.node.named)
+
+    # -- hints and storage ---------------------------------------------------------------------
+
+    def hint(self, *, total_size_mb: float | None = None, partition_size_mb: float | None = None) -> Dataset:
+        """Size hints: with both, shuffles downstream use ``total / partition`` shards."""
+        for what, v in (("total_size_mb", total_size_mb), ("partition_size_mb", partition_size_mb)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
+                raise ArgumentError(f"{what} must be a positive number, got {v!r}")
+        return self.flow._replace(self.node, total_size_mb=total_size_mb, partition_size_mb=partition_size_mb)
+
+    def on_disk(self) -> Dataset:
+        """Keep this dataset's shards on disk (not memory), written out whole."""
+        return self.flow._replace(self.node, on_disk=True)
+
+    def cache(self) -> Dataset:
+        """Write this dataset out whole when it runs, so every reader in the run shares it."""
+        return self.flow._replace(self.node, cache=True)
+
+    # -- sinks ---------------------------------------------------------------------------------
+
+    def _sink(self, step: S.Step) -> Flow:
+        self.flow._add_sink(step, self.node)
+        return self.flow
+
+    def printlnf(self, fmt: str, *, name: str | None = None) -> Flow:
+        """Print each row with ``fmt`` (``%s``, ``%d``, ``%v``...) and a newline, on the driver.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().slices([("a", 1)]).printlnf("%s=%d").run(progress=False) and None
+        a=1
+        """
+        return self._sink(S.Printf(name=name or "printlnf", fmt=fmt, newline=True))
+
+    def printf(self, fmt: str, *, name: str | None = None) -> Flow:
+        """Print each row with ``fmt`` (no newline added)."""
+        return self._sink(S.Printf(name=name or "printf", fmt=fmt, newline=False))
+
+    def fprintf(self, file: Any, fmt: str, *, name: str | None = None) -> Flow:
+        """Write each row with ``fmt`` to ``file`` (a path or an open text file)."""
+        return self._sink(S.Printf(name=name or "fprintf", fmt=fmt, newline=False, file=file))
+
+    def output_row(self, fn: Callable[..., Any], *, name: str | None = None) -> Flow:
+        """Call ``fn(*fields)`` for every row, on the driver."""
+        if not callable(fn):
+            raise ArgumentError("output_row needs a function", hint="e.g. .output_row(print)")
+        return self._sink(S.OutputRow(name=step_name(name, fn, "output_row"), fn=fn))
+
+    def save(self, path: str, format: str = "parquet", *, name: str | None = None) -> Flow:
+        """Write the dataset to the folder ``path``, one part file per shard.
+
+        ``format`` is ``"parquet"``, ``"csv"``, ``"tsv"``, ``"txt"`` or ``"jsonl"``.
+        """
+        if format not in S.SAVE_FORMATS:
+            raise ArgumentError(f"unknown save format {format!r}", hint=f"use one of {', '.join(S.SAVE_FORMATS)}")
+        return self._sink(S.Save(name=name or "save", path=str(path), format=format))
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def to_arrow(self, runner: Runner | None = None, *, progress: Any = None) -> pa.Table:
+        """Run now and return the rows as a :class:`pyarrow.Table` (shards in order).
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().ints([1, 2]).to_arrow().num_rows
+        2
+        """
+        return self.flow._action(self.node, S.Collect(name="collect"), runner, progress)
+
+    def collect(self, runner: Runner | None = None, *, progress: Any = None) -> list[tuple[Any, ...]]:
+        """Run now and return every row as a list of tuples.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().strings(["x", "y"]).collect()
+        [('x',), ('y',)]
+        """
+        from gleamnb.runtime.rows import batch_to_rows
+
+        return batch_to_rows(self.to_arrow(runner, progress=progress))
+
+    def take(self, n: int, runner: Runner | None = None, *, progress: Any = None) -> list[tuple[Any, ...]]:
+        """The first ``n`` rows (shards in order), computing no more than needed downstream."""
+        return self.limit(n, name="take").collect(runner, progress=progress)
+
+    def first(self, runner: Runner | None = None, *, progress: Any = None) -> tuple[Any, ...] | None:
+        """The first row, or None when the dataset is empty."""
+        rows = self.take(1, runner, progress=progress)
+        return rows[0] if rows else None
+
+    def count(self, runner: Runner | None = None, *, progress: Any = None) -> int:
+        """The number of rows (counted in the executors; no rows travel).
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().range(0, 1000, shards=4).count()
+        1000
+        """
+        return self.flow._action(self.node, S.Count(name="count"), runner, progress)
+
+    def to_pandas(self, runner: Runner | None = None, *, progress: Any = None) -> pd.DataFrame:
+        """Run now and return a pandas DataFrame (Python-object fields as object columns)."""
+        import pandas as pd
+
+        from gleamnb.runtime.rows import column_to_pylist
+
+        table = self.to_arrow(runner, progress=progress)
+        if any(isinstance(t, pa.ExtensionType) for t in table.schema.types):
+            return pd.DataFrame({n: column_to_pylist(c) for n, c in zip(table.schema.names, table.columns)})
+        return table.to_pandas()
+
+    def show(self, n: int = 20, runner: Runner | None = None, *, progress: Any = None) -> None:
+        """Print the first ``n`` rows as a small table."""
+        from gleamnb.api.display import format_rows
+
+        rows = self.take(n + 1, runner, progress=progress)
+        names = self.names or tuple(f"_{i + 1}" for i in range(len(rows[0]) if rows else 0))
+        print(format_rows(rows[:n], names, more=len(rows) > n))
+

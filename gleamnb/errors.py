@@ -1,0 +1,223 @@
+"""Every error gleamnb raises on purpose.
+
+Each error says *what* went wrong, *where* (flow, step, stage, shard, file:line or the row)
+and *how to fix it*. The "where" parts are keyword fields so that runners can add context as
+an error travels up (an executor knows the step and the row; the runner adds the flow).
+
+Errors must cross process boundaries (executor -> runner -> client), so they pickle by their
+constructor arguments.
+
+Examples
+--------
+>>> from gleamnb.errors import FieldError
+>>> err = FieldError("unknown field 'age'", step="select", hint="known fields: name, city")
+>>> print(err)
+unknown field 'age'
+  where: step 'select'
+  fix: known fields: name, city
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "GleamError",
+    "BuildError",
+    "FieldError",
+    "ArgumentError",
+    "PicklingError",
+    "SourceError",
+    "InputNotFoundError",
+    "MalformedInputError",
+    "SchemaError",
+    "JoinKeyError",
+    "UserCodeError",
+    "ExecutorCrashedError",
+    "PipeCommandError",
+    "OutputError",
+    "RunCancelledError",
+    "RowText",
+]
+
+_WHERE_KEYS = ("flow", "step", "stage", "shard", "location")
+
+
+class GleamError(Exception):
+    """Base class of every error gleamnb raises on purpose.
+
+    Parameters
+    ----------
+    message
+        What went wrong, in one sentence.
+    flow, step, stage, shard, location
+        Where it went wrong; any may be left out. ``shard`` is ``"i/n"`` or an int;
+        ``location`` is a ``file:line`` or ``file@byte`` string.
+    row
+        The offending row, shown truncated.
+    hint
+        How to fix it.
+    detail
+        Extra text shown last, e.g. the user's own traceback or a command's stderr tail.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        flow: str | None = None,
+        step: str | None = None,
+        stage: str | None = None,
+        shard: Any = None,
+        location: str | None = None,
+        row: Any = None,
+        hint: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.flow = flow
+        self.step = step
+        self.stage = stage
+        self.shard = shard
+        self.location = location
+        self.row = row
+        self.hint = hint
+        self.detail = detail
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow,
+            "step": self.step,
+            "stage": self.stage,
+            "shard": self.shard,
+            "location": self.location,
+            "row": self.row,
+            "hint": self.hint,
+            "detail": self.detail,
+        }
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, self._kwargs()))
+
+    def with_context(self, **where: Any) -> GleamError:
+        """Fill in "where" fields that are still empty and return ``self``."""
+        for key, value in where.items():
+            if value is not None and getattr(self, key, None) is None:
+                setattr(self, key, value)
+        return self
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        where = []
+        if self.flow is not None:
+            where.append(f"flow {self.flow!r}")
+        if self.step is not None:
+            where.append(f"step {self.step!r}")
+        if self.stage is not None:
+            where.append(f"stage {self.stage!r}")
+        if self.shard is not None:
+            where.append(f"shard {self.shard}")
+        if self.location is not None:
+            where.append(str(self.location))
+        if where:
+            lines.append("  where: " + ", ".join(where))
+        if self.row is not None:
+            lines.append("  row: " + truncate(repr(self.row)))
+        if self.hint:
+            lines.append("  fix: " + self.hint)
+        if self.detail:
+            lines.append(self.detail.rstrip())
+        return "\n".join(lines)
+
+
+def _rebuild(cls: type[GleamError], message: str, kwargs: dict[str, Any]) -> GleamError:
+    err = cls.__new__(cls)
+    GleamError.__init__(err, message, **kwargs)
+    return err
+
+
+class RowText(str):
+    """A row's truncated repr, standing in for the row once an error leaves its process.
+
+    >>> RowText.of(("a", 1))
+    ('a', 1)
+    """
+
+    @classmethod
+    def of(cls, row: Any) -> RowText:
+        return cls(truncate(repr(row)))
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def truncate(text: str, limit: int = 200) -> str:
+    """Shorten ``text`` to at most ``limit`` characters, marking the cut.
+
+    >>> truncate("x" * 10, limit=6)
+    'xxx...'
+    """
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class BuildError(GleamError):
+    """A flow was built wrongly; raised before anything runs."""
+
+
+class FieldError(BuildError, KeyError):
+    """A field name or 1-based position that the data does not have."""
+
+    __str__ = GleamError.__str__
+
+
+class ArgumentError(BuildError, ValueError):
+    """A bad argument to a step: a shard count below 1, an unknown format, ..."""
+
+
+class PicklingError(BuildError, TypeError):
+    """A function (or something it references) cannot be shipped to an executor."""
+
+
+class SourceError(GleamError):
+    """An input could not be read."""
+
+
+class InputNotFoundError(SourceError, FileNotFoundError):
+    """A missing input file, or a glob or folder that matches no file."""
+
+    __str__ = GleamError.__str__
+
+
+class MalformedInputError(SourceError, ValueError):
+    """An input file holds something its format does not allow (bad CSV line, bad UTF-8)."""
+
+
+class SchemaError(GleamError, TypeError):
+    """Rows of one dataset disagree in arity or type, or two inputs do not fit together."""
+
+
+class JoinKeyError(SchemaError):
+    """The join keys of two datasets have types that cannot be compared."""
+
+
+class UserCodeError(GleamError):
+    """A user function raised; ``detail`` holds its own traceback."""
+
+
+class ExecutorCrashedError(GleamError):
+    """An executor process died while running a task (``os._exit``, a signal, out of memory)."""
+
+
+class PipeCommandError(GleamError):
+    """A ``pipe`` command was not found or exited with a non-zero code."""
+
+
+class OutputError(GleamError, OSError):
+    """An output path cannot be written."""
+
+    __str__ = GleamError.__str__
+
+
+class RunCancelledError(GleamError):
+    """The run was cancelled (Ctrl-C, kernel interrupt or the widget's button)."""

@@ -1,0 +1,121 @@
+"""The physical plan: stages, the pieces each task reads, and what the driver does at the end.
+
+A stage's output is a grid of **pieces**: one per (task, bucket). A consumer task reads a list
+of :class:`Ref` to such pieces; the lists say how data moves between stages:
+
+============  ===========================================  ==================================
+movement      consumer task ``j`` reads                    used by
+============  ===========================================  ==================================
+forward       ``(i=j, bucket 0)``                          narrow steps after a barrier
+shuffle       ``(every i, bucket j)``                      reduce_by_key, join, partition...
+gather        ``(every i in group j, bucket 0)``           merge_to, top, limit, reduce
+broadcast     ``(every i, bucket 0)`` for every ``j``      broadcast, hash_join's small side
+============  ===========================================  ==================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from gleamnb.plan.graph import Node
+from gleamnb.runtime.ops.base import Op
+from gleamnb.runtime.stage import Head, Output
+
+__all__ = ["Ref", "Shards", "PhysicalStage", "Target", "PhysicalPlan"]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Bucket ``bucket`` of task ``task`` of stage ``stage``."""
+
+    stage: int
+    task: int
+    bucket: int
+
+
+Shards = list[list[Ref]]
+
+
+@dataclass
+class PhysicalStage:
+    """One stage: ``tasks`` tasks, each running ``head`` -> ``ops`` -> ``output``.
+
+    ``inputs[k][j]`` are the pieces task ``j`` reads as input ``k``. ``params[j]`` are task
+    ``j``'s own parameters. A stage with ``data`` set holds tables the driver already has
+    (in-memory sources): runners store them as its pieces instead of running tasks.
+    ``needs_cuts`` marks a range-sort merge, whose tasks get the key cut points computed from
+    the samples of the stage feeding input 0.
+    """
+
+    id: int
+    tasks: int
+    head: Head
+    ops: list[Op] = field(default_factory=list)
+    output: Output | None = None
+    inputs: list[Shards] = field(default_factory=list)
+    params: list[dict[str, Any]] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    datasets: list[int] = field(default_factory=list)
+    on_disk: bool = False
+    needs_cuts: bool = False
+    data: list[pa.Table] | None = None
+
+    @property
+    def name(self) -> str:
+        return "->".join(self.labels) if self.labels else f"stage {self.id}"
+
+    def upstream(self) -> list[int]:
+        """Ids of the stages this one reads, in first-use order."""
+        seen: list[int] = []
+        for shards in self.inputs:
+            for refs in shards:
+                for r in refs:
+                    if r.stage not in seen:
+                        seen.append(r.stage)
+        return seen
+
+
+@dataclass
+class Target:
+    """What the driver does once the stages are done.
+
+    ``kind`` is ``collect`` (read ``shards``: collect/take/printf/output_row/...),
+    ``count`` (add the counts the tasks of ``stage`` reported) or ``save`` (report the
+    files the tasks of ``stage`` wrote).
+    """
+
+    kind: str
+    node: Node
+    shards: Shards = field(default_factory=list)
+    stage: int | None = None
+
+
+@dataclass
+class PhysicalPlan:
+    flow: str
+    stages: list[PhysicalStage]
+    targets: list[Target]
+
+    def stage(self, sid: int) -> PhysicalStage:
+        return self.stages[sid]
+
+    def describe(self) -> str:
+        """The stage list of ``Flow.explain()``."""
+        lines = []
+        for st in self.stages:
+            if st.data is not None:
+                continue
+            task_word = "task" if st.tasks == 1 else "tasks"
+            reads = ""
+            ups = [u for u in st.upstream() if self.stages[u].data is None]
+            if ups:
+                reads = " <- " + ", ".join(f"stage {u}" for u in ups)
+            out = st.output.describe() if st.output is not None else "forward"
+            extra = " [on disk]" if st.on_disk else ""
+            lines.append(
+                f"stage {st.id}: {st.name}  ({st.tasks} {task_word}){reads} -> {out}{extra}"
+            )
+        return "\n".join(lines)

@@ -1,0 +1,529 @@
+"""The local runner: a pool of executor subprocesses on this machine (the default).
+
+Stages run when the stages they read are done; their tasks go to idle executors (one per core
+by default), which stay warm between runs. Task outputs are Arrow IPC pieces in shared memory
+until the run's memory budget is used up, then in a disk folder ("spilling"); ``on_disk()``
+datasets always go to disk. A piece is deleted as soon as every stage reading it is done.
+
+``gl.local(mode="inline")`` runs the same tasks in the calling process, one at a time, so a
+debugger can step into a UDF.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import queue
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import cloudpickle
+
+from gleamnb.errors import ArgumentError, ExecutorCrashedError, GleamError, RunCancelledError
+from gleamnb.planner.physical import PhysicalPlan, PhysicalStage
+from gleamnb.runners.base import Runner, collect_targets, emit, stage_infos
+from gleamnb.runners.events import (
+    Listener,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StageFailed,
+    StageFinished,
+    StageProgress,
+    StageStarted,
+)
+from gleamnb.runners.pool import ExecutorProcess, InlineExecutor, Message
+from gleamnb.runners.result import RunResult, StageStats, StepTotals
+from gleamnb.runtime.protocol import Progress, RunTask, TaskDone, TaskFailed
+from gleamnb.runtime.sorting import boundaries
+from gleamnb.runtime.stage import MergeRange, StageSpec
+from gleamnb.runtime.store import Piece, read_piece, write_piece
+
+__all__ = ["LocalRunner", "parse_size"]
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "m": 10**6,
+    "mb": 10**6,
+    "g": 10**9,
+    "gb": 10**9,
+    "t": 10**12,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_size(size: int | float | str) -> int:
+    """Bytes in ``size``: an int, or text like ``"512MB"``, ``"2GiB"``.
+
+    >>> parse_size("512MB"), parse_size("1.5GiB"), parse_size(1024)
+    (512000000, 1610612736, 1024)
+    """
+    if isinstance(size, (int, float)) and not isinstance(size, bool):
+        return int(size)
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(size))
+    if m is None or m.group(2).lower() not in _UNITS:
+        raise ArgumentError(
+            f"cannot read the size {size!r}",
+            hint='write it as bytes (an int) or with a unit, e.g. "512MB" or "2GiB"',
+        )
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def _memory_root() -> str:
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK):
+        return shm
+    return tempfile.gettempdir()
+
+
+def _default_budget(root: str) -> int:
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    free = shutil.disk_usage(root).free
+    return int(min(total * 0.5, free * 0.9))
+
+
+class LocalRunner(Runner):
+    """Run flows on this machine.
+
+    Parameters
+    ----------
+    executors
+        Number of executor processes (default: one per core).
+    mode
+        ``"process"`` (default) or ``"inline"`` (in the calling process, for debugging).
+    memory_limit
+        Budget for shard data held in memory (bytes or text like ``"2GB"``); past it, shards
+        spill to ``spill_dir``. Default: half the RAM (or 90% of free shared memory).
+    spill_dir
+        Folder for spilled and ``on_disk()`` shards (default: the system temp folder).
+
+    Examples
+    --------
+    >>> import gleamnb as gl
+    >>> gl.Flow().range(0, 5).map(lambda x: x * x).collect(gl.local(mode="inline"))
+    [(0,), (1,), (4,), (9,), (16,)]
+    """
+
+    def __init__(
+        self,
+        executors: int | None = None,
+        *,
+        mode: str = "process",
+        memory_limit: int | str | None = None,
+        spill_dir: str | None = None,
+    ) -> None:
+        if mode not in ("process", "inline"):
+            raise ArgumentError(
+                f"unknown mode {mode!r}", hint='use mode="process" or mode="inline"'
+            )
+        if executors is not None and (
+            isinstance(executors, bool) or not isinstance(executors, int) or executors < 1
+        ):
+            raise ArgumentError(
+                f"executors must be a whole number >= 1, got {executors!r}",
+                hint="leave it out for one executor per core",
+            )
+        self.mode = mode
+        self.size = 1 if mode == "inline" else (executors or os.cpu_count() or 1)
+        self.memory_root = _memory_root()
+        self.memory_limit = (
+            parse_size(memory_limit)
+            if memory_limit is not None
+            else _default_budget(self.memory_root)
+        )
+        self.spill_dir = spill_dir or tempfile.gettempdir()
+        self.name = "local-inline" if mode == "inline" else "local"
+        self.inbox: queue.Queue[Message] = queue.Queue()
+        self.pool: list[Any] = []
+        self._lock = threading.Lock()
+        self._task_ids = 0
+        atexit.register(self.shutdown)
+
+    def __repr__(self) -> str:
+        return (
+            f"LocalRunner(executors={self.size}, mode={self.mode!r}, "
+            f"memory_limit={self.memory_limit / 1e6:.0f}MB)"
+        )
+
+    # -- executors -----------------------------------------------------------------------------
+
+    def idle_executor(self) -> Any | None:
+        self.pool = [e for e in self.pool if e.alive]
+        for e in self.pool:
+            if e.task is None:
+                return e
+        if len(self.pool) < self.size:
+            cls = InlineExecutor if self.mode == "inline" else ExecutorProcess
+            e = cls(len(self.pool), self.inbox)
+            self.pool.append(e)
+            return e
+        return None
+
+    def drop(self, executor: Any) -> None:
+        executor.kill()
+        if executor in self.pool:
+            self.pool.remove(executor)
+
+    def next_task_id(self) -> int:
+        self._task_ids += 1
+        return self._task_ids
+
+    def shutdown(self) -> None:
+        """Stop every executor (they are started again on the next run)."""
+        for e in self.pool:
+            e.close()
+        self.pool = []
+
+    # -- running -------------------------------------------------------------------------------
+
+    def execute(self, plan: PhysicalPlan, listeners: Sequence[Listener] = ()) -> RunResult:
+        with self._lock:
+            return _Run(self, plan, list(listeners)).go()
+
+
+class _Run:
+    """The state of one run of a plan on a :class:`LocalRunner`."""
+
+    def __init__(self, runner: LocalRunner, plan: PhysicalPlan, listeners: list[Listener]) -> None:
+        self.runner = runner
+        self.plan = plan
+        self.listeners = listeners
+        self.run_id = uuid.uuid4().hex[:12]
+        base = f"gleamnb-{os.getpid()}-{self.run_id}"
+        self.mem_dir = os.path.join(runner.memory_root, base)
+        self.disk_dir = os.path.join(runner.spill_dir, base)
+        self.mem_bytes = 0
+        self.pieces: dict[int, list[list[Piece | None] | None]] = {}
+        self.extras: dict[int, list[dict[str, Any]]] = {}
+        self.left: dict[int, int] = {}
+        self.queue: deque[tuple[int, int]] = deque()
+        self.running: dict[int, tuple[int, int, Any]] = {}
+        self.task_rows: dict[int, int] = {}
+        self.stats: dict[int, StageStats] = {}
+        self.started: dict[int, float] = {}
+        self.readers: dict[int, int] = {}
+        self.keep: set[int] = set()
+        self.waiting: list[PhysicalStage] = []
+        self.retries: dict[tuple[int, int], int] = {}
+        self.last_progress: dict[int, float] = {}
+        self.blobs: dict[int, bytes] = {}
+        self.failed_stage: int | None = None
+        self.t0 = time.perf_counter()
+
+    # -- events --------------------------------------------------------------------------------
+
+    def emit(self, event: Any) -> None:
+        emit(self.listeners, event)
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        os.makedirs(self.mem_dir, exist_ok=True)
+        for st in self.plan.stages:
+            for up in st.upstream():
+                self.readers[up] = self.readers.get(up, 0) + 1
+        for t in self.plan.targets:
+            for refs in t.shards:
+                for r in refs:
+                    self.keep.add(r.stage)
+        for st in self.plan.stages:
+            if st.data is not None:
+                self.pieces[st.id] = [
+                    [write_piece(os.path.join(self.mem_dir, f"s{st.id}-t{j}-b0.arrow"), table)]
+                    for j, table in enumerate(st.data)
+                ]
+                self.mem_bytes += sum(p[0].nbytes for p in self.pieces[st.id] if p and p[0])
+            else:
+                self.waiting.append(st)
+                self.stats[st.id] = StageStats(st.id, st.name, st.tasks, steps=[])
+
+    def stage_spec(self, st: PhysicalStage) -> StageSpec:
+        return StageSpec(
+            key=f"{self.run_id}-{st.id}",
+            id=st.id,
+            name=st.name,
+            flow=self.plan.flow,
+            num_tasks=st.tasks,
+            head=st.head,
+            ops=tuple(st.ops),
+            output=st.output,  # type: ignore[arg-type]
+        )
+
+    # -- scheduling ----------------------------------------------------------------------------
+
+    def release_ready(self) -> None:
+        still = []
+        for st in self.waiting:
+            if all(up in self.pieces and up not in self.left for up in st.upstream()):
+                self.start_stage(st)
+            else:
+                still.append(st)
+        self.waiting = still
+
+    def start_stage(self, st: PhysicalStage) -> None:
+        self.pieces[st.id] = [None] * st.tasks
+        self.extras[st.id] = [{} for _ in range(st.tasks)]
+        self.left[st.id] = st.tasks
+        self.started[st.id] = time.perf_counter()
+        self.blobs[st.id] = cloudpickle.dumps(self.stage_spec(st))
+        if st.needs_cuts:
+            self.add_cuts(st)
+        self.emit(StageStarted(self.run_id, stage=st.id, tasks=st.tasks))
+        for j in range(st.tasks):
+            self.queue.append((st.id, j))
+        if st.tasks == 0:
+            self.finish_stage(st)
+
+    def add_cuts(self, st: PhysicalStage) -> None:
+        head = st.head
+        assert isinstance(head, MergeRange)
+        src = st.upstream()[0]
+        samples = [e.get("sample") for e in self.extras[src]]
+        desc = [k.descending for k in head.order.keys]
+        cuts = boundaries([s for s in samples if s is not None], desc, st.tasks)
+        st.params = [{**p, "cuts": cuts} for p in st.params]
+
+    def path_of(self, ref: Any) -> str | None:
+        got = self.pieces[ref.stage][ref.task]
+        piece = got[ref.bucket] if got is not None else None
+        return piece.path if piece is not None else None
+
+    def task_message(self, st: PhysicalStage, j: int) -> RunTask:
+        inputs = [
+            [p for p in (self.path_of(r) for r in shards[j]) if p is not None]
+            for shards in st.inputs
+        ]
+        spill = st.on_disk or self.mem_bytes >= self.runner.memory_limit
+        out_dir = self.disk_dir if spill else self.mem_dir
+        os.makedirs(out_dir, exist_ok=True)
+        return RunTask(
+            task=self.runner.next_task_id(),
+            stage_key=f"{self.run_id}-{st.id}",
+            stage_blob=None,
+            shard=j,
+            inputs=inputs,
+            params=st.params[j],
+            out_dir=out_dir,
+            prefix=f"s{st.id}-t{j}",
+        )
+
+    def dispatch(self) -> None:
+        while self.queue:
+            ex = self.runner.idle_executor()
+            if ex is None:
+                return
+            sid, j = self.queue.popleft()
+            st = self.plan.stages[sid]
+            msg = self.task_message(st, j)
+            key = msg.stage_key
+            if key not in ex.loaded:
+                msg = RunTask(**{**msg.__dict__, "stage_blob": self.blobs[sid]})
+            self.running[msg.task] = (sid, j, ex)
+            ex.submit(msg)
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def handle(self, kind: str, ex: Any, payload: Any) -> None:
+        if kind == "died":
+            self.executor_died(ex, payload)
+            return
+        msg = payload
+        if msg.task not in self.running:
+            return  # from an earlier, cancelled run
+        sid, j, _ = self.running[msg.task]
+        if isinstance(msg, Progress):
+            self.task_rows[msg.task] = msg.rows
+            self.progress(sid)
+        elif isinstance(msg, TaskDone):
+            del self.running[msg.task]
+            self.task_rows.pop(msg.task, None)
+            ex.task = None
+            self.task_done(sid, j, msg)
+        elif isinstance(msg, TaskFailed):
+            del self.running[msg.task]
+            ex.task = None
+            self.failed_stage = sid
+            raise msg.error.with_context(flow=self.plan.flow)
+
+    def executor_died(self, ex: Any, code: int) -> None:
+        self.runner.drop(ex)
+        task = ex.task
+        if task is None or task not in self.running:
+            return
+        sid, j, _ = self.running.pop(task)
+        st = self.plan.stages[sid]
+        self.failed_stage = sid
+        attempts = self.retries.get((sid, j), 0)
+        if st.on_disk and attempts < 2:
+            self.retries[(sid, j)] = attempts + 1
+            self.queue.appendleft((sid, j))
+            return
+        how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        raise ExecutorCrashedError(
+            f"the executor process running this task died ({how})",
+            flow=self.plan.flow,
+            stage=st.name,
+            shard=f"{j + 1}/{st.tasks}",
+            hint="a function in this stage crashed its process (os._exit, a segfault in a C "
+            "extension, or running out of memory); the runner is fine and the next run gets "
+            "a fresh executor. Try gl.local(mode='inline') to debug it in this process",
+            detail=("executor stderr (last lines):\n" + ex.crash_report())
+            if ex.crash_report()
+            else None,
+        )
+
+    def progress(self, sid: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_progress.get(sid, 0.0) < 0.2:
+            return
+        self.last_progress[sid] = now
+        st = self.plan.stages[sid]
+        stats = self.stats[sid]
+        live = sum(r for t, r in self.task_rows.items() if self.running.get(t, (None,))[0] == sid)
+        done = st.tasks - self.left.get(sid, 0)
+        self.emit(
+            StageProgress(
+                self.run_id,
+                stage=sid,
+                done=done,
+                total=st.tasks,
+                rows=stats.rows + live,
+                bytes=stats.bytes,
+            )
+        )
+
+    def task_done(self, sid: int, j: int, msg: TaskDone) -> None:
+        st = self.plan.stages[sid]
+        self.pieces[sid][j] = msg.pieces
+        self.extras[sid][j] = msg.extras
+        stats = self.stats[sid]
+        if not stats.steps:
+            stats.steps = [StepTotals(s.name) for s in msg.stats]
+        for total, s in zip(stats.steps, msg.stats):
+            total.rows += s.rows
+            total.bytes += s.bytes
+        last = msg.stats[-1] if msg.stats else None
+        if last is not None:
+            stats.rows += last.rows
+            stats.bytes += last.bytes
+        stats.task_seconds += msg.seconds
+        for p in msg.pieces:
+            if p is None:
+                continue
+            if p.path.startswith(self.mem_dir):
+                self.mem_bytes += p.nbytes
+            else:
+                stats.spilled_bytes += p.nbytes
+        self.left[sid] -= 1
+        self.progress(sid, force=True)
+        if self.left[sid] == 0:
+            self.finish_stage(st)
+
+    def finish_stage(self, st: PhysicalStage) -> None:
+        del self.left[st.id]
+        stats = self.stats[st.id]
+        stats.seconds = time.perf_counter() - self.started[st.id]
+        self.emit(
+            StageFinished(
+                self.run_id,
+                stage=st.id,
+                tasks=st.tasks,
+                rows=stats.rows,
+                bytes=stats.bytes,
+                seconds=stats.seconds,
+                spilled=stats.spilled,
+            )
+        )
+        for up in st.upstream():
+            self.readers[up] -= 1
+            if self.readers[up] == 0 and up not in self.keep:
+                self.free(up)
+        self.release_ready()
+
+    def free(self, sid: int) -> None:
+        """Delete a stage's pieces: every reader is done with them."""
+        for got in self.pieces.get(sid) or []:
+            for p in got or []:
+                if p is None:
+                    continue
+                if p.path.startswith(self.mem_dir):
+                    self.mem_bytes -= p.nbytes
+                try:
+                    os.unlink(p.path)
+                except FileNotFoundError:
+                    pass
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def go(self) -> RunResult:
+        runner_name = self.runner.name
+        self.emit(
+            RunStarted(
+                self.run_id, flow=self.plan.flow, runner=runner_name, stages=stage_infos(self.plan)
+            )
+        )
+        try:
+            self.prepare()
+            self.release_ready()
+            while self.left or self.waiting:
+                self.dispatch()
+                try:
+                    kind, ex, payload = self.runner.inbox.get(timeout=0.25)
+                except queue.Empty:
+                    continue
+                self.handle(kind, ex, payload)
+            outputs = collect_targets(self.plan, self.read_shards, self.extras)
+        except KeyboardInterrupt:
+            self.stop_running()
+            seconds = time.perf_counter() - self.t0
+            self.emit(RunCancelled(self.run_id, seconds=seconds))
+            raise RunCancelledError(
+                "the run was cancelled",
+                flow=self.plan.flow,
+                hint="nothing was kept from it; run it again when ready",
+            ) from None
+        except GleamError as err:
+            self.stop_running()
+            err.with_context(flow=self.plan.flow)
+            failed = self.failed_stage
+            if failed is not None:
+                self.emit(StageFailed(self.run_id, stage=failed, error=str(err)))
+            self.emit(RunFailed(self.run_id, error=str(err), seconds=time.perf_counter() - self.t0))
+            raise
+        finally:
+            self.cleanup()
+        seconds = time.perf_counter() - self.t0
+        stages = [self.stats[s.id] for s in self.plan.stages if s.data is None]
+        self.emit(RunFinished(self.run_id, seconds=seconds, rows=stages[-1].rows if stages else 0))
+        return RunResult(self.plan.flow, runner_name, seconds, stages, outputs)
+
+    def read_shards(self, shards: list[list[Any]]) -> list[list[Any]]:
+        out = []
+        for refs in shards:
+            out.append([read_piece(p) for p in (self.path_of(r) for r in refs) if p is not None])
+        return out
+
+    def stop_running(self) -> None:
+        for _, _, ex in list(self.running.values()):
+            self.runner.drop(ex)
+        self.running.clear()
+        self.queue.clear()
+
+    def cleanup(self) -> None:
+        for d in (self.mem_dir, self.disk_dir):
+            shutil.rmtree(d, ignore_errors=True)

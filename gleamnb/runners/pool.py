@@ -1,0 +1,156 @@
+"""Executor processes as the local runner sees them, and their in-process stand-in.
+
+Each :class:`ExecutorProcess` is a ``python -m gleamnb.runtime`` child with a reader thread
+(protocol frames -> the runner's queue) and a stderr thread (the user's prints -> our stderr,
+keeping a tail for crash reports). Executors are started in their own session, so a Ctrl-C
+in a terminal reaches only the runner, which then decides what to stop.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import queue
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from gleamnb.runtime.executor import StageCache, run_one
+from gleamnb.runtime.protocol import Progress, Ready, RunTask, receive, send
+
+__all__ = ["ExecutorProcess", "InlineExecutor", "Message"]
+
+# (kind, executor, payload): kind is "msg" (a protocol message) or "died" (exit code)
+Message = tuple[str, Any, Any]
+
+
+class ExecutorProcess:
+    """One executor subprocess."""
+
+    inline = False
+
+    def __init__(self, index: int, inbox: queue.Queue[Message]) -> None:
+        self.index = index
+        self.inbox = inbox
+        self.loaded: set[str] = set()
+        self.task: int | None = None
+        self.ready = threading.Event()
+        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
+        env = dict(os.environ)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        env["GLEAMNB_EXECUTOR"] = str(index)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gleamnb.runtime"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+            env=env,
+        )
+        self._reader = threading.Thread(
+            target=self._read, name=f"gleamnb-exec-{index}", daemon=True
+        )
+        self._errors = threading.Thread(
+            target=self._read_stderr, name=f"gleamnb-err-{index}", daemon=True
+        )
+        self._reader.start()
+        self._errors.start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _read(self) -> None:
+        stdout = self.proc.stdout
+        assert stdout is not None
+        while True:
+            try:
+                msg = receive(stdout)
+            except Exception:  # a torn frame: the process is going away
+                msg = None
+            if msg is None:
+                break
+            if isinstance(msg, Ready):
+                self.ready.set()
+                continue
+            self.inbox.put(("msg", self, msg))
+        code = self.proc.wait()
+        self._errors.join(timeout=2)
+        self.inbox.put(("died", self, code))
+
+    def _read_stderr(self) -> None:
+        stderr = self.proc.stderr
+        assert stderr is not None
+        for raw in iter(stderr.readline, b""):
+            line = raw.decode("utf-8", "replace")
+            self.stderr_tail.append(line)
+            try:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+            except Exception:  # the driver's stderr is gone (e.g. kernel shutting down)
+                pass
+
+    def submit(self, msg: RunTask) -> None:
+        self.task = msg.task
+        assert self.proc.stdin is not None
+        send(self.proc.stdin, msg)  # type: ignore[arg-type]
+        self.loaded.add(msg.stage_key)
+
+    def kill(self) -> None:
+        if self.alive:
+            self.proc.kill()
+
+    def close(self) -> None:
+        """Ask the executor to exit (stdin EOF) and reap it."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def crash_report(self) -> str:
+        return "".join(self.stderr_tail).rstrip()
+
+
+class InlineExecutor:
+    """Runs tasks in the runner's own process and thread (``gl.local(mode="inline")``)."""
+
+    inline = True
+    pid = os.getpid()
+    alive = True
+
+    def __init__(self, index: int, inbox: queue.Queue[Message]) -> None:
+        self.index = index
+        self.inbox = inbox
+        self.loaded: set[str] = set()
+        self.task: int | None = None
+        self.stages = StageCache()
+
+    def submit(self, msg: RunTask) -> None:
+        self.task = msg.task
+        self.loaded.add(msg.stage_key)
+
+        def progress(task: int, rows: int) -> None:
+            self.inbox.put(("msg", self, Progress(task, rows)))
+
+        self.inbox.put(("msg", self, run_one(msg, self.stages, progress)))
+
+    def kill(self) -> None:
+        """Nothing to kill: a task runs to its end in the caller's thread."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+    def crash_report(self) -> str:
+        return ""

@@ -1,0 +1,104 @@
+"""What a running stage task can see: where it is, its inputs, and where its numbers go.
+
+The runtime does not know how shards arrive. A runner hands the task an :class:`Inputs`
+object (memory-mapped files for the local runner, Dask-delivered tables for the distributed
+one) and reads back the task's :class:`StepStats`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+__all__ = ["Inputs", "TableInputs", "StepStats", "TaskContext"]
+
+
+class Inputs(Protocol):
+    """The input shards of one stage task."""
+
+    def count(self) -> int:
+        """Number of stage inputs (1, or 2 for a join)."""
+        ...
+
+    def batches(self, k: int) -> Iterator[pa.RecordBatch]:
+        """Stream the record batches of input ``k``, its pieces in order."""
+        ...
+
+    def pieces(self, k: int) -> list[pa.Table]:
+        """The pieces of input ``k`` as tables (one per producing task)."""
+        ...
+
+
+@dataclass
+class TableInputs:
+    """:class:`Inputs` over tables already in memory (tests, inline runs, Dask)."""
+
+    tables: list[list[pa.Table]]
+
+    def count(self) -> int:
+        return len(self.tables)
+
+    def batches(self, k: int) -> Iterator[pa.RecordBatch]:
+        for table in self.tables[k]:
+            yield from table.to_batches()
+
+    def pieces(self, k: int) -> list[pa.Table]:
+        return list(self.tables[k])
+
+
+@dataclass
+class StepStats:
+    """Rows and bytes one step emitted in one task."""
+
+    name: str
+    rows: int = 0
+    bytes: int = 0
+    batches: int = 0
+
+
+@dataclass
+class TaskContext:
+    """Where a stage task runs and what it has reported so far.
+
+    Parameters
+    ----------
+    flow, stage
+        Names used in error messages.
+    shard, num_shards
+        This task's shard index (0-based) and the stage's task count.
+    inputs
+        The task's input shards.
+    progress
+        Called now and then (throttled) with the rows emitted so far by the last step.
+    """
+
+    flow: str
+    stage: str
+    shard: int
+    num_shards: int
+    inputs: Inputs
+    progress: Callable[[int], None] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    stats: list[StepStats] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+    _last_report: float = 0.0
+
+    @property
+    def shard_label(self) -> str:
+        return f"{self.shard + 1}/{self.num_shards}"
+
+    def where(self, step: str | None = None) -> dict[str, Any]:
+        """Context fields for a :class:`~gleamnb.errors.GleamError`."""
+        return {"flow": self.flow, "stage": self.stage, "shard": self.shard_label, "step": step}
+
+    def report(self, rows: int) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if now - self._last_report >= 0.2:
+            self._last_report = now
+            self.progress(rows)

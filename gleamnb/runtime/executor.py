@@ -1,0 +1,131 @@
+"""The executor: a process that runs stage tasks until its stdin closes.
+
+See :mod:`gleamnb.runtime.protocol` for the messages. :func:`run_one` is also what an
+in-process ("inline") runner calls, so both paths run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+import cloudpickle
+
+from gleamnb.errors import GleamError, RowText
+from gleamnb.runtime.context import TaskContext
+from gleamnb.runtime.ops.base import user_traceback
+from gleamnb.runtime.protocol import (
+    Progress,
+    Ready,
+    RunTask,
+    TaskDone,
+    TaskFailed,
+    receive,
+    send,
+)
+from gleamnb.runtime.stage import StageSpec, execute_task
+from gleamnb.runtime.store import FileInputs, FileSink
+
+__all__ = ["StageCache", "run_one", "main"]
+
+
+class StageCache:
+    """Stages this process has unpickled, by key."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self.stages: dict[str, StageSpec] = {}
+        self.limit = limit
+
+    def get(self, key: str, blob: bytes | None) -> StageSpec:
+        stage = self.stages.get(key)
+        if stage is None:
+            if blob is None:
+                raise GleamError(f"executor has no stage {key!r} and was not sent it")
+            stage = cloudpickle.loads(blob)
+            if len(self.stages) >= self.limit:
+                self.stages.pop(next(iter(self.stages)))
+            self.stages[key] = stage
+        return stage
+
+
+def _portable(err: GleamError) -> GleamError:
+    """Make an error safe to pickle: the offending row travels as its repr."""
+    if err.row is not None and not isinstance(err.row, RowText):
+        err.row = RowText.of(err.row)
+    return err
+
+
+def run_one(
+    msg: RunTask,
+    stages: StageCache,
+    progress: Callable[[int, int], None] | None = None,
+) -> TaskDone | TaskFailed:
+    """Run one task message and return its reply (never raises for task errors)."""
+    sink: FileSink | None = None
+    stage: StageSpec | None = None
+    try:
+        stage = stages.get(msg.stage_key, msg.stage_blob)
+        ctx = TaskContext(
+            flow=stage.flow,
+            stage=stage.name,
+            shard=msg.shard,
+            num_shards=stage.num_tasks,
+            inputs=FileInputs(msg.inputs),
+            params=msg.params,
+            progress=(lambda rows: progress(msg.task, rows)) if progress else None,
+        )
+        sink = FileSink(msg.out_dir, msg.prefix, stage.output.buckets)
+        outcome = execute_task(stage, ctx, sink)
+        pieces = sink.close()
+        return TaskDone(msg.task, pieces, outcome.stats, outcome.extras, outcome.seconds)
+    except GleamError as err:
+        if sink is not None:
+            sink.abort()
+        return TaskFailed(msg.task, _portable(err))
+    except Exception as exc:
+        if sink is not None:
+            sink.abort()
+        where: dict[str, Any] = {"shard": f"{msg.shard + 1}"}
+        if stage is not None:
+            where = {
+                "flow": stage.flow,
+                "stage": stage.name,
+                "shard": f"{msg.shard + 1}/{stage.num_tasks}",
+            }
+        err = GleamError(
+            f"task failed: {type(exc).__name__}: {exc}",
+            detail=user_traceback(exc, 0),
+            hint="if a function of yours cannot be unpickled here, define it in the notebook "
+            "or in an importable module",
+            **where,
+        )
+        return TaskFailed(msg.task, err)
+
+
+def main() -> None:
+    """Entry point of ``python -m gleamnb.runtime``."""
+    proto_in: BinaryIO = os.fdopen(os.dup(0), "rb")
+    proto_out: BinaryIO = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)  # user prints go to stderr, never into the protocol stream
+    sys.stdout = sys.stderr
+    faulthandler.enable(sys.stderr)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides about cancelling
+    stages = StageCache()
+
+    def progress(task: int, rows: int) -> None:
+        send(proto_out, Progress(task, rows))
+
+    send(proto_out, Ready(os.getpid()))
+    while True:
+        msg = receive(proto_in)
+        if msg is None:
+            break
+        if isinstance(msg, RunTask):
+            send(proto_out, run_one(msg, stages, progress))
+    sys.stderr.flush()

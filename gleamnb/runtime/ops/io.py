@@ -1,0 +1,63 @@
+"""Operators that talk to the outside: ``pipe``, ``pipe_as_args`` and the ``save`` sink."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from gleamnb.runtime.context import TaskContext
+from gleamnb.runtime.ops.base import Op
+from gleamnb.runtime.pipe import pipe_as_args, pipe_batches
+from gleamnb.runtime.save import ShardWriter
+
+__all__ = ["PipeOp", "PipeAsArgsOp", "SaveOp"]
+
+
+@dataclass(frozen=True)
+class PipeOp(Op):
+    """Rows through a shell command as TSV lines; its output lines come back as rows."""
+
+    command: str
+
+    def __call__(
+        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
+        yield from pipe_batches(self.command, batches, step=self.name, shard=ctx.shard_label)
+
+
+@dataclass(frozen=True)
+class PipeAsArgsOp(Op):
+    """Run ``template`` once per row with ``$1``, ``$2``, ... replaced by its fields."""
+
+    template: str
+
+    def __call__(
+        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
+        yield from pipe_as_args(self.template, batches, step=self.name, shard=ctx.shard_label)
+
+
+@dataclass(frozen=True)
+class SaveOp(Op):
+    """Write the shard as one part file of the folder ``path``; emits no rows."""
+
+    path: str
+    format: str
+
+    def __call__(
+        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
+        writer = ShardWriter(self.path, self.format, ctx.shard)
+        rows = 0
+        try:
+            for batch in batches:
+                writer.write(batch)
+                rows += batch.num_rows
+                ctx.report(rows)
+        finally:
+            info = writer.close()
+        ctx.extras["saved"] = info
+        return
+        yield  # an operator is a generator, even one that yields nothing

@@ -1,0 +1,266 @@
+"""Joins and co-groups of two co-partitioned inputs (or a broadcast side).
+
+Rows come out as ``(key..., left values..., right values...)``; outer joins pad the missing
+side with None. Null keys never match (as in SQL). Output follows the left input's row order,
+each left row's matches in right order, then unmatched right rows.
+
+Arrow's hash join matches ``(key, row index)`` tables only, and the value columns are then
+gathered with ``take``: so values of any type, Python objects included, go through joins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gleamnb.errors import JoinKeyError
+from gleamnb.plan.order import FieldRef
+from gleamnb.runtime.context import TaskContext
+from gleamnb.runtime.grouping import canonical_key_column, hashable
+from gleamnb.runtime.ops.aggregate import group_lists
+from gleamnb.runtime.ops.base import Op, concat_batches, rebatch
+from gleamnb.runtime.ops.relational import select_key_first
+from gleamnb.runtime.rows import column_to_pylist, is_positional, renumber
+
+__all__ = ["JoinOp", "HashJoinOp", "CoGroupOp", "join_tables", "unify_key_types"]
+
+_ARROW_HOW = {
+    "inner": "inner",
+    "left_outer": "left outer",
+    "right_outer": "right outer",
+    "full_outer": "full outer",
+}
+
+
+def _plain(t: pa.DataType) -> bool:
+    return not (isinstance(t, pa.ExtensionType) or pa.types.is_nested(t))
+
+
+def _common_type(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
+    if a == b:
+        return a
+    if pa.types.is_null(a):
+        return b
+    if pa.types.is_null(b):
+        return a
+    if pa.types.is_integer(a) and pa.types.is_integer(b):
+        return pa.int64()
+    if pa.types.is_floating(a) and pa.types.is_floating(b):
+        return pa.float64()
+    strings = (pa.types.is_string, pa.types.is_large_string)
+    if any(f(a) for f in strings) and any(f(b) for f in strings):
+        return pa.large_string()
+    binaries = (pa.types.is_binary, pa.types.is_large_binary)
+    if any(f(a) for f in binaries) and any(f(b) for f in binaries):
+        return pa.large_binary()
+    return None
+
+
+def unify_key_types(
+    left: pa.Table, right: pa.Table, width: int, step: str, ctx: TaskContext
+) -> tuple[list[Any], list[Any]]:
+    """The key columns of both sides, cast to one type per key field."""
+    lcols, rcols = [], []
+    for i in range(width):
+        lt, rt = left.schema.field(i).type, right.schema.field(i).type
+        t = _common_type(lt, rt)
+        if t is None:
+            raise JoinKeyError(
+                f"join key field {i + 1} has incompatible types: {lt} on the left, {rt} on the right",
+                hint="convert one side's key first, e.g. .map(lambda k, *v: (str(k), *v)) "
+                "or int(k)/float(k), so both sides hold the same type",
+                **ctx.where(step),
+            )
+        lcols.append(canonical_key_column(left.column(i).cast(t) if lt != t else left.column(i)))
+        rcols.append(canonical_key_column(right.column(i).cast(t) if rt != t else right.column(i)))
+    return lcols, rcols
+
+
+def _match_python(
+    lkeys: list[Any], rkeys: list[Any], n_left: int, n_right: int, how: str
+) -> tuple[list[Any], list[Any]]:
+    lrows = list(zip(*[column_to_pylist(c) for c in lkeys])) if lkeys else [()] * n_left
+    rrows = list(zip(*[column_to_pylist(c) for c in rkeys])) if rkeys else [()] * n_right
+    index: dict[Any, list[int]] = {}
+    for j, k in enumerate(rrows):
+        if None not in k:
+            index.setdefault(tuple(map(hashable, k)), []).append(j)
+    li: list[Any] = []
+    ri: list[Any] = []
+    matched = [False] * n_right
+    for i, k in enumerate(lrows):
+        hits = index.get(tuple(map(hashable, k)), []) if None not in k else []
+        for j in hits:
+            li.append(i)
+            ri.append(j)
+            matched[j] = True
+        if not hits and how in ("left_outer", "full_outer"):
+            li.append(i)
+            ri.append(None)
+    if how in ("right_outer", "full_outer"):
+        for j, m in enumerate(matched):
+            if not m:
+                li.append(None)
+                ri.append(j)
+    return li, ri
+
+
+def _match(
+    lkeys: list[Any], rkeys: list[Any], n_left: int, n_right: int, how: str
+) -> tuple[pa.Array, pa.Array]:
+    """Row index pairs ``(left, right)`` of matching rows; None for a padded side."""
+    if not all(_plain(c.type) for c in lkeys):
+        li, ri = _match_python(lkeys, rkeys, n_left, n_right, how)
+        return pa.array(li, type=pa.int64()), pa.array(ri, type=pa.int64())
+    names = [f"k{i}" for i in range(len(lkeys))]
+    lt = pa.Table.from_arrays(
+        [*lkeys, pa.array(np.arange(n_left, dtype=np.int64))], names=[*names, "__li"]
+    )
+    rt = pa.Table.from_arrays(
+        [*rkeys, pa.array(np.arange(n_right, dtype=np.int64))], names=[*names, "__ri"]
+    )
+    joined = lt.join(
+        rt, keys=names, join_type=_ARROW_HOW[how], coalesce_keys=True, use_threads=False
+    )
+    pairs = joined.select(["__li", "__ri"])
+    order = pc.sort_indices(
+        pairs, sort_keys=[("__li", "ascending", "at_end"), ("__ri", "ascending", "at_end")]
+    )
+    pairs = pairs.take(order)
+    return pairs.column(0).combine_chunks(), pairs.column(1).combine_chunks()
+
+
+def _output_names(key: list[str], lvals: list[str], rvals: list[str]) -> list[str]:
+    taken = set(key) | set(lvals)
+    right = [f"{n}_right" if n in taken and not is_positional(n) else n for n in rvals]
+    return renumber([*key, *lvals, *right])
+
+
+def join_tables(
+    left: pa.Table, right: pa.Table, on: tuple[FieldRef, ...], how: str, step: str, ctx: TaskContext
+) -> pa.Table:
+    """Join two tables on the fields ``on`` (the same fields on both sides)."""
+    left, width = select_key_first(left, on, step)
+    right, _ = select_key_first(right, on, step)
+    lkeys, rkeys = unify_key_types(left, right, width, step, ctx)
+    li, ri = _match(lkeys, rkeys, left.num_rows, right.num_rows, how)
+    keys = []
+    for lk, rk in zip(lkeys, rkeys):
+        lk_taken = lk.take(li)
+        keys.append(
+            pc.coalesce(lk_taken, rk.take(ri)) if how in ("right_outer", "full_outer") else lk_taken
+        )
+    lvals = [left.column(i).take(li) for i in range(width, left.num_columns)]
+    rvals = [right.column(i).take(ri) for i in range(width, right.num_columns)]
+    names = _output_names(
+        left.schema.names[:width], left.schema.names[width:], right.schema.names[width:]
+    )
+    return pa.Table.from_arrays([*keys, *lvals, *rvals], names=names)
+
+
+@dataclass(frozen=True)
+class JoinOp(Op):
+    """Join this task's left bucket (the stream) with its right bucket (input 1)."""
+
+    how: str
+    on: tuple[FieldRef, ...]
+
+    def __call__(
+        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
+        left = concat_batches(batches, step=self.name)
+        right = concat_batches(ctx.inputs.batches(1), step=self.name)
+        if left.num_columns == 0 and right.num_columns == 0:
+            return
+        if left.num_columns == 0 or right.num_columns == 0:
+            if (
+                self.how == "inner"
+                or (left.num_columns == 0 and self.how == "left_outer")
+                or (right.num_columns == 0 and self.how == "right_outer")
+            ):
+                return
+            # one side is empty: pad it with nulls of unknown type
+            left, right = _pad_empty(left, right, self.on, self.name)
+        yield from rebatch(join_tables(left, right, self.on, self.how, self.name, ctx))
+
+
+def _pad_empty(
+    left: pa.Table, right: pa.Table, on: tuple[FieldRef, ...], step: str
+) -> tuple[pa.Table, pa.Table]:
+    def empty_like(other: pa.Table) -> pa.Table:
+        other, width = select_key_first(other, on, step)
+        return pa.table(
+            {
+                n: pa.array([], type=f.type if i < width else pa.null())
+                for i, (n, f) in enumerate(zip(other.schema.names, other.schema))
+            }
+        )
+
+    if left.num_columns == 0:
+        return empty_like(right), right
+    return left, empty_like(left)
+
+
+@dataclass(frozen=True)
+class HashJoinOp(Op):
+    """Inner join of the stream with a small input broadcast to every task (input 1)."""
+
+    on: tuple[FieldRef, ...]
+
+    def __call__(
+        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
+        small = concat_batches(ctx.inputs.batches(1), step=self.name)
+        if small.num_rows == 0:
+            for _ in batches:
+                pass
+            return
+        for batch in batches:
+            out = join_tables(
+                pa.Table.from_batches([batch]), small, self.on, "inner", self.name, ctx
+            )
+            yield from rebatch(out)
+
+
+@dataclass(frozen=True)
+class CoGroupOp(Op):
+    """``(key..., [left values], [right values])`` for every key on either side."""
+
+    on: tuple[FieldRef, ...]
+
+    def __call__(
+        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
+        left = concat_batches(batches, step=self.name)
+        right = concat_batches(ctx.inputs.batches(1), step=self.name)
+        if left.num_rows == 0 and right.num_rows == 0:
+            return
+        if left.num_columns == 0 or right.num_columns == 0:
+            left, right = _pad_empty(left, right, self.on, self.name)
+        left, width = select_key_first(left, self.on, self.name)
+        right, _ = select_key_first(right, self.on, self.name)
+        lg = group_lists(left, width)
+        rg = group_lists(right, width)
+        lkeys, rkeys = unify_key_types(lg, rg, width, self.name, ctx)
+        li, ri = _match(lkeys, rkeys, lg.num_rows, rg.num_rows, "full_outer")
+        keys = [pc.coalesce(lk.take(li), rk.take(ri)) for lk, rk in zip(lkeys, rkeys)]
+        lists = []
+        for table, idx in ((lg, li), (rg, ri)):
+            col = table.column(width).combine_chunks().take(idx)
+            lists.append(_fill_empty(col))
+        names = renumber([*left.schema.names[:width], f"_{width + 1}", f"_{width + 2}"])
+        yield from rebatch(pa.Table.from_arrays([*keys, *lists], names=names))
+
+
+def _fill_empty(col: pa.ListArray) -> pa.Array:
+    """Replace null lists by empty lists."""
+    if col.null_count == 0:
+        return col
+    lengths = pc.fill_null(pc.list_value_length(col), 0).to_numpy(zero_copy_only=False)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), col.flatten())

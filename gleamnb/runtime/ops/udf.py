@@ -1,0 +1,226 @@
+"""Operators that call a user's Python function: ``map``, ``flat_map``, ``filter``, ``map_batches``.
+
+Row functions run row by row inside the executor: a batch's columns are turned into Python
+lists once, the function is called with each row's fields as positional arguments, and the
+results are packed back into typed Arrow columns (see :mod:`gleamnb.runtime.rows`). The
+first output batch fixes the output's arity; later batches must agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from gleamnb.errors import ArgumentError, GleamError, SchemaError
+from gleamnb.runtime.context import TaskContext
+from gleamnb.runtime.ops.base import Op, user_error
+from gleamnb.runtime.rows import (
+    batch_to_columns,
+    column_to_pylist,
+    positional_names,
+    rows_to_batch,
+)
+
+__all__ = ["MapOp", "FlatMapOp", "FilterOp", "MapBatchesOp"]
+
+
+def _rows_of(batch: pa.RecordBatch) -> tuple[list[Any], bool]:
+    """The batch's rows for calling a function: values (1 field) or tuples, and which."""
+    cols = batch_to_columns(batch)
+    if len(cols) == 1:
+        return cols[0], False
+    return list(zip(*cols)), True
+
+
+class _Shape:
+    """Output arity and types of one task's UDF output, fixed by its first batch."""
+
+    def __init__(self, step: str) -> None:
+        self.step = step
+        self.arity: int | None = None
+        self.types: list[pa.DataType] | None = None
+
+    def pack(self, out: list[Any], ctx: TaskContext) -> pa.RecordBatch:
+        try:
+            batch = rows_to_batch(out, arity=self.arity, types=self.types, step=self.step)
+        except GleamError as err:
+            raise err.with_context(**ctx.where(self.step)) from None
+        if self.arity is None:
+            self.arity = batch.num_columns
+            self.types = [t if not pa.types.is_null(t) else None for t in batch.schema.types]
+        elif self.types is not None:
+            self.types = [
+                t if old is None and not pa.types.is_null(t) else old
+                for old, t in zip(self.types, batch.schema.types)
+            ]
+        return batch
+
+
+@dataclass(frozen=True)
+class MapOp(Op):
+    """``map(fn)``: one output row per input row."""
+
+    fn: Callable[..., Any]
+
+    def __call__(
+        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
+        fn = self.fn
+        shape = _Shape(self.name)
+        for batch in batches:
+            rows, multi = _rows_of(batch)
+            out: list[Any] = []
+            append = out.append
+            i = 0
+            try:
+                if multi:
+                    for i, row in enumerate(rows):
+                        append(fn(*row))
+                else:
+                    for i, value in enumerate(rows):
+                        append(fn(value))
+            except Exception as exc:
+                row = rows[i] if multi else (rows[i],)
+                raise user_error(exc, ctx, self.name, row) from None
+            if out:
+                yield shape.pack(out, ctx)
+
+
+@dataclass(frozen=True)
+class FlatMapOp(Op):
+    """``flat_map(fn)``: ``fn`` returns an iterable of rows (None means no rows)."""
+
+    fn: Callable[..., Any]
+
+    def __call__(
+        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
+        fn = self.fn
+        shape = _Shape(self.name)
+        for batch in batches:
+            rows, multi = _rows_of(batch)
+            out: list[Any] = []
+            extend = out.extend
+            i = 0
+            try:
+                for i, row in enumerate(rows):
+                    result = fn(*row) if multi else fn(row)
+                    if result is None:
+                        continue
+                    if isinstance(result, (str, bytes)):
+                        raise _not_iterable(self.name, result)
+                    extend(result)
+            except ArgumentError as err:
+                raise err.with_context(
+                    row=rows[i] if multi else (rows[i],), **ctx.where(self.name)
+                ) from None
+            except Exception as exc:
+                row = rows[i] if multi else (rows[i],)
+                raise user_error(exc, ctx, self.name, row) from None
+            if out:
+                yield shape.pack(out, ctx)
+
+
+def _not_iterable(step: str, result: Any) -> ArgumentError:
+    return ArgumentError(
+        f"the function of flat_map step {step!r} returned a {type(result).__name__}, "
+        "not an iterable of rows",
+        hint="return a list (or yield) of rows, e.g. [word] or [(word, 1)]; "
+        "use map() for exactly one row per input row",
+    )
+
+
+@dataclass(frozen=True)
+class FilterOp(Op):
+    """``filter(fn)``: keep the rows for which ``fn`` is truthy; types are untouched."""
+
+    fn: Callable[..., Any]
+
+    def __call__(
+        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
+        fn = self.fn
+        for batch in batches:
+            rows, multi = _rows_of(batch)
+            keep: list[bool] = []
+            append = keep.append
+            i = 0
+            try:
+                if multi:
+                    for i, row in enumerate(rows):
+                        append(bool(fn(*row)))
+                else:
+                    for i, value in enumerate(rows):
+                        append(bool(fn(value)))
+            except Exception as exc:
+                row = rows[i] if multi else (rows[i],)
+                raise user_error(exc, ctx, self.name, row) from None
+            out = batch.filter(pa.array(keep, type=pa.bool_()))
+            if out.num_rows:
+                yield out
+
+
+@dataclass(frozen=True)
+class MapBatchesOp(Op):
+    """``map_batches(fn, format=...)``: a vectorized function over whole batches.
+
+    ``format="arrow"`` passes a :class:`pyarrow.RecordBatch`; ``"pandas"`` a DataFrame whose
+    columns are the field names. ``fn`` returns the same kind of object (or a pyarrow Table,
+    a dict of columns, or a DataFrame).
+    """
+
+    fn: Callable[..., Any]
+    format: str = "arrow"
+
+    def __call__(
+        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            arg: Any = batch if self.format == "arrow" else _to_pandas(batch)
+            try:
+                result = self.fn(arg)
+            except Exception as exc:
+                raise user_error(
+                    exc, ctx, self.name, f"<batch of {batch.num_rows} rows>", what="batch function"
+                ) from None
+            yield from _as_batches(result, self.name, ctx)
+
+
+def _to_pandas(batch: pa.RecordBatch) -> Any:
+    import pandas as pd
+
+    return (
+        pd.DataFrame(
+            {name: column_to_pylist(col) for name, col in zip(batch.schema.names, batch.columns)}
+        )
+        if any(isinstance(t, pa.ExtensionType) for t in batch.schema.types)
+        else batch.to_pandas()
+    )
+
+
+def _as_batches(result: Any, step: str, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
+    if result is None:
+        return
+    if isinstance(result, pa.RecordBatch):
+        table = pa.Table.from_batches([result])
+    elif isinstance(result, pa.Table):
+        table = result
+    elif isinstance(result, dict):
+        table = pa.table(result)
+    elif type(result).__name__ == "DataFrame":
+        table = pa.Table.from_pandas(result, preserve_index=False)
+    else:
+        raise SchemaError(
+            f"the batch function of step {step!r} returned a {type(result).__name__}",
+            hint="return a pyarrow RecordBatch or Table, a pandas DataFrame, or a dict of columns",
+            **ctx.where(step),
+        )
+    names = [n if isinstance(n, str) and n else None for n in table.schema.names]
+    if any(n is None for n in names):
+        table = table.rename_columns(positional_names(table.num_columns))
+    for b in table.to_batches():
+        if b.num_rows:
+            yield b

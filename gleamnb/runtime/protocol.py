@@ -1,0 +1,125 @@
+"""The protocol between a runner and an executor process (``python -m gleamnb.runtime``).
+
+Transport
+    The runner starts the executor with three pipes. Control messages travel on the
+    executor's stdin (runner -> executor) and stdout (executor -> runner) as **frames**: a
+    4-byte big-endian length, then a pickle of one message dataclass below. The executor
+    moves its own fd 1 to stderr before running any user code, so a ``print`` in a UDF can
+    never corrupt the stream (a Gleam flaw). stderr carries the user's prints and, after a
+    crash, Python's fault handler dump; the runner forwards it and keeps its tail.
+
+Data
+    Shard data never travels in frames and is never pickled row by row: tasks read their
+    inputs from Arrow IPC files (memory-mapped) and write their outputs to new IPC files in
+    the folder the runner names; frames carry only paths, counts and statistics.
+
+Sequence::
+
+    executor                                runner
+    Ready(pid, version)           ----->
+                                  <-----    RunTask(task, stage key, stage blob once, ...)
+    Progress(task, rows)          ----->    (throttled, ~5 per second)
+    TaskDone(task, pieces, stats) ----->
+      or TaskFailed(task, error)  ----->
+                                  <-----    RunTask(...) ...
+                                            stdin closed  => executor exits
+
+Each executor runs one task at a time. ``stage_blob`` (the cloudpickled
+:class:`~gleamnb.runtime.stage.StageSpec`, UDFs included) is sent with the first task of a
+stage that executor runs and cached by ``stage_key`` afterwards. An executor that dies
+mid-task (``os._exit``, a signal, the OOM killer) is seen by the runner as end-of-file on
+its stdout; the runner fails that task with an executor-crash error and starts a fresh
+executor for later tasks.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from gleamnb.errors import GleamError
+from gleamnb.runtime.context import StepStats
+from gleamnb.runtime.store import Piece
+
+__all__ = [
+    "Ready",
+    "RunTask",
+    "Progress",
+    "TaskDone",
+    "TaskFailed",
+    "send",
+    "receive",
+    "PROTOCOL_VERSION",
+]
+
+PROTOCOL_VERSION = 1
+_HEADER = struct.Struct(">I")
+
+
+@dataclass(frozen=True)
+class Ready:
+    """First message of an executor: it is up and waiting for tasks."""
+
+    pid: int
+    version: int = PROTOCOL_VERSION
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Run task ``task`` (shard ``shard``) of stage ``stage_key``.
+
+    ``inputs[k]`` lists the piece files of input ``k`` in order; ``params`` holds the task's
+    own parameters (its file splits, its int range, the cut points of a range sort);
+    ``out_dir`` is where its output pieces go, named ``{prefix}-b{bucket}.arrow``.
+    """
+
+    task: int
+    stage_key: str
+    stage_blob: bytes | None
+    shard: int
+    inputs: list[list[str]]
+    params: dict[str, Any]
+    out_dir: str
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    task: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    task: int
+    pieces: list[Piece | None]
+    stats: list[StepStats]
+    extras: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class TaskFailed:
+    task: int
+    error: GleamError
+
+
+def send(stream: BinaryIO, message: object) -> None:
+    """Write one frame and flush."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def receive(stream: BinaryIO) -> Any:
+    """Read one frame; None at end of stream."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return pickle.loads(data)

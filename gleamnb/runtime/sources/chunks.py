@@ -1,0 +1,145 @@
+"""Read a byte range of a line-oriented file in chunks that end on a newline.
+
+The rule that makes byte ranges tile a file without losing or repeating a line (Hadoop's): a
+line belongs to the range that holds its first byte. So a range ``[start, end)`` with
+``start > 0`` skips to just after the first ``\\n`` at a position ``>= start - 1``, and it
+reads every line whose first byte is ``< end`` (its last line may run past ``end``).
+A chunk is ``(offset, data)``: the file offset of ``data[0]`` and whole lines (the file's last
+line may lack its ``\\n``). Line numbers are not tracked while reading; error paths count
+them with :func:`lines_before`.
+
+Examples
+--------
+>>> import os, tempfile
+>>> p = os.path.join(tempfile.mkdtemp(), "a.txt")
+>>> _ = open(p, "wb").write(b"one\\ntwo\\nthree\\n")
+>>> list(iter_chunks(p, 0, 5)), list(iter_chunks(p, 5, None))
+([(0, b'one\\ntwo\\n')], [(8, b'three\\n')])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from gleamnb.errors import MalformedInputError
+from gleamnb.runtime.sources.compression import compression_of, open_stream
+
+__all__ = ["CHUNK_BYTES", "iter_chunks", "lines_before", "read_head"]
+
+CHUNK_BYTES = 4 << 20
+"""Bytes read at a time; a chunk holds about this much (more when one line is longer)."""
+
+
+def _read(stream: Any, n: int, path: str) -> bytes:
+    try:
+        return stream.read(n)
+    except OSError as err:
+        raise MalformedInputError(
+            f"cannot read {path}: {err}",
+            location=path,
+            hint="check that the file is not truncated or corrupt "
+            "(and that its extension matches its compression)",
+        ) from None
+
+
+def iter_chunks(
+    path: str, start: int = 0, end: int | None = None, *, chunk_bytes: int | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(offset, data)`` chunks of whole lines of the byte range ``[start, end)``.
+
+    ``end=None`` reads to the end of the file. Compressed files are read whole (``start`` must
+    be 0 and ``end`` None); offsets then count uncompressed bytes.
+    """
+    size = chunk_bytes or CHUNK_BYTES
+    if compression_of(path) is not None and (start != 0 or end is not None):
+        raise ValueError(f"a compressed file cannot be read by byte range: {path}")
+    stream = open_stream(path)
+    try:
+        yield from _chunks(stream, path, start, end, size)
+    finally:
+        stream.close()
+
+
+def _chunks(
+    stream: Any, path: str, start: int, end: int | None, size: int
+) -> Iterator[tuple[int, bytes]]:
+    off = 0
+    buf = b""
+    if start > 0:
+        stream.seek(start - 1)
+        off = start - 1
+        while True:
+            block = _read(stream, size, path)
+            if not block:
+                return
+            i = block.find(b"\n")
+            if i >= 0:
+                buf = block[i + 1 :]
+                off += i + 1
+                break
+            off += len(block)
+    eof = False
+    scanned = 0  # buf[:scanned] is known to hold no newline
+    while True:
+        if end is not None and off >= end:
+            return
+        if end is not None and off + len(buf) >= end:
+            j = buf.find(b"\n", end - 1 - off)
+            if j >= 0:
+                yield off, buf[: j + 1]
+                return
+        elif len(buf) >= size:
+            j = buf.rfind(b"\n", scanned)
+            if j >= 0:
+                yield off, buf[: j + 1]
+                off += j + 1
+                buf = buf[j + 1 :]
+                scanned = 0
+                continue
+            scanned = len(buf)
+        if eof:
+            if buf:
+                yield off, buf
+            return
+        block = _read(stream, size, path)
+        if block:
+            buf = buf + block if buf else block
+        else:
+            eof = True
+
+
+def lines_before(path: str, offset: int) -> int:
+    """The number of ``\\n`` bytes before ``offset`` (uncompressed) in ``path``.
+
+    Error paths use it to turn a chunk offset into a 1-based line number.
+
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.txt")
+    >>> _ = open(p, "wb").write(b"a\\nb\\nc\\n")
+    >>> lines_before(p, 4)
+    2
+    """
+    count = 0
+    left = offset
+    stream = open_stream(path)
+    try:
+        while left > 0:
+            block = _read(stream, min(left, CHUNK_BYTES), path)
+            if not block:
+                break
+            count += block.count(b"\n")
+            left -= len(block)
+    finally:
+        stream.close()
+    return count
+
+
+def read_head(path: str, limit: int) -> bytes:
+    """Up to ``limit`` bytes from the start of ``path`` (uncompressed), cut after the last
+    whole line when the file is longer (a first line longer than ``limit`` is kept whole)."""
+    chunks = iter_chunks(path, 0, None, chunk_bytes=limit)
+    try:
+        return next(chunks, (0, b""))[1]
+    finally:
+        chunks.close()

@@ -1,0 +1,261 @@
+"""The csv/tsv reader, on pyarrow.csv.
+
+A byte range is read in newline-aligned chunks, each parsed by ``pyarrow.csv.read_csv`` with
+the file's column names and types from its :class:`~gleamnb.runtime.sources.meta.FileMeta`
+(so every range of a file agrees) and the projection pushed down (``include_columns``). The
+header line is skipped only in the chunk that starts the file. A file whose quoted values hold
+newlines (``newlines_in_values=True``) is read whole, as a stream.
+
+Errors name the file and the real 1-based line (header included): pyarrow reports the number
+of the bad row among the non-empty rows of what it parsed; the error path turns it into a line
+by counting the newlines before the chunk (:func:`~gleamnb.runtime.sources.chunks.lines_before`).
+
+Examples
+--------
+>>> import os, tempfile
+>>> from gleamnb.runtime.sources.meta import csv_meta
+>>> p = os.path.join(tempfile.mkdtemp(), "a.csv")
+>>> _ = open(p, "w").write("name,age\\nann,31\\nbob,42\\n")
+>>> spec = FileSpec("csv", p, header=True)
+>>> [b.to_pydict() for b in read_csv(spec, p, 0, None, csv_meta(spec, p))]
+[{'name': ['ann', 'bob'], 'age': [31, 42]}]
+"""
+
+from __future__ import annotations
+
+import csv as pycsv
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
+from gleamnb.errors import MalformedInputError, truncate
+from gleamnb.runtime.sources.chunks import CHUNK_BYTES, iter_chunks, lines_before
+from gleamnb.runtime.sources.compression import open_stream
+from gleamnb.runtime.sources.meta import FileMeta, csv_parse_options
+from gleamnb.runtime.sources.projection import project
+from gleamnb.runtime.sources.spec import FileSpec
+from gleamnb.runtime.sources.text import BATCH_ROWS
+
+__all__ = ["read_csv"]
+
+_CONVERSION = re.compile(r"In CSV column #(\d+): Row #(\d+): (.*)", re.DOTALL)
+_INVALID_VALUE = re.compile(r"CSV conversion error to (.+?): invalid value '(.*)'$", re.DOTALL)
+
+
+def read_csv(
+    spec: FileSpec, path: str, start: int, end: int | None, meta: FileMeta
+) -> Iterator[pa.RecordBatch]:
+    """Batches of the rows of ``path`` whose line starts in ``[start, end)``."""
+    if meta.names is None:  # empty file
+        return
+    names = list(meta.names)
+    include, out_names = project(spec, names, path)
+    convert = pcsv.ConvertOptions(column_types=dict(meta.types), include_columns=include)
+    if spec.newlines_in_values:
+        yield from _read_stream(spec, path, meta, convert, out_names)
+        return
+    for offset, data in iter_chunks(path, start, end):
+        bad: list[Any] = []
+
+        def on_bad_row(row: Any, bad: list[Any] = bad) -> str:
+            bad.append(row)
+            return "error"
+
+        try:
+            table = pcsv.read_csv(
+                pa.BufferReader(data),
+                read_options=pcsv.ReadOptions(
+                    use_threads=False,
+                    column_names=names,
+                    skip_rows=1 if spec.header and offset == 0 else 0,
+                ),
+                parse_options=csv_parse_options(spec, on_bad_row),
+                convert_options=convert,
+            )
+        except pa.ArrowInvalid as err:
+            raise _chunk_error(err, bad, spec, path, offset, data, meta) from None
+        if table.num_rows:
+            yield from table.rename_columns(out_names).to_batches(max_chunksize=BATCH_ROWS)
+
+
+def _read_stream(
+    spec: FileSpec,
+    path: str,
+    meta: FileMeta,
+    convert: pcsv.ConvertOptions,
+    out_names: list[str],
+) -> Iterator[pa.RecordBatch]:
+    bad: list[Any] = []
+
+    def on_bad_row(row: Any) -> str:
+        bad.append(row)
+        return "error"
+
+    stream = open_stream(path)
+    try:
+        try:
+            reader = pcsv.open_csv(
+                stream,
+                read_options=pcsv.ReadOptions(
+                    use_threads=False,
+                    column_names=list(meta.names or ()),
+                    skip_rows=1 if spec.header else 0,
+                    block_size=CHUNK_BYTES,
+                ),
+                parse_options=csv_parse_options(spec, on_bad_row),
+                convert_options=convert,
+            )
+            for batch in reader:
+                if batch.num_rows:
+                    yield batch.rename_columns(out_names)
+        except pa.ArrowInvalid as err:
+            raise _stream_error(err, bad, spec, path, meta) from None
+    finally:
+        stream.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Error paths: find the line, say what is wrong with it and how to fix it.
+
+
+def _nth_row_line(data: bytes, number: int) -> tuple[int, str]:
+    """The 0-based line index and text of the ``number``-th non-empty line of ``data``."""
+    seen = 0
+    lines = data.split(b"\n")
+    for i, raw in enumerate(lines):
+        if raw.rstrip(b"\r"):
+            seen += 1
+            if seen == number:
+                return i, raw.rstrip(b"\r").decode("utf-8", "replace")
+    return 0, lines[0].decode("utf-8", "replace")
+
+
+def _fields_hint(spec: FileSpec) -> str:
+    sep = "a tab" if spec.sep == "\t" else repr(spec.sep)
+    text = f"fix or remove that line; fields are separated by {sep}"
+    if spec.format == "csv":
+        text += (
+            ' and values holding it must be quoted ("a,b"); if quoted values hold newlines '
+            "pass newlines_in_values=True"
+        )
+    else:
+        text += " (TSV has no quoting, so values cannot hold tabs)"
+    return text
+
+
+def _bad_row_error(row: Any, spec: FileSpec, path: str, line: int, text: str) -> Exception:
+    return MalformedInputError(
+        f"line {line} of {path} has {row.actual_columns} fields, expected {row.expected_columns}",
+        location=f"{path}:{line}",
+        row=truncate(text),
+        hint=_fields_hint(spec),
+    )
+
+
+def _conversion_error(
+    spec: FileSpec, path: str, meta: FileMeta, column: int, reason: str, line: int, text: str
+) -> Exception:
+    names = meta.names or ()
+    name = names[column] if column < len(names) else f"_{column + 1}"
+    given = {k for k, _ in spec.types or ()}
+    match = _INVALID_VALUE.search(reason)
+    if match is None:
+        return MalformedInputError(
+            f"cannot read column {name!r} on line {line} of {path}: {reason}",
+            location=f"{path}:{line}",
+            row=truncate(text),
+            hint=f"pass types={{{name!r}: bytes}} to read raw bytes, or fix the file",
+        )
+    type_name, value = match.group(1), match.group(2)
+    suggest = "str"
+    if type_name.startswith(("int", "uint")):
+        try:
+            float(value)
+            suggest = "float"
+        except ValueError:
+            pass
+    if name in given or (column + 1) in given:
+        hint = (
+            f"the value does not fit the type given in types=; fix the value, or read the "
+            f"column as another type, e.g. types={{{name!r}: {suggest}}}"
+        )
+    else:
+        hint = (
+            f"the column type {type_name} was inferred from the start of the file; "
+            f"pass types={{{name!r}: {suggest}}} to read the column as {suggest}"
+        )
+    return MalformedInputError(
+        f"cannot convert {value!r} in column {name!r} to {type_name} (line {line} of {path})",
+        location=f"{path}:{line}",
+        row=truncate(text),
+        hint=hint,
+    )
+
+
+def _chunk_error(
+    err: Exception,
+    bad: list[Any],
+    spec: FileSpec,
+    path: str,
+    offset: int,
+    data: bytes,
+    meta: FileMeta,
+) -> Exception:
+    before = lines_before(path, offset)
+    if bad:
+        index, text = _nth_row_line(data, bad[0].number)
+        return _bad_row_error(bad[0], spec, path, before + index + 1, text)
+    match = _CONVERSION.search(str(err))
+    if match:
+        index, text = _nth_row_line(data, int(match.group(2)))
+        line = before + index + 1
+        return _conversion_error(spec, path, meta, int(match.group(1)), match.group(3), line, text)
+    return MalformedInputError(
+        f"cannot parse {path} as {spec.format.upper()}: {err}",
+        location=f"{path}:{before + 1}",
+        hint=_fields_hint(spec),
+    )
+
+
+def _record_line(spec: FileSpec, path: str, number: int) -> tuple[int, str]:
+    """First line and text of the ``number``-th non-empty CSV record, by Python's csv module."""
+    stream = open_stream(path)
+    try:
+        text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+        quoting = pycsv.QUOTE_NONE if spec.format == "tsv" else pycsv.QUOTE_MINIMAL
+        reader = pycsv.reader(text, delimiter=spec.sep, quoting=quoting)
+        seen = 0
+        line = 0
+        for record in reader:
+            first = line + 1
+            line = reader.line_num
+            if record:
+                seen += 1
+                if seen == number:
+                    return first, spec.sep.join(record)
+    except pycsv.Error:
+        pass
+    finally:
+        stream.close()
+    return 1, ""
+
+
+def _stream_error(
+    err: Exception, bad: list[Any], spec: FileSpec, path: str, meta: FileMeta
+) -> Exception:
+    if bad:
+        line, text = _record_line(spec, path, bad[0].number)
+        return _bad_row_error(bad[0], spec, path, line, bad[0].text or text)
+    match = _CONVERSION.search(str(err))
+    if match:
+        line, text = _record_line(spec, path, int(match.group(2)))
+        return _conversion_error(spec, path, meta, int(match.group(1)), match.group(3), line, text)
+    return MalformedInputError(
+        f"cannot parse {path} as {spec.format.upper()}: {err}",
+        location=path,
+        hint=_fields_hint(spec),
+    )

@@ -1,0 +1,145 @@
+"""The JSON lines reader, on pyarrow.json.
+
+A byte range is read in newline-aligned chunks; each chunk is parsed with the schema inferred
+from the file's start (so ranges agree on types), and parsed again with plain inference when a
+value does not fit it (an int field that later holds 2.5 becomes a float field). A line that
+is not a JSON object, or a field whose JSON type changes within a chunk, is reported with its
+file and line number, found by Python's json module on the error path only.
+
+Examples
+--------
+>>> import os, tempfile
+>>> p = os.path.join(tempfile.mkdtemp(), "a.jsonl")
+>>> _ = open(p, "w").write('{"id": 1, "tag": "x"}\\n{"id": 2, "tag": null}\\n')
+>>> [b.to_pydict() for b in read_jsonl(FileSpec("jsonl", p), p, 0, None, None)]
+[{'id': [1, 2], 'tag': ['x', None]}]
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.json as pjson
+
+from gleamnb.errors import MalformedInputError, truncate
+from gleamnb.runtime.rows import renumber
+from gleamnb.runtime.sources.chunks import iter_chunks, lines_before
+from gleamnb.runtime.sources.meta import FileMeta
+from gleamnb.runtime.sources.spec import FileSpec
+from gleamnb.runtime.sources.text import BATCH_ROWS
+
+__all__ = ["read_jsonl"]
+
+_HINT = "each line of a JSON lines file holds one JSON object; fix or remove that line"
+
+
+def _parse_options(spec: FileSpec, meta: FileMeta | None) -> pjson.ParseOptions | None:
+    fields = dict(meta.types) if meta is not None else {}
+    if spec.columns is not None:
+        wanted = [str(c) for c in spec.columns]
+        known = [(c, fields[c]) for c in wanted if c in fields]
+        if len(known) == len(wanted):
+            return pjson.ParseOptions(
+                explicit_schema=pa.schema(known), unexpected_field_behavior="ignore"
+            )
+        fields = dict(known)
+    if not fields:
+        return None
+    return pjson.ParseOptions(
+        explicit_schema=pa.schema(list(fields.items())), unexpected_field_behavior="infer"
+    )
+
+
+def _read(data: bytes, parse: pjson.ParseOptions | None) -> pa.Table:
+    opts = pjson.ReadOptions(use_threads=False, block_size=len(data) + 1)
+    return pjson.read_json(pa.BufferReader(data), read_options=opts, parse_options=parse)
+
+
+def read_jsonl(
+    spec: FileSpec, path: str, start: int, end: int | None, meta: FileMeta | None
+) -> Iterator[pa.RecordBatch]:
+    """Batches of the JSON objects of ``path`` whose line starts in ``[start, end)``."""
+    parse = _parse_options(spec, meta)
+    for offset, data in iter_chunks(path, start, end):
+        if not data.strip():
+            continue
+        try:
+            table = _read(data, parse)
+        except pa.ArrowInvalid:
+            try:
+                table = _read(data, None)
+            except pa.ArrowInvalid as err:
+                raise _error(err, path, offset, data) from None
+        if spec.columns is not None:
+            table = _project(table, [str(c) for c in spec.columns])
+        if table.num_rows:
+            yield from table.to_batches(max_chunksize=BATCH_ROWS)
+
+
+def _project(table: pa.Table, columns: list[str]) -> pa.Table:
+    have = set(table.column_names)
+    arrays = [table.column(c) if c in have else pa.nulls(table.num_rows) for c in columns]
+    return pa.Table.from_arrays(arrays, names=renumber(columns))
+
+
+def _kind(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _error(err: Exception, path: str, offset: int, data: bytes) -> MalformedInputError:
+    before = lines_before(path, offset)
+    kinds: dict[str, tuple[str, int]] = {}
+    for i, raw in enumerate(data.split(b"\n")):
+        if not raw.strip():
+            continue
+        line = before + i + 1
+        text = truncate(raw.decode("utf-8", "replace").rstrip("\r"))
+        where = f"{path}:{line}"
+        try:
+            value = json.loads(raw)
+        except ValueError as bad:
+            return MalformedInputError(
+                f"line {line} of {path} is not valid JSON: {bad}",
+                location=where,
+                row=text,
+                hint=_HINT,
+            )
+        if not isinstance(value, dict):
+            return MalformedInputError(
+                f"line {line} of {path} holds a JSON {_kind(value) or 'null'}, not an object",
+                location=where,
+                row=text,
+                hint=_HINT,
+            )
+        for key, item in value.items():
+            kind = _kind(item)
+            if kind is None:
+                continue
+            seen = kinds.setdefault(key, (kind, line))
+            if seen[0] != kind:
+                return MalformedInputError(
+                    f"field {key!r} is a {kind} on line {line} of {path} "
+                    f"but a {seen[0]} on line {seen[1]}",
+                    location=where,
+                    row=text,
+                    hint="give a field one JSON type on every line "
+                    "(e.g. quote numbers everywhere or nowhere)",
+                )
+    return MalformedInputError(
+        f"cannot read {path} as JSON lines: {err}",
+        location=f"{path}:{before + 1}",
+        hint=_HINT,
+    )

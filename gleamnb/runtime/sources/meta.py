@@ -1,0 +1,132 @@
+"""Facts about one input file gathered once, when a run is planned: :class:`FileMeta`.
+
+Every byte range of a file must produce the same columns with the same types, so the CSV
+header and the column types are read once per file (types are inferred from its first
+:data:`INFER_BYTES`) and shipped to each range with its split. A JSON lines file gets its
+inferred schema the same way (fields that were all null are left to later inference).
+
+Examples
+--------
+>>> import os, tempfile
+>>> p = os.path.join(tempfile.mkdtemp(), "a.csv")
+>>> _ = open(p, "w").write("name,age\\nann,31\\n")
+>>> m = csv_meta(FileSpec("csv", p, header=True), p)
+>>> m.names, dict(m.types)
+(('name', 'age'), {'name': DataType(string), 'age': DataType(int64)})
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.json as pjson
+
+from gleamnb.errors import MalformedInputError
+from gleamnb.runtime.rows import positional_names
+from gleamnb.runtime.sources.chunks import read_head
+from gleamnb.runtime.sources.compression import open_stream
+from gleamnb.runtime.sources.projection import type_overrides
+from gleamnb.runtime.sources.spec import FileSpec
+
+__all__ = ["INFER_BYTES", "FileMeta", "file_meta", "csv_meta", "jsonl_meta", "csv_parse_options"]
+
+INFER_BYTES = 1 << 20
+"""Bytes from the start of a file used to infer its column types."""
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    """What every split of one file needs to know about the whole file.
+
+    Parameters
+    ----------
+    names
+        csv/tsv: the file's column names (header, or ``_1.._n``); None for an empty file.
+    types
+        csv/tsv: column types (inferred, then ``types=`` overrides); jsonl: the schema
+        inferred from the file's start. Columns inferred as all-null are left out.
+    """
+
+    names: tuple[str, ...] | None = None
+    types: tuple[tuple[str, pa.DataType], ...] = ()
+
+
+def file_meta(spec: FileSpec, path: str) -> FileMeta | None:
+    """The :class:`FileMeta` of ``path`` for formats that need one (csv, tsv, jsonl)."""
+    if spec.format in ("csv", "tsv"):
+        return csv_meta(spec, path)
+    if spec.format == "jsonl":
+        return jsonl_meta(spec, path)
+    return None
+
+
+def csv_parse_options(spec: FileSpec, handler: Any = None) -> pcsv.ParseOptions:
+    """pyarrow parse options for a csv/tsv spec (TSV: no quoting)."""
+    return pcsv.ParseOptions(
+        delimiter=spec.sep,
+        quote_char=False if spec.format == "tsv" else '"',
+        newlines_in_values=spec.newlines_in_values,
+        invalid_row_handler=handler,
+    )
+
+
+def _skip(row: Any) -> str:
+    return "skip"
+
+
+def _has_null(t: pa.DataType) -> bool:
+    if pa.types.is_null(t):
+        return True
+    return any(_has_null(t.field(i).type) for i in range(t.num_fields))
+
+
+def csv_meta(spec: FileSpec, path: str) -> FileMeta:
+    """Read the header (or count the first line's fields) and infer column types."""
+    stream = open_stream(path)
+    try:
+        reader = pcsv.open_csv(
+            stream,
+            read_options=pcsv.ReadOptions(
+                use_threads=False,
+                block_size=INFER_BYTES,
+                autogenerate_column_names=not spec.header,
+            ),
+            # Bad lines are reported with their line number when the ranges are read.
+            parse_options=csv_parse_options(spec, _skip),
+        )
+        schema = reader.schema
+    except pa.ArrowInvalid as err:
+        if "Empty CSV file" in str(err):
+            return FileMeta()
+        raise MalformedInputError(
+            f"cannot read the start of {path} as {spec.format.upper()}: {err}",
+            location=f"{path}:1",
+            hint="check the file's format, delimiter and quoting "
+            "(pass newlines_in_values=True if quoted values hold newlines)",
+        ) from None
+    finally:
+        stream.close()
+    names = list(schema.names) if spec.header else positional_names(len(schema))
+    types = {n: f.type for n, f in zip(names, schema) if not _has_null(f.type)}
+    types.update(type_overrides(spec, names, path))
+    return FileMeta(tuple(names), tuple(types.items()))
+
+
+def jsonl_meta(spec: FileSpec, path: str) -> FileMeta:
+    """Infer the schema of a JSON lines file from its start (empty on any doubt)."""
+    head = read_head(path, INFER_BYTES)
+    if not head.strip():
+        return FileMeta()
+    try:
+        table = pjson.read_json(
+            pa.BufferReader(head),
+            read_options=pjson.ReadOptions(use_threads=False, block_size=len(head) + 1),
+        )
+    except pa.ArrowInvalid:
+        # Reading the ranges reports the bad line with its number.
+        return FileMeta()
+    fields = tuple((f.name, f.type) for f in table.schema if not _has_null(f.type))
+    return FileMeta(None, fields)

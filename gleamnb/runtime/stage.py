@@ -1,0 +1,317 @@
+"""A stage and how one of its tasks runs: head -> fused operators -> output buckets.
+
+A **stage** is a chain of narrow steps fused together (see ``gleamnb.planner.fusion``). Its
+**head** starts each task's stream of batches (read a file split, a range of ints, or the
+task's input pieces: concatenated, merged in order, or cut to a key range). Its **output**
+routes the final batches into buckets: one bucket (forward), ``n`` buckets by key hash or
+round robin (a shuffle's map side), or one sorted run plus a key sample (a range sort).
+
+:func:`execute_task` runs one task given its inputs and a :class:`BucketSink`; it knows
+nothing of processes, files or Dask.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from gleamnb.errors import GleamError
+from gleamnb.plan.order import Order
+from gleamnb.runtime.context import StepStats, TaskContext
+from gleamnb.runtime.hashing import hash_columns, partition_ids, split_by_partition
+from gleamnb.runtime.ops.base import Op, concat_batches, rebatch, wrap_error
+from gleamnb.runtime.sorting import range_slice, resolve_order, sample_keys, sort_indices
+
+__all__ = [
+    "Head",
+    "ReadFiles",
+    "ReadRange",
+    "ReadInput",
+    "MergeSorted",
+    "MergeRange",
+    "Output",
+    "Forward",
+    "HashOut",
+    "RoundRobinOut",
+    "SortedRunOut",
+    "Discard",
+    "StageSpec",
+    "BucketSink",
+    "MemorySink",
+    "TaskOutcome",
+    "execute_task",
+]
+
+
+# -- heads -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Head:
+    """How a task's stream starts. ``params`` are the task's own (its split, its range ...)."""
+
+    name: str
+
+    def batches(self, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
+        yield from ctx.inputs.batches(0)
+
+
+@dataclass(frozen=True)
+class ReadFiles(Head):
+    """Read this task's file splits (``ctx.params["splits"]``)."""
+
+    spec: Any = None
+
+    def batches(self, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
+        from gleamnb.runtime.sources import read_split
+
+        for split in ctx.params.get("splits", ()):
+            yield from read_split(self.spec, split)
+
+
+@dataclass(frozen=True)
+class ReadRange(Head):
+    """The ints ``ctx.params["start"] .. ctx.params["stop"]`` in batches."""
+
+    def batches(self, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
+        start, stop = ctx.params["start"], ctx.params["stop"]
+        step = 1 << 16
+        for lo in range(start, stop, step):
+            hi = min(stop, lo + step)
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(np.arange(lo, hi, dtype=np.int64))], names=["_1"]
+            )
+
+
+@dataclass(frozen=True)
+class ReadInput(Head):
+    """Input 0's pieces, one after the other."""
+
+
+@dataclass(frozen=True)
+class MergeSorted(Head):
+    """Input 0's pieces (each sorted by ``order``) merged into one sorted stream."""
+
+    order: Order = None  # type: ignore[assignment]
+
+    def batches(self, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
+        table = concat_batches(ctx.inputs.batches(0), step=self.name)
+        if table.num_rows:
+            keys = resolve_order(self.order, table.schema.names, self.name)
+            yield from rebatch(table.take(sort_indices(table, keys)))
+
+
+@dataclass(frozen=True)
+class MergeRange(Head):
+    """Range ``ctx.shard`` of input 0's sorted runs (cut at ``ctx.params["cuts"]``), merged."""
+
+    order: Order = None  # type: ignore[assignment]
+
+    def batches(self, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
+        cuts = ctx.params.get("cuts", [])
+        parts = []
+        for piece in ctx.inputs.pieces(0):
+            if piece.num_rows == 0:
+                continue
+            keys = resolve_order(self.order, piece.schema.names, self.name)
+            part = range_slice(piece, keys, cuts, ctx.shard)
+            if part.num_rows:
+                parts.extend(part.to_batches())
+        table = concat_batches(parts, step=self.name)
+        if table.num_rows:
+            keys = resolve_order(self.order, table.schema.names, self.name)
+            yield from rebatch(table.take(sort_indices(table, keys)))
+
+
+# -- outputs -----------------------------------------------------------------------------------
+
+
+class BucketSink(Protocol):
+    """Where a task's output batches go, bucket by bucket."""
+
+    def write(self, bucket: int, batch: pa.RecordBatch) -> None: ...
+
+
+@dataclass
+class MemorySink:
+    """A :class:`BucketSink` that keeps batches in memory (inline runs, tests, Dask)."""
+
+    buckets: int
+    batches: list[list[pa.RecordBatch]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.batches = [[] for _ in range(self.buckets)]
+
+    def write(self, bucket: int, batch: pa.RecordBatch) -> None:
+        self.batches[bucket].append(batch)
+
+    def tables(self) -> list[pa.Table]:
+        return [pa.Table.from_batches(b) if b else pa.table({}) for b in self.batches]
+
+
+@dataclass(frozen=True)
+class Output:
+    """Route a task's output batches into buckets."""
+
+    @property
+    def buckets(self) -> int:
+        return 1
+
+    def write(self, batches: Iterator[pa.RecordBatch], sink: BucketSink, ctx: TaskContext) -> None:
+        for batch in batches:
+            sink.write(0, batch)
+
+    def describe(self) -> str:
+        return "forward"
+
+
+@dataclass(frozen=True)
+class Forward(Output):
+    """One bucket: the task's output is shard ``i`` of the stage's dataset."""
+
+
+@dataclass(frozen=True)
+class Discard(Output):
+    """Sinks that write elsewhere (``save``) or only count: no rows to keep."""
+
+    def describe(self) -> str:
+        return "done"
+
+
+@dataclass(frozen=True)
+class HashOut(Output):
+    """``n`` buckets by hash of the first ``width`` fields (all fields when ``width`` is None)."""
+
+    n: int = 1
+    width: int | None = 1
+
+    @property
+    def buckets(self) -> int:
+        return self.n
+
+    def write(self, batches: Iterator[pa.RecordBatch], sink: BucketSink, ctx: TaskContext) -> None:
+        for batch in batches:
+            width = batch.num_columns if self.width is None else self.width
+            ids = partition_ids(hash_columns([batch.column(i) for i in range(width)]), self.n)
+            for bucket, part in enumerate(split_by_partition(batch, ids, self.n)):
+                if part.num_rows:
+                    for b in part.to_batches():
+                        sink.write(bucket, b)
+
+    def describe(self) -> str:
+        key = (
+            "all fields" if self.width is None else ",".join(str(i + 1) for i in range(self.width))
+        )
+        return f"hash shuffle by {key} into {self.n}"
+
+
+@dataclass(frozen=True)
+class RoundRobinOut(Output):
+    """``n`` buckets, rows dealt in turn (task ``i`` starts at bucket ``i mod n``)."""
+
+    n: int = 1
+
+    @property
+    def buckets(self) -> int:
+        return self.n
+
+    def write(self, batches: Iterator[pa.RecordBatch], sink: BucketSink, ctx: TaskContext) -> None:
+        offset = ctx.shard % self.n
+        for batch in batches:
+            ids = (np.arange(batch.num_rows, dtype=np.int64) + offset) % self.n
+            offset = (offset + batch.num_rows) % self.n
+            for bucket, part in enumerate(split_by_partition(batch, ids, self.n)):
+                if part.num_rows:
+                    for b in part.to_batches():
+                        sink.write(bucket, b)
+
+    def describe(self) -> str:
+        return f"round robin into {self.n}"
+
+
+@dataclass(frozen=True)
+class SortedRunOut(Output):
+    """One sorted run per task plus a sample of its keys, for a range-partitioned sort."""
+
+    order: Order = None  # type: ignore[assignment]
+    samples: int = 256
+
+    def write(self, batches: Iterator[pa.RecordBatch], sink: BucketSink, ctx: TaskContext) -> None:
+        table = concat_batches(batches, step="sort")
+        if table.num_rows == 0:
+            ctx.extras["sample"] = None
+            return
+        keys = resolve_order(self.order, table.schema.names, "sort")
+        # the stage's last operator already sorted the shard
+        ctx.extras["sample"] = sample_keys(table, keys, self.samples)
+        for b in table.to_batches():
+            sink.write(0, b)
+
+    def describe(self) -> str:
+        return f"sorted runs by {self.order.describe()} (range partitioned)"
+
+
+# -- the stage ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """Everything an executor needs to run any task of one stage."""
+
+    key: str
+    id: int
+    name: str
+    flow: str
+    num_tasks: int
+    head: Head
+    ops: tuple[Op, ...]
+    output: Output
+
+
+@dataclass
+class TaskOutcome:
+    """What a task reports besides its output buckets."""
+
+    stats: list[StepStats]
+    extras: dict[str, Any]
+    seconds: float
+
+
+def _counted(
+    batches: Iterator[pa.RecordBatch], stats: StepStats, ctx: TaskContext, step: str, last: bool
+) -> Iterator[pa.RecordBatch]:
+    it = iter(batches)
+    while True:
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        except GleamError as err:
+            raise err.with_context(**ctx.where(step)) from None
+        except Exception as exc:
+            raise wrap_error(exc, ctx, step) from None
+        stats.rows += batch.num_rows
+        stats.bytes += batch.nbytes
+        stats.batches += 1
+        if last:
+            ctx.report(stats.rows)
+        yield batch
+
+
+def execute_task(stage: StageSpec, ctx: TaskContext, sink: BucketSink) -> TaskOutcome:
+    """Run one task of ``stage``: its head, its operators, then its output routing."""
+    started = time.perf_counter()
+    ctx.stats = [StepStats(stage.head.name), *(StepStats(op.name) for op in stage.ops)]
+    stream = _counted(stage.head.batches(ctx), ctx.stats[0], ctx, stage.head.name, not stage.ops)
+    for i, op in enumerate(stage.ops):
+        stream = _counted(op(stream, ctx), ctx.stats[i + 1], ctx, op.name, i == len(stage.ops) - 1)
+    try:
+        stage.output.write(stream, sink, ctx)
+    except GleamError as err:
+        raise err.with_context(flow=ctx.flow, stage=ctx.stage, shard=ctx.shard_label) from None
+    return TaskOutcome(ctx.stats, ctx.extras, time.perf_counter() - started)

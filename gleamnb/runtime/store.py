@@ -1,0 +1,168 @@
+"""Shard pieces as Arrow IPC files: written by tasks, memory-mapped by their readers.
+
+A task's output bucket is one **piece**: an Arrow IPC file. Readers memory-map it, so handing
+a shard to the next task (or to the driver) copies nothing. Pieces live in shared memory
+(``/dev/shm``) while the run's memory budget lasts and in a disk folder past it; the runner
+decides which folder each task writes to.
+
+Examples
+--------
+>>> import tempfile, pyarrow as pa
+>>> d = tempfile.mkdtemp()
+>>> sink = FileSink(d, "s1-t0", buckets=1)
+>>> sink.write(0, pa.record_batch({"_1": [1, 2, 3]}))
+>>> [p.rows for p in sink.close()]
+[3]
+>>> read_piece(sink.close()[0].path).column(0).to_pylist()
+[1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from gleamnb.runtime.rows import conform, unify_schemas
+
+__all__ = ["Piece", "FileSink", "FileInputs", "read_piece", "write_piece"]
+
+COALESCE_ROWS = 32 * 1024
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One written bucket of one task: an Arrow IPC file."""
+
+    path: str
+    rows: int
+    nbytes: int
+
+
+def read_piece(path: str) -> pa.Table:
+    """The table in an IPC file, memory-mapped (zero-copy)."""
+    with pa.memory_map(path, "r") as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def write_piece(path: str, table: pa.Table) -> Piece:
+    """Write ``table`` as one piece (used for data the driver holds, e.g. ``from_arrow``)."""
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return Piece(path, table.num_rows, os.path.getsize(path))
+
+
+class _BucketFile:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.schema: pa.Schema | None = None
+        self.writer: pa.ipc.RecordBatchFileWriter | None = None
+        self.file: pa.OSFile | None = None
+        self.pending: list[pa.RecordBatch] = []
+        self.pending_rows = 0
+        self.rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if self.pending and batch.schema != self.pending[0].schema:
+            self.flush()
+        self.pending.append(batch)
+        self.pending_rows += batch.num_rows
+        if self.pending_rows >= COALESCE_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        table = pa.Table.from_batches(self.pending)
+        self.pending, self.pending_rows = [], 0
+        if self.schema is not None and table.schema != self.schema:
+            self._reopen_with(unify_schemas([self.schema, table.schema]))
+            table = conform(table, self.schema)  # type: ignore[arg-type]
+        if self.writer is None:
+            self.schema = table.schema
+            self.file = pa.OSFile(self.path, "wb")
+            self.writer = pa.ipc.new_file(self.file, self.schema)
+        self.writer.write_table(table.combine_chunks())
+        self.rows += table.num_rows
+
+    def _reopen_with(self, schema: pa.Schema) -> None:
+        """Batches changed type mid-shard (null -> str, int -> float): rewrite what is written."""
+        self.close_writer()
+        written = read_piece(self.path)
+        rewritten = conform(written, schema)
+        os.unlink(self.path)
+        self.schema = schema
+        self.file = pa.OSFile(self.path, "wb")
+        self.writer = pa.ipc.new_file(self.file, schema)
+        self.writer.write_table(rewritten)
+
+    def close_writer(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+    def close(self) -> Piece | None:
+        self.flush()
+        self.close_writer()
+        if self.schema is None:
+            return None
+        return Piece(self.path, self.rows, os.path.getsize(self.path))
+
+
+class FileSink:
+    """A :class:`~gleamnb.runtime.stage.BucketSink` writing one IPC file per bucket.
+
+    Small batches are coalesced (to about 32k rows) so readers get few, large batches.
+    """
+
+    def __init__(self, directory: str, prefix: str, buckets: int) -> None:
+        self.directory = directory
+        self.prefix = prefix
+        self.files: list[_BucketFile | None] = [None] * buckets
+        self._closed: list[Piece | None] | None = None
+
+    def write(self, bucket: int, batch: pa.RecordBatch) -> None:
+        f = self.files[bucket]
+        if f is None:
+            f = self.files[bucket] = _BucketFile(
+                os.path.join(self.directory, f"{self.prefix}-b{bucket}.arrow")
+            )
+        f.add(batch)
+
+    def close(self) -> list[Piece | None]:
+        """Finish every bucket file; a bucket that got no rows has no piece (None)."""
+        if self._closed is None:
+            self._closed = [f.close() if f is not None else None for f in self.files]
+        return self._closed
+
+    def abort(self) -> None:
+        """Drop what was written (the task failed): nothing half-written survives."""
+        for f in self.files:
+            if f is not None:
+                f.close_writer()
+                try:
+                    os.unlink(f.path)
+                except FileNotFoundError:
+                    pass
+
+
+class FileInputs:
+    """:class:`~gleamnb.runtime.context.Inputs` over pieces on disk or in shared memory."""
+
+    def __init__(self, pieces: Sequence[Sequence[str]]) -> None:
+        self.paths = pieces
+
+    def count(self) -> int:
+        return len(self.paths)
+
+    def pieces(self, k: int) -> list[pa.Table]:
+        return [read_piece(p) for p in self.paths[k]]
+
+    def batches(self, k: int) -> Iterator[pa.RecordBatch]:
+        for path in self.paths[k]:
+            yield from read_piece(path).to_batches()

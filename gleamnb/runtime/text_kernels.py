@@ -1,0 +1,385 @@
+"""Byte-level kernels behind the built-in text mappers (``tokenize``, ``lowercase``).
+
+A token is a maximal run of ASCII ``[A-Za-z0-9]`` inside one string; everything else (spaces,
+punctuation, every non-ASCII byte) separates tokens, and case is kept. This is Gleam's
+``mapper.Tokenize``; :func:`tokenize_py` is the same definition in plain Python.
+
+The kernels never loop per line or per token in Python. They work on the column's raw bytes
+(its data buffer and offsets):
+
+1. mark the alphanumeric bytes with a few vectorized comparisons;
+2. a token starts where the mark rises and ends where it falls, and also at every string
+   boundary (so a token never spans two strings);
+3. the marked bytes, in order, are exactly the tokens, back to back: one Arrow ``filter`` of
+   the bytes gives the new data buffer, the cumulated token lengths give the new offsets, and
+   ``from_buffers`` makes the string array.
+
+Lowercasing a token is one OR with ``0x20`` (it maps ``A-Z`` to ``a-z`` and leaves digits as
+they are). :func:`lowercase` lowers a whole column: a byte lookup when it is all ASCII, else
+``pyarrow.compute.utf8_lower``, corrected with ``str.lower`` on the few rows holding characters
+where the two disagree (``İ``, ``Σ`` at the end of a word, characters newer than one of the two
+Unicode tables), so the result always equals Python's ``str.lower()``.
+
+Examples
+--------
+>>> import pyarrow as pa
+>>> tokenize(pa.array(["Hello, world!", None, "x=42"])).to_pylist()
+['Hello', 'world', 'x', '42']
+>>> tokenize_lower(pa.array(["Hello World"])).to_pylist()
+['hello', 'world']
+>>> lowercase(pa.array(["ÀB", "cD"])).to_pylist()
+['àb', 'cd']
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gleamnb.errors import SchemaError
+
+__all__ = ["lowercase", "tokenize", "tokenize_lower", "tokenize_py"]
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_CASE_BIT = np.uint8(0x20)
+
+
+def tokenize_py(s: str) -> list[str]:
+    """The tokens of one string: its maximal runs of ASCII letters and digits.
+
+    The reference definition for :func:`tokenize` (and its fallback for single values).
+
+    Examples
+    --------
+    >>> tokenize_py("don't stop-me_now 2day! café")
+    ['don', 't', 'stop', 'me', 'now', '2day', 'caf']
+    """
+    return _TOKEN.findall(s)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading string columns
+
+
+def _as_text(arr: pa.Array, what: str) -> pa.Array:
+    """``arr`` as a string/binary array with offsets, or a SchemaError for other types."""
+    t = arr.type
+    if (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+    ):
+        return arr
+    if pa.types.is_string_view(t):
+        return arr.cast(pa.large_string())
+    if pa.types.is_binary_view(t):
+        return arr.cast(pa.large_binary())
+    if pa.types.is_dictionary(t):
+        return _as_text(arr.dictionary_decode(), what)
+    if pa.types.is_null(t):
+        return pa.array([None] * len(arr), type=pa.string())
+    raise SchemaError(
+        f"{what} needs a text field, got {t}",
+        hint="convert the field to str first (e.g. map(str))",
+    )
+
+
+def _is_large(t: pa.DataType) -> bool:
+    return pa.types.is_large_string(t) or pa.types.is_large_binary(t)
+
+
+def _offsets(arr: pa.Array) -> np.ndarray:
+    """The ``len(arr) + 1`` offsets of a string/binary array as int64 (absolute)."""
+    dtype = np.int64 if _is_large(arr.type) else np.int32
+    buf = arr.buffers()[1]
+    if buf is None:
+        return np.zeros(len(arr) + 1, dtype=np.int64)
+    raw = np.frombuffer(buf, dtype=dtype, count=arr.offset + len(arr) + 1)
+    return raw[arr.offset :].astype(np.int64)
+
+
+def _data_buffer(arr: pa.Array, start: int, stop: int) -> pa.Buffer:
+    buf = arr.buffers()[2]
+    if buf is None or stop == start:
+        return pa.py_buffer(b"")
+    return buf.slice(start, stop - start)
+
+
+def _valid(arr: pa.Array) -> np.ndarray | None:
+    if arr.null_count == 0:
+        return None
+    return arr.is_valid().to_numpy(zero_copy_only=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokenizing
+
+
+def _alnum(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of the ASCII letters and digits in ``data``, ``data`` with bit 0x20 set)."""
+    folded = np.bitwise_or(data, _CASE_BIT)  # 'A'..'Z' -> 'a'..'z'; digits keep the bit
+    tmp = folded - np.uint8(ord("a"))  # wraps below 'a', so one compare tests the range
+    mask = tmp < 26
+    np.subtract(data, np.uint8(ord("0")), out=tmp)
+    mask |= tmp < 10
+    return mask, folded
+
+
+def _token_bounds(mask: np.ndarray, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, stop) byte positions of the runs of ``mask``, broken at offsets ``rel``."""
+    n = len(mask)
+    inner = rel[(rel > 0) & (rel < n)]  # string boundaries inside the bytes
+    edge = np.empty(n, dtype=bool)
+    edge[0] = mask[0]
+    np.greater(mask[1:], mask[:-1], out=edge[1:])  # rising: marked here, not before
+    edge[inner] = mask[inner]
+    starts = np.flatnonzero(edge)
+    edge[-1] = mask[-1]
+    np.greater(mask[:-1], mask[1:], out=edge[:-1])  # falling: marked here, not after
+    edge[inner - 1] = mask[inner - 1]
+    stops = np.flatnonzero(edge)
+    stops += 1
+    return starts, stops
+
+
+class _Tokens:
+    """The tokens of one chunk: lengths, bytes (back to back) and count per input row."""
+
+    __slots__ = ("counts", "data", "lengths")
+
+    def __init__(self, lengths: np.ndarray, data: pa.Buffer, counts: np.ndarray | None) -> None:
+        self.lengths = lengths
+        self.data = data
+        self.counts = counts
+
+
+def _tokenize_chunk(arr: pa.Array, *, lower: bool, parents: bool) -> _Tokens:
+    arr = _as_text(arr, "tokenize")
+    offsets = _offsets(arr)
+    base, end = int(offsets[0]), int(offsets[-1])
+    rel = offsets - base
+    nbytes = end - base
+    if nbytes == 0:
+        counts = np.zeros(len(arr), dtype=np.int64) if parents else None
+        return _Tokens(np.zeros(0, dtype=np.int64), pa.py_buffer(b""), counts)
+    raw = _data_buffer(arr, base, end)
+    data = np.frombuffer(raw, dtype=np.uint8)
+    mask, folded = _alnum(data)
+    valid = _valid(arr)
+    if valid is not None:
+        lengths = np.diff(rel)
+        if lengths[~valid].any():  # a null slot may still cover bytes: ignore them
+            mask &= np.repeat(valid, lengths)
+    starts, stops = _token_bounds(mask, rel)
+    source = pa.py_buffer(folded) if lower else raw
+    keep = pa.Array.from_buffers(
+        pa.bool_(), nbytes, [None, pa.py_buffer(np.packbits(mask, bitorder="little"))]
+    )
+    kept = pc.filter(pa.Array.from_buffers(pa.uint8(), nbytes, [None, source]), keep)
+    out = kept.buffers()[1].slice(kept.offset, len(kept))
+    counts = np.diff(np.searchsorted(starts, rel)) if parents else None
+    return _Tokens(stops - starts, out, counts)
+
+
+def _build(parts: list[_Tokens], *, large: bool) -> pa.Array:
+    lengths = parts[0].lengths if len(parts) == 1 else np.concatenate([p.lengths for p in parts])
+    if len(parts) == 1:
+        data = parts[0].data
+    else:
+        data = pa.py_buffer(np.concatenate([np.frombuffer(p.data, np.uint8) for p in parts]))
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    large = large or offsets[-1] >= 2**31
+    if not large:
+        offsets = offsets.astype(np.int32)
+    t = pa.large_string() if large else pa.string()
+    return pa.Array.from_buffers(t, len(lengths), [None, pa.py_buffer(offsets), data], 0)
+
+
+def _tokenize(
+    arr: pa.Array | pa.ChunkedArray, *, lower: bool, parents: bool
+) -> pa.Array | tuple[pa.Array, np.ndarray]:
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    parts = [_tokenize_chunk(c, lower=lower, parents=parents) for c in chunks]
+    if not parts:
+        parts = [_Tokens(np.zeros(0, np.int64), pa.py_buffer(b""), np.zeros(0, np.int64))]
+    tokens = _build(parts, large=_is_large(arr.type))
+    if not parents:
+        return tokens
+    counts = np.concatenate([p.counts for p in parts])
+    return tokens, np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+
+
+def tokenize(
+    arr: pa.Array | pa.ChunkedArray, *, parents: bool = False
+) -> pa.Array | tuple[pa.Array, np.ndarray]:
+    """The tokens of every string of ``arr``, in order: runs of ASCII ``[A-Za-z0-9]``.
+
+    Everything else separates tokens, including non-ASCII bytes; case is kept; nulls and
+    empty strings give no token. Equal to ``tokenize_py`` applied to each string in turn.
+
+    Parameters
+    ----------
+    arr
+        A string (or large/view/dictionary string, or binary) column, chunked or not.
+    parents
+        Also return, for each token, the index of the row it came from.
+
+    Returns
+    -------
+    pyarrow.Array
+        A ``string`` array of the tokens (``large_string`` for a ``large_string`` input or
+        2 GiB of tokens); with ``parents=True`` a tuple ``(tokens, int64 numpy row indices)``.
+
+    Raises
+    ------
+    SchemaError
+        If ``arr`` is not a text column.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> tokenize(pa.array(["to be, or not", "", "2B!"])).to_pylist()
+    ['to', 'be', 'or', 'not', '2B']
+    >>> tokens, rows = tokenize(pa.array(["a b", None, "c"]), parents=True)
+    >>> tokens.to_pylist(), rows.tolist()
+    (['a', 'b', 'c'], [0, 0, 2])
+    """
+    return _tokenize(arr, lower=False, parents=parents)
+
+
+def tokenize_lower(
+    arr: pa.Array | pa.ChunkedArray, *, parents: bool = False
+) -> pa.Array | tuple[pa.Array, np.ndarray]:
+    """Like :func:`tokenize`, with the ASCII letters lowercased in the same pass.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> tokenize_lower(pa.array(["The CAT sat", "ON 2 Mats"])).to_pylist()
+    ['the', 'cat', 'sat', 'on', '2', 'mats']
+    """
+    return _tokenize(arr, lower=True, parents=parents)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lowercasing a column
+
+
+@functools.cache
+def _needs_python_lower() -> str:
+    """An RE2 character class of the characters where ``utf8_lower`` and ``str.lower`` differ.
+
+    Found by lowering every code point both ways once per process (about 0.2 s). Capital
+    sigma is always in it: ``str.lower`` makes it final (``ς``) at the end of a word.
+    """
+    points = np.concatenate([np.arange(1, 0xD800), np.arange(0xE000, 0x110000)]).astype("<u4")
+    # Every character, "\0" between them (uncased: so each one lowers on its own).
+    joined = np.zeros(2 * len(points) - 1, dtype="<u4")
+    joined[::2] = points
+    text = joined.tobytes().decode("utf-32-le")
+    by_arrow = pc.utf8_lower(_split_nul(text))
+    by_python = _split_nul(text.lower())
+    differ = pc.not_equal(by_arrow, by_python)
+    bad = points[differ.to_numpy(zero_copy_only=False)].tolist()
+    bad.append(0x3A3)  # capital sigma
+    return "[" + "".join(f"\\x{{{c:X}}}" for c in sorted(set(bad))) + "]"
+
+
+def _split_nul(text: str) -> pa.Array:
+    """The parts of ``text`` between NUL characters, as a string array (no Python loop)."""
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    cuts = np.flatnonzero(data == 0)
+    offsets = np.concatenate([[0], cuts + 1, [len(data) + 1]]).astype(np.int64)
+    lengths = np.diff(offsets) - 1
+    keep = np.ones(len(data), dtype=bool)
+    keep[cuts] = False
+    out = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out[1:])
+    return pa.Array.from_buffers(
+        pa.large_string(),
+        len(lengths),
+        [None, pa.py_buffer(out), pa.py_buffer(data[keep])],
+    )
+
+
+def _lower_ascii(arr: pa.Array, data: np.ndarray, offsets: np.ndarray) -> pa.Array:
+    tmp = data - np.uint8(ord("A"))
+    upper = tmp < 26
+    np.left_shift(upper.view(np.uint8), 5, out=tmp)
+    tmp |= data
+    rebased = offsets - offsets[0]
+    if not _is_large(arr.type):
+        rebased = rebased.astype(np.int32)
+    validity = arr.is_valid().buffers()[1] if arr.null_count else None
+    return pa.Array.from_buffers(
+        arr.type,
+        len(arr),
+        [validity, pa.py_buffer(rebased), pa.py_buffer(tmp)],
+        arr.null_count,
+    )
+
+
+def _lower_chunk(arr: pa.Array) -> pa.Array:
+    t = arr.type
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        arr = _as_text(arr, "lowercase")
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            raise SchemaError(
+                f"lowercase needs a string field, got {t}",
+                hint="decode the bytes first (e.g. map(lambda b: b.decode()))",
+            )
+    offsets = _offsets(arr)
+    base, end = int(offsets[0]), int(offsets[-1])
+    data = np.frombuffer(_data_buffer(arr, base, end), dtype=np.uint8)
+    if len(data) == 0 or int(data.max()) < 0x80:
+        return _lower_ascii(arr, data, offsets)
+    lowered = pc.utf8_lower(arr)
+    special = pc.fill_null(pc.match_substring_regex(arr, _needs_python_lower()), False)
+    rows = np.flatnonzero(special.to_numpy(zero_copy_only=False))
+    if len(rows) == 0:
+        return lowered
+    fixed = [s.lower() for s in arr.take(pa.array(rows)).to_pylist()]
+    return pc.replace_with_mask(lowered, special, pa.array(fixed, type=arr.type))
+
+
+def lowercase(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Every string of ``arr`` lowercased, exactly as Python's ``str.lower()`` would.
+
+    All-ASCII data takes a byte-level fast path; other data goes through
+    ``pyarrow.compute.utf8_lower``, with ``str.lower`` for the rare rows where they differ.
+
+    Parameters
+    ----------
+    arr
+        A string column (``string``, ``large_string``, view or dictionary), chunked or not.
+
+    Returns
+    -------
+    pyarrow.Array or pyarrow.ChunkedArray
+        The lowered strings, nulls kept; chunked when ``arr`` is.
+
+    Raises
+    ------
+    SchemaError
+        If ``arr`` is not a string column.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> lowercase(pa.array(["Hello", None, "ΟΔΟΣ ΣΑΣ"])).to_pylist()
+    ['hello', None, 'οδος σας']
+    >>> lowercase(pa.array(["İ"])).to_pylist() == ["İ".lower()]   # 'i' + combining dot
+    True
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        chunks = [_lower_chunk(c) for c in arr.chunks]
+        if not chunks:
+            return arr
+        return pa.chunked_array(chunks, type=chunks[0].type)
+    return _lower_chunk(arr)
