@@ -33,14 +33,18 @@ __all__ = ["Dataset"]
 Key = FieldRef | Sequence[FieldRef]
 
 
-def _key_first_names(names: tuple[str, ...] | None, key: Sequence[FieldRef], step: str) -> tuple[str, ...] | None:
+def _key_first_names(
+    names: tuple[str, ...] | None, key: Sequence[FieldRef], step: str
+) -> tuple[str, ...] | None:
     if names is None:
         return None
     idx = resolve_fields(key, names, step=step)
     return tuple(renumber([names[i] for i in key_first(idx, len(names))]))
 
 
-def _join_names(left: Node, right: Node, on: Sequence[FieldRef], step: str, lists: bool) -> tuple[str, ...] | None:
+def _join_names(
+    left: Node, right: Node, on: Sequence[FieldRef], step: str, lists: bool
+) -> tuple[str, ...] | None:
     if left.names is None or right.names is None:
         return None
     lnames = _key_first_names(left.names, on, step)
@@ -91,7 +95,9 @@ class Dataset:
                     f"step {step.name!r} combines datasets of two different flows",
                     hint="build both datasets from the same gl.Flow",
                 )
-        return self.flow._add(step, ins, shards if shards is not None else self.node.shards, names, named)
+        return self.flow._add(
+            step, ins, shards if shards is not None else self.node.shards, names, named
+        )
 
     @property
     def shards(self) -> int:
@@ -114,7 +120,10 @@ class Dataset:
 
     def __repr__(self) -> str:
         names = ", ".join(self.node.names) if self.node.names is not None else "?"
-        return f"<Dataset d{self.node.id} of flow {self.flow.name!r}: {self.node.step.describe()}; {self.node.shards} shards; fields ({names})>"
+        return (
+            f"<Dataset d{self.node.id} of flow {self.flow.name!r}: {self.node.step.describe()}; "
+            f"{self.node.shards} shards; fields ({names})>"
+        )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return self.flow._repr_mimebundle_(include, exclude)
@@ -241,21 +250,31 @@ class Dataset:
         """Sort each shard on its own (no data moves between shards)."""
         o = as_order(order)
         self._check(o.fields, name or "local_sort")
-        return self._then(S.LocalSort(name=name or "local_sort", order=o), names=self.node.names, named=self.node.named)
+        return self._then(
+            S.LocalSort(name=name or "local_sort", order=o),
+            names=self.node.names,
+            named=self.node.named,
+        )
 
     def local_top(self, n: int, order: Order | Key, *, name: str | None = None) -> Dataset:
         """The first ``n`` rows of each shard in ``order``."""
         o = as_order(order)
         check_count(n, "local_top's n", minimum=0)
         self._check(o.fields, name or "local_top")
-        return self._then(S.LocalTop(name=name or "local_top", n=n, order=o), names=self.node.names, named=self.node.named)
+        return self._then(
+            S.LocalTop(name=name or "local_top", n=n, order=o),
+            names=self.node.names,
+            named=self.node.named,
+        )
 
     def local_reduce_by_key(
         self, fn: Callable[[Any, Any], Any] | str, *, key: Key = 1, name: str | None = None
     ) -> Dataset:
         """Reduce by key within each shard (a map-side combine without a shuffle)."""
         keys = as_fields(key, "local_reduce_by_key")
-        step = S.LocalReduceByKey(name=name or "local_reduce_by_key", reducer=S.as_reducer(fn), key=keys)
+        step = S.LocalReduceByKey(
+            name=name or "local_reduce_by_key", reducer=S.as_reducer(fn), key=keys
+        )
         self._check(keys, step.name)
         if step.reducer.fn is not None and step.reducer.agg is None:
             check_function(step.reducer.fn, step.name, "reducer")
@@ -263,7 +282,11 @@ class Dataset:
 
     def local_distinct(self, *, name: str | None = None) -> Dataset:
         """Drop duplicate rows within each shard."""
-        return self._then(S.LocalDistinct(name=name or "local_distinct"), names=self.node.names, named=self.node.named)
+        return self._then(
+            S.LocalDistinct(name=name or "local_distinct"),
+            names=self.node.names,
+            named=self.node.named,
+        )
 
     def local_limit(self, n: int, offset: int = 0, *, name: str | None = None) -> Dataset:
         """Rows ``offset .. offset + n`` of each shard."""
@@ -293,7 +316,11 @@ class Dataset:
         """
         keys = as_fields(key, "reduce_by_key")
         reducer = S.as_reducer(fn)
-        step = S.ReduceByKey(name=name or step_name(None, fn if reducer.agg is None else None, "reduce_by_key"), reducer=reducer, key=keys)
+        step = S.ReduceByKey(
+            name=name or step_name(None, fn if reducer.agg is None else None, "reduce_by_key"),
+            reducer=reducer,
+            key=keys,
+        )
         self._check(keys, step.name)
         if reducer.agg is None:
             check_function(reducer.fn, step.name, "reducer")
@@ -370,7 +397,9 @@ class Dataset:
         o = as_order(order)
         step = S.Sort(name=name or "sort", order=o)
         self._check(o.fields, step.name)
-        return self._then(step, shards=self._wide_shards(), names=self.node.names, named=self.node.named)
+        return self._then(
+            step, shards=self._wide_shards(), names=self.node.names, named=self.node.named
+        )
 
     def top(self, n: int, order: Order | Key = 1, *, name: str | None = None) -> Dataset:
         """The first ``n`` rows in ``order``, in that order (one shard).
@@ -411,7 +440,9 @@ class Dataset:
         return self._then(step, inputs=[self, other], shards=self._wide_shards(), names=names)
 
     def join(self, other: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
-        """Inner join on ``on`` (same fields on both sides): ``(key..., left values..., right values...)``.
+        """Inner join on the fields ``on`` (the same on both sides).
+
+        Rows come out as ``(key..., left values..., right values...)``.
 
         Examples
         --------
@@ -494,7 +525,9 @@ class Dataset:
         step = S.MergeTo(name=name or "merge_to", n=n)
         return self._then(step, shards=n, names=self.node.names, named=self.node.named)
 
-    def merge_sorted_to(self, n: int, order: Order | Key = 1, *, name: str | None = None) -> Dataset:
+    def merge_sorted_to(
+        self, n: int, order: Order | Key = 1, *, name: str | None = None
+    ) -> Dataset:
         """Merge shards sorted by ``order`` into ``n`` sorted shards."""
         check_count(n, "merge_sorted_to's shard count")
         o = as_order(order)
@@ -526,16 +559,26 @@ class Dataset:
                 hint="select the same number of fields on every side first",
             )
         shards = 1 if ordered else sum(d.node.shards for d in (self, *others))
-        return self._then(step, inputs=[self, *others], shards=shards, names=self.node.names, named=self.node.named)
+        return self._then(
+            step,
+            inputs=[self, *others],
+            shards=shards,
+            names=self.node.names,
+            named=self.node.named,
+        )
 
     # -- hints and storage ---------------------------------------------------------------------
 
-    def hint(self, *, total_size_mb: float | None = None, partition_size_mb: float | None = None) -> Dataset:
+    def hint(
+        self, *, total_size_mb: float | None = None, partition_size_mb: float | None = None
+    ) -> Dataset:
         """Size hints: with both, shuffles downstream use ``total / partition`` shards."""
         for what, v in (("total_size_mb", total_size_mb), ("partition_size_mb", partition_size_mb)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
                 raise ArgumentError(f"{what} must be a positive number, got {v!r}")
-        return self.flow._replace(self.node, total_size_mb=total_size_mb, partition_size_mb=partition_size_mb)
+        return self.flow._replace(
+            self.node, total_size_mb=total_size_mb, partition_size_mb=partition_size_mb
+        )
 
     def on_disk(self) -> Dataset:
         """Keep this dataset's shards on disk (not memory), written out whole."""
@@ -582,7 +625,9 @@ class Dataset:
         ``format`` is ``"parquet"``, ``"csv"``, ``"tsv"``, ``"txt"`` or ``"jsonl"``.
         """
         if format not in S.SAVE_FORMATS:
-            raise ArgumentError(f"unknown save format {format!r}", hint=f"use one of {', '.join(S.SAVE_FORMATS)}")
+            raise ArgumentError(
+                f"unknown save format {format!r}", hint=f"use one of {', '.join(S.SAVE_FORMATS)}"
+            )
         return self._sink(S.Save(name=name or "save", path=str(path), format=format))
 
     # -- actions -------------------------------------------------------------------------------
@@ -598,7 +643,9 @@ class Dataset:
         """
         return self.flow._action(self.node, S.Collect(name="collect"), runner, progress)
 
-    def collect(self, runner: Runner | None = None, *, progress: Any = None) -> list[tuple[Any, ...]]:
+    def collect(
+        self, runner: Runner | None = None, *, progress: Any = None
+    ) -> list[tuple[Any, ...]]:
         """Run now and return every row as a list of tuples.
 
         Examples
@@ -611,11 +658,15 @@ class Dataset:
 
         return batch_to_rows(self.to_arrow(runner, progress=progress))
 
-    def take(self, n: int, runner: Runner | None = None, *, progress: Any = None) -> list[tuple[Any, ...]]:
+    def take(
+        self, n: int, runner: Runner | None = None, *, progress: Any = None
+    ) -> list[tuple[Any, ...]]:
         """The first ``n`` rows (shards in order), computing no more than needed downstream."""
         return self.limit(n, name="take").collect(runner, progress=progress)
 
-    def first(self, runner: Runner | None = None, *, progress: Any = None) -> tuple[Any, ...] | None:
+    def first(
+        self, runner: Runner | None = None, *, progress: Any = None
+    ) -> tuple[Any, ...] | None:
         """The first row, or None when the dataset is empty."""
         rows = self.take(1, runner, progress=progress)
         return rows[0] if rows else None
@@ -639,7 +690,9 @@ class Dataset:
 
         table = self.to_arrow(runner, progress=progress)
         if any(isinstance(t, pa.ExtensionType) for t in table.schema.types):
-            return pd.DataFrame({n: column_to_pylist(c) for n, c in zip(table.schema.names, table.columns)})
+            return pd.DataFrame(
+                {n: column_to_pylist(c) for n, c in zip(table.schema.names, table.columns)}
+            )
         return table.to_pandas()
 
     def show(self, n: int = 20, runner: Runner | None = None, *, progress: Any = None) -> None:
@@ -649,4 +702,3 @@ class Dataset:
         rows = self.take(n + 1, runner, progress=progress)
         names = self.names or tuple(f"_{i + 1}" for i in range(len(rows[0]) if rows else 0))
         print(format_rows(rows[:n], names, more=len(rows) > n))
-

@@ -10,7 +10,9 @@ from gleamnb.errors import truncate
 __all__ = ["format_rows"]
 
 
-def format_rows(rows: Sequence[tuple[Any, ...]], names: Sequence[str], *, more: bool = False) -> str:
+def format_rows(
+    rows: Sequence[tuple[Any, ...]], names: Sequence[str], *, more: bool = False
+) -> str:
     """A fixed-width table of ``rows`` under ``names``.
 
     >>> print(format_rows([("a", 1), ("bb", 22)], ["word", "count"]))
@@ -23,7 +25,10 @@ def format_rows(rows: Sequence[tuple[Any, ...]], names: Sequence[str], *, more: 
     width = max([len(names)] + [len(r) for r in cells]) if (names or cells) else 0
     heads = [names[i] if i < len(names) else f"_{i + 1}" for i in range(width)]
     sizes = [max([len(heads[i])] + [len(r[i]) for r in cells if i < len(r)]) for i in range(width)]
-    numeric = [all(isinstance(row[i], (int, float)) for row in rows if i < len(row)) and bool(rows) for i in range(width)]
+    numeric = [
+        all(isinstance(row[i], (int, float)) for row in rows if i < len(row)) and bool(rows)
+        for i in range(width)
+    ]
 
     def line(values: Sequence[str]) -> str:
         parts = [

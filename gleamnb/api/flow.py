@@ -92,7 +92,11 @@ class Flow:
             table = rows_or_table
         else:
             rows = list(rows_or_table)
-            table = pa.Table.from_batches([rows_to_batch(rows, step=name)]) if rows else pa.table({"_1": pa.array([], pa.null())})
+            table = (
+                pa.Table.from_batches([rows_to_batch(rows, step=name)])
+                if rows
+                else pa.table({"_1": pa.array([], pa.null())})
+            )
         names = tuple(table.schema.names)
         return self._add(S.InMemory(name=name, table=table, shards=shards), (), shards, names)
 
@@ -133,7 +137,9 @@ class Flow:
         """
         return self._in_memory([(v,) for v in values], shards, name)
 
-    def slices(self, rows: Iterable[Sequence[Any]], *, shards: int = 1, name: str = "slices") -> Dataset:
+    def slices(
+        self, rows: Iterable[Sequence[Any]], *, shards: int = 1, name: str = "slices"
+    ) -> Dataset:
         """Rows given as tuples or lists of fields.
 
         >>> import gleamnb as gl
@@ -142,7 +148,9 @@ class Flow:
         """
         return self._in_memory([tuple(r) for r in rows], shards, name)
 
-    def range(self, start: int, stop: int | None = None, *, shards: int = 1, name: str = "range") -> Dataset:
+    def range(
+        self, start: int, stop: int | None = None, *, shards: int = 1, name: str = "range"
+    ) -> Dataset:
         """The ints ``start .. stop - 1`` (or ``0 .. start - 1``), split into ``shards``.
 
         >>> import gleamnb as gl
@@ -158,7 +166,9 @@ class Flow:
         step = S.RangeSource(name=name, start=start, stop=stop, shards=shards)
         return self._add(step, (), shards, ("_1",))
 
-    def from_iterable(self, iterable: Iterable[Any], *, shards: int = 1, name: str = "from_iterable") -> Dataset:
+    def from_iterable(
+        self, iterable: Iterable[Any], *, shards: int = 1, name: str = "from_iterable"
+    ) -> Dataset:
         """Rows from any iterable (a non-tuple item is a 1-field row), read now.
 
         >>> import gleamnb as gl
@@ -167,7 +177,9 @@ class Flow:
         """
         return self._in_memory(list(iterable), shards, name)
 
-    def from_arrow(self, table: pa.Table | pa.RecordBatch, *, shards: int = 1, name: str = "from_arrow") -> Dataset:
+    def from_arrow(
+        self, table: pa.Table | pa.RecordBatch, *, shards: int = 1, name: str = "from_arrow"
+    ) -> Dataset:
         """The rows of an Arrow table; its column names become field names."""
         if isinstance(table, pa.RecordBatch):
             table = pa.Table.from_batches([table])
@@ -195,7 +207,11 @@ class Flow:
                 return memo[id(n)]
             cur = self._current(n)
             ins = tuple(visit(i) for i in cur.inputs)
-            out = cur if ins == cur.inputs else Node(cur.id, cur.step, ins, cur.shards, cur.names, cur.named, cur.hints)
+            out = (
+                cur
+                if ins == cur.inputs
+                else Node(cur.id, cur.step, ins, cur.shards, cur.names, cur.named, cur.hints)
+            )
             memo[id(n)] = out
             return out
 
@@ -218,8 +234,8 @@ class Flow:
         Flow 'squares'
         Datasets:
           d0 = range(0, 4, shards=2)  [2 shards]
-          d1 = map square(d0)  [2 shards]
-          printlnf '%d'(d1)
+          d1 = map square (d0)  [2 shards]
+          printlnf '%d' (d1)
         Stages:
           stage 0: range->square  (2 tasks) -> forward
         """
@@ -229,7 +245,9 @@ class Flow:
         lines += ["  " + line for line in logical_text(targets, sinks).splitlines()]
         lines.append("Stages:")
         try:
-            stages = lower(self.name, targets if sinks else [self._as_collect(t) for t in targets]).describe()
+            stages = lower(
+                self.name, targets if sinks else [self._as_collect(t) for t in targets]
+            ).describe()
         except GleamError as err:
             stages = f"(cannot plan yet: {err.message})"
         lines += ["  " + line for line in stages.splitlines()]
@@ -259,7 +277,9 @@ class Flow:
 
     # -- running -------------------------------------------------------------------------------
 
-    def run(self, runner: Runner | None = None, *, progress: Any = None, cache: bool = True) -> RunResult:
+    def run(
+        self, runner: Runner | None = None, *, progress: Any = None, cache: bool = True
+    ) -> RunResult:
         """Run every sink of the flow (``printlnf``, ``save``, ...) and return the statistics.
 
         Parameters
@@ -307,7 +327,9 @@ class Flow:
                 except Exception as exc:
                     raise UserCodeError(
                         f"output_row's function raised {type(exc).__name__}: {exc}",
-                        flow=self.name, step=step.name, row=row,
+                        flow=self.name,
+                        step=step.name,
+                        row=row,
                         hint="fix the function passed to output_row",
                     ) from exc
 
@@ -331,7 +353,12 @@ def _print_rows(table: pa.Table, step: S.Printf, flow: str) -> None:
         except OSError as exc:
             from gleamnb.errors import OutputError
 
-            raise OutputError(f"cannot open {step.file!r} for writing: {exc.strerror}", flow=flow, step=step.name, hint="choose a writable path") from None
+            raise OutputError(
+                f"cannot open {step.file!r} for writing: {exc.strerror}",
+                flow=flow,
+                step=step.name,
+                hint="choose a writable path",
+            ) from None
     try:
         for row in batch_to_rows(table) if table.num_columns else []:
             try:
@@ -339,7 +366,9 @@ def _print_rows(table: pa.Table, step: S.Printf, flow: str) -> None:
             except (TypeError, ValueError) as exc:
                 raise ArgumentError(
                     f"the format {step.fmt!r} does not fit the row: {exc}",
-                    flow=flow, step=step.name, row=row,
+                    flow=flow,
+                    step=step.name,
+                    row=row,
                     hint=f"use one verb per field ({len(row)} fields), e.g. "
                     + repr("\t".join(["%s"] * len(row))),
                 ) from None

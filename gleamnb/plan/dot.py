@@ -50,7 +50,8 @@ def logical_text(nodes: Sequence[Node], sinks: Sequence[Node] = ()) -> str:
         if n.hints.cache:
             hints.append("cache")
         extra = f", {', '.join(hints)}" if hints else ""
-        lines.append(f"{n.label} = {n.step.describe()}{ins}  [{n.shards} shard{'s' if n.shards != 1 else ''}{extra}]")
+        shards = f"{n.shards} shard{'s' if n.shards != 1 else ''}"
+        lines.append(f"{n.label} = {n.step.describe()}{ins}  [{shards}{extra}]")
     for s in sinks:
         lines.append(f"{s.step.describe()} ({_inputs(s)})")
     return "\n".join(lines)
@@ -62,16 +63,16 @@ def _quoted(text: str) -> str:
 
 
 def _label(node: Node) -> str:
-    fields = ""
+    meta = f"{node.shards} shard{'s' if node.shards != 1 else ''}"
     if node.names is not None:
         shown = ", ".join(node.names[:6]) + (", ..." if len(node.names) > 6 else "")
-        fields = f"<BR/><FONT POINT-SIZE='9' COLOR='#52525b'>({html.escape(shown)})</FONT>"
-    desc = html.escape(node.step.describe())
-    if len(desc) > 48:
-        desc = desc[:45] + "..."
-    shards = f"{node.shards} shard{'s' if node.shards != 1 else ''}"
+        meta += f" · ({shown})"
+    desc = node.step.describe()
+    if len(desc) > 44:
+        desc = desc[:20] + "..." + desc[-21:]
     return (
-        f"<<B>{node.label}</B> {desc}<BR/><FONT POINT-SIZE='9' COLOR='#52525b'>{shards}</FONT>{fields}>"
+        f"<<B>{node.label}</B> {html.escape(desc)}<BR/>"
+        f"<FONT POINT-SIZE='9' COLOR='#52525b'>{html.escape(meta)}</FONT>>"
     )
 
 
@@ -95,7 +96,8 @@ def to_dot(
         '  graph [rankdir=TB, fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.35'
         + (f', label="{_quoted(title)}", labelloc=t' if title else "")
         + "];",
-        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, margin="0.12,0.05"];',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
+        'margin="0.12,0.05"];',
         '  edge [color="#71717a", arrowsize=0.6];',
     ]
     for n in topological([*nodes, *sinks]):
@@ -106,7 +108,8 @@ def to_dot(
         if n.id in notes:
             label = label[:-1] + f"<BR/><FONT POINT-SIZE='9'>{html.escape(notes[n.id])}</FONT>>"
         shape = "cylinder" if (n.hints.on_disk or n.hints.cache) else "box"
-        out.append(f'  {n.label} [id="{n.label}", shape={shape}, fillcolor="{fill}", color="{line}", label={label}];')
+        style = f'shape={shape}, fillcolor="{fill}", color="{line}"'
+        out.append(f'  {n.label} [id="{n.label}", {style}, label={label}];')
         for i in n.inputs:
             out.append(f"  {i.label} -> {n.label};")
     for k, s in enumerate(sinks):

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Union
 
 from gleamnb.errors import ArgumentError
 
 __all__ = ["FieldRef", "SortKey", "Order", "order_by", "as_order", "as_fields"]
 
-FieldRef = Union[int, str]
+FieldRef = int | str
 
 
 def _check_field(field: object, what: str) -> FieldRef:

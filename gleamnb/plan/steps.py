@@ -1,6 +1,7 @@
 """Logical steps: what a user asked for, as frozen dataclasses. Nothing here runs.
 
-A step holds its own parameters only; the graph (its inputs) lives in :class:`~gleamnb.plan.graph.Node`.
+A step holds its own parameters only; the graph (its inputs) lives in
+:class:`~gleamnb.plan.graph.Node`.
 ``kind`` names the step type in plans and fingerprints; ``name`` is the user-visible step name.
 
 Examples

@@ -33,9 +33,9 @@ from gleamnb.plan.graph import Node, consumers, topological
 from gleamnb.planner.fusion import can_fuse
 from gleamnb.planner.physical import PhysicalPlan, PhysicalStage, Ref, Shards, Target
 from gleamnb.runtime.ops import aggregate as A
-from gleamnb.runtime.ops import builtins as B
 from gleamnb.runtime.ops import io as IO
 from gleamnb.runtime.ops import join as J
+from gleamnb.runtime.ops import mappers as B
 from gleamnb.runtime.ops import relational as R
 from gleamnb.runtime.ops import udf as U
 from gleamnb.runtime.ops.base import Op

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -14,7 +15,14 @@ from gleamnb.runners.events import Event, Listener, StageInfo
 from gleamnb.runners.result import RunResult
 from gleamnb.runtime.ops.base import concat_batches
 
-__all__ = ["Runner", "emit", "stage_infos", "collect_targets"]
+__all__ = [
+    "Runner",
+    "emit",
+    "stage_infos",
+    "collect_targets",
+    "restore_filenames",
+    "stage_functions",
+]
 
 
 class Runner(ABC):
@@ -75,3 +83,61 @@ def collect_targets(
             else:
                 outputs.append(pa.table({}))
     return outputs
+
+
+def _code_objects(fn: Any) -> list[Any]:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        inner = getattr(fn, "fn", None)  # built-in mappers wrap a function
+        return _code_objects(inner) if inner is not None and inner is not fn else []
+    found, todo = [], [code]
+    while todo:
+        c = todo.pop()
+        found.append(c)
+        todo.extend(k for k in c.co_consts if hasattr(k, "co_code"))
+    return found
+
+
+def restore_filenames(detail: str, functions: Sequence[Any]) -> str:
+    """Put the user's file names (and source lines) back into an executor's traceback.
+
+    Functions travel to executors by value, which drops their file names
+    (``File "<dynamic-code>"``); the driver still has the originals.
+    """
+    import linecache
+
+    codes = [c for fn in functions for c in _code_objects(fn)]
+    if "<dynamic-code>" not in detail or not codes:
+        return detail
+    out = []
+    pattern = re.compile(r'(\s*)File "<dynamic-code>", line (\d+), in (\S+)')
+    for line in detail.splitlines():
+        m = pattern.fullmatch(line)
+        if m:
+            lineno, name = int(m.group(2)), m.group(3)
+            for c in codes:
+                lines = [ln for _, _, ln in c.co_lines() if ln is not None]
+                if c.co_name == name and lines and min(lines) <= lineno <= max(lines):
+                    out.append(f'{m.group(1)}File "{c.co_filename}", line {lineno}, in {name}')
+                    source = linecache.getline(c.co_filename, lineno).strip()
+                    if source:
+                        out.append(f"{m.group(1)}  {source}")
+                    break
+            else:
+                out.append(line)
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def stage_functions(stage: Any) -> list[Any]:
+    """The user functions inside a stage's operators (for :func:`restore_filenames`)."""
+    fns = []
+    for op in stage.ops:
+        for attr in ("fn", "reducer"):
+            value = getattr(op, attr, None)
+            if attr == "reducer" and value is not None:
+                value = value.fn
+            if callable(value):
+                fns.append(value)
+    return fns

@@ -28,7 +28,14 @@ import cloudpickle
 
 from gleamnb.errors import ArgumentError, ExecutorCrashedError, GleamError, RunCancelledError
 from gleamnb.planner.physical import PhysicalPlan, PhysicalStage
-from gleamnb.runners.base import Runner, collect_targets, emit, stage_infos
+from gleamnb.runners.base import (
+    Runner,
+    collect_targets,
+    emit,
+    restore_filenames,
+    stage_functions,
+    stage_infos,
+)
 from gleamnb.runners.events import (
     Listener,
     RunCancelled,
@@ -358,7 +365,10 @@ class _Run:
             del self.running[msg.task]
             ex.task = None
             self.failed_stage = sid
-            raise msg.error.with_context(flow=self.plan.flow)
+            err = msg.error
+            if err.detail:
+                err.detail = restore_filenames(err.detail, stage_functions(self.plan.stages[sid]))
+            raise err.with_context(flow=self.plan.flow)
 
     def executor_died(self, ex: Any, code: int) -> None:
         self.runner.drop(ex)

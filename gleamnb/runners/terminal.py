@@ -10,7 +10,8 @@ Examples
 >>> from gleamnb.runners.events import RunStarted, StageInfo, StageFinished, RunFinished
 >>> out = io.StringIO()
 >>> p = TerminalProgress("demo", stream=out, live=False)
->>> p(RunStarted("r", flow="demo", runner="local", stages=(StageInfo(0, "read->map", 2, (0,), (), "forward"),)))
+>>> stage = StageInfo(0, "read->map", 2, (0,), (), "forward")
+>>> p(RunStarted("r", flow="demo", runner="local", stages=(stage,)))
 >>> p(StageFinished("r", stage=0, tasks=2, rows=1500, bytes=12000, seconds=0.5))
 >>> p(RunFinished("r", seconds=0.6))
 >>> print(out.getvalue().rstrip())
@@ -56,7 +57,9 @@ def human_bytes(n: float) -> str:
 class TerminalProgress:
     """Listener printing live per-stage progress to ``stream`` (stderr by default)."""
 
-    def __init__(self, flow: str, stream: TextIO | None = None, *, live: bool | None = None) -> None:
+    def __init__(
+        self, flow: str, stream: TextIO | None = None, *, live: bool | None = None
+    ) -> None:
         self.flow = flow
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if live is None else live

@@ -251,8 +251,8 @@ def values_to_array(values: Sequence[Any], dtype: pa.DataType | None = None) -> 
 
     >>> values_to_array([1, 2]).type
     DataType(int64)
-    >>> values_to_array([1, "a"]).type
-    PyObjectType(extension<gleamnb.pyobject>)
+    >>> isinstance(values_to_array([1, "a"]).type, PyObjectType)
+    True
     """
     if dtype is not None and not isinstance(dtype, PyObjectType) and not pa.types.is_null(dtype):
         try:
@@ -271,9 +271,11 @@ def values_to_array(values: Sequence[Any], dtype: pa.DataType | None = None) -> 
         kinds = set(map(type, values)) - {type(None)}
         if len(kinds) > 1:
             return pyobject_array(values)
-    if pa.types.is_nested(t) and _contains_tuple(_first_not_none(values)):
-        # Arrow would read tuples as lists; keep the user's values exactly as they are.
-        return pyobject_array(values)
+    if pa.types.is_nested(t):
+        # Arrow would read tuples and sets as lists: keep the user's values exactly as they are
+        kinds = set(map(type, values)) - {type(None)}
+        if kinds - {list, dict} or _contains_tuple(_first_not_none(values)):
+            return pyobject_array(values)
     return arr
 
 

@@ -254,6 +254,7 @@ class ShardWriter:
         self._result: dict[str, Any] | None = None
         self._out: BinaryIO | None = None
         self._parquet: pq.ParquetWriter | None = None
+        self._parquet_schema = pa.schema([])
         self._pending: list[pa.RecordBatch] = []
         self._pending_bytes = 0
         self._header_done = False
@@ -334,6 +335,7 @@ class ShardWriter:
     def _open_parquet(self, schema: pa.Schema) -> None:
         os.makedirs(self.folder, exist_ok=True)
         self._parquet = pq.ParquetWriter(self._tmp, schema)
+        self._parquet_schema = schema
         pending, self._pending = self._pending, []
         for batch in pending:
             self._parquet.write_table(conform(batch, schema))
@@ -350,7 +352,7 @@ class ShardWriter:
                 schema = unify_schemas([b.schema for b in self._pending], step=step)
                 self._open_parquet(schema)
             return
-        schema = self._parquet.schema_arrow
+        schema = self._parquet_schema
         if batch.schema == schema:
             self._parquet.write_batch(batch)
         else:

@@ -71,7 +71,8 @@ def unify_key_types(
         t = _common_type(lt, rt)
         if t is None:
             raise JoinKeyError(
-                f"join key field {i + 1} has incompatible types: {lt} on the left, {rt} on the right",
+                f"join key field {i + 1} has incompatible types: "
+                f"{lt} on the left, {rt} on the right",
                 hint="convert one side's key first, e.g. .map(lambda k, *v: (str(k), *v)) "
                 "or int(k)/float(k), so both sides hold the same type",
                 **ctx.where(step),

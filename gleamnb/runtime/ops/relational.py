@@ -1,4 +1,4 @@
-"""Vectorized per-shard operators: select, key-first reorder, local sort / top / limit / distinct."""
+"""Vectorized per-shard operators: select, key-first reorder, local sort/top/limit/distinct."""
 
 from __future__ import annotations
 

@@ -77,10 +77,10 @@ class MapOp(Op):
             i = 0
             try:
                 if multi:
-                    for i, row in enumerate(rows):
+                    for i, row in enumerate(rows):  # noqa: B007 - i names the failing row
                         append(fn(*row))
                 else:
-                    for i, value in enumerate(rows):
+                    for i, value in enumerate(rows):  # noqa: B007 - i names the failing row
                         append(fn(value))
             except Exception as exc:
                 row = rows[i] if multi else (rows[i],)
@@ -106,7 +106,7 @@ class FlatMapOp(Op):
             extend = out.extend
             i = 0
             try:
-                for i, row in enumerate(rows):
+                for i, row in enumerate(rows):  # noqa: B007 - i names the failing row
                     result = fn(*row) if multi else fn(row)
                     if result is None:
                         continue
@@ -150,10 +150,10 @@ class FilterOp(Op):
             i = 0
             try:
                 if multi:
-                    for i, row in enumerate(rows):
+                    for i, row in enumerate(rows):  # noqa: B007 - i names the failing row
                         append(bool(fn(*row)))
                 else:
-                    for i, value in enumerate(rows):
+                    for i, value in enumerate(rows):  # noqa: B007 - i names the failing row
                         append(bool(fn(value)))
             except Exception as exc:
                 row = rows[i] if multi else (rows[i],)

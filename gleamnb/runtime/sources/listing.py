@@ -107,13 +107,15 @@ def _expand(raw: str) -> list[str]:
 
 
 def _expand_glob(raw: str, pattern: str) -> list[str]:
-    last = os.path.basename(pattern)
-    # A pattern that itself starts with '.' or '_' asks for such names.
-    keep_marked = last.startswith((".", "_"))
+    parts = pattern.split(os.sep)
+    first = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))
+    root = os.sep.join(parts[:first]) or ("." if not pattern.startswith(os.sep) else os.sep)
+    # A pattern part that itself starts with '.' or '_' asks for such names.
+    allowed = {part[0] for part in parts[first:] if part.startswith((".", "_"))}
     files: list[str] = []
     for match in glob.glob(pattern, recursive=True):
-        name = os.path.basename(match)
-        if is_skipped_name(name) and not keep_marked:
+        rel = os.path.relpath(match, root).split(os.sep)
+        if any(is_skipped_name(part) and part[0] not in allowed for part in rel):
             continue
         if os.path.isfile(match):
             files.append(os.path.abspath(match))

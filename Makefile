@@ -1,0 +1,55 @@
+# gleamnb developer commands. Each target does its own set-up on a fresh machine:
+# a .venv with the package (editable) and its extras, and graphviz's `dot` binary.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: venv demo test test-fast lint format bench bench-quick clean dot
+
+venv: $(STAMP) dot
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+# graphviz's `dot` draws the DAG pictures; install it when missing.
+dot:
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "installing graphviz (dot) with apt-get"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq graphviz >/dev/null; }
+
+demo: venv
+	$(BIN)/python examples/word_count.py
+
+lint: venv
+	$(BIN)/ruff check gleamnb tests examples benchmarks
+	$(BIN)/ruff format --check gleamnb tests examples benchmarks
+
+format: venv
+	$(BIN)/ruff format gleamnb tests examples benchmarks
+	$(BIN)/ruff check --fix gleamnb tests examples benchmarks
+
+test: lint
+	$(BIN)/python -m pytest --doctest-modules gleamnb tests -q
+
+bench-deps: venv
+	$(BIN)/python -m pip install -q -e ".[bench]"
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing a Java runtime for PySpark with apt-get"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq default-jre-headless >/dev/null; }
+
+bench: bench-deps
+	$(BIN)/python -m benchmarks.run --size full --repeat 3
+
+bench-quick: bench-deps
+	$(BIN)/python -m benchmarks.run --size quick --repeat 3
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

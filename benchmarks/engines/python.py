@@ -1,0 +1,71 @@
+"""Plain Python in one process: ``collections.Counter`` and ``sorted``.
+
+``wordcount_udf`` is the single-process baseline for the shared tokenizer: every line through
+:func:`benchmarks.udf.tokenize` into one ``Counter``. ``wordcount_builtin`` is the fastest plain
+Python form: one ``re.findall`` over each whole file (bytes) into a ``Counter``.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from pathlib import Path
+from typing import Any
+
+from benchmarks.engines import Context, Inputs
+from benchmarks.udf import WORD_PATTERN, tokenize
+
+__all__ = [
+    "probe",
+    "setup",
+    "sort",
+    "teardown",
+    "wordcount_builtin",
+    "wordcount_udf",
+]
+
+_WORD_BYTES = re.compile(WORD_PATTERN.encode())
+
+
+def probe(variant: str) -> str | None:
+    """Always available."""
+    return None
+
+
+def setup(variant: str) -> Context:
+    """Nothing to start."""
+    return Context(variant)
+
+
+def teardown(ctx: Context) -> None:
+    """Nothing to stop."""
+
+
+def wordcount_builtin(ctx: Context, inputs: Inputs, out: Path) -> Any:
+    """``Counter(re.findall(...))`` over each file's bytes."""
+    counts: collections.Counter[bytes] = collections.Counter()
+    for name in inputs.text_files:
+        with open(name, "rb") as fh:
+            counts.update(_WORD_BYTES.findall(fh.read()))
+    return counts
+
+
+def wordcount_udf(ctx: Context, inputs: Inputs, out: Path) -> Any:
+    """``Counter.update(tokenize(line))`` for every line."""
+    counts: collections.Counter[str] = collections.Counter()
+    for name in inputs.text_files:
+        with open(name, encoding="utf-8") as fh:
+            for line in fh:
+                counts.update(tokenize(line))
+    return counts
+
+
+def sort(ctx: Context, inputs: Inputs, out: Path) -> Path:
+    """Read all lines as bytes, ``list.sort()``, write them."""
+    with open(inputs.sort_input, "rb") as fh:
+        lines = fh.readlines()
+    lines.sort()
+    path = out / "sorted.txt"
+    with open(path, "wb") as fh:
+        fh.writelines(lines)
+    return path
