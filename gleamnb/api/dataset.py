@@ -95,9 +95,15 @@ class Dataset:
                     f"step {step.name!r} combines datasets of two different flows",
                     hint="build both datasets from the same gl.Flow",
                 )
-        return self.flow._add(
-            step, ins, shards if shards is not None else self.node.shards, names, named
-        )
+        count = shards if shards is not None else self.node.shards
+        out = self.flow._add(step, ins, count, names, named)
+        h = self.node.hints
+        if not step.wide and (h.total_size_mb or h.partition_size_mb):
+            # size hints flow through narrow steps, as in Gleam
+            out = self.flow._replace(
+                out.node, total_size_mb=h.total_size_mb, partition_size_mb=h.partition_size_mb
+            )
+        return out
 
     @property
     def shards(self) -> int:

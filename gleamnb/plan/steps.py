@@ -152,7 +152,8 @@ class InMemory(Step):
     kind: ClassVar[str] = "source"
 
     def describe(self) -> str:
-        return f"{self.name} ({self.table.num_rows} rows)"
+        n = self.table.num_rows
+        return f"{self.name} ({n} row{'s' if n != 1 else ''})"
 
 
 @dataclass(frozen=True, eq=False)

@@ -79,6 +79,8 @@ class _Lowerer:
         self.nodes = topological(targets)
         self.readers = consumers(self.nodes)
         self.stages: list[PhysicalStage] = []
+        self.data: list[list[Any]] = []  # in-memory sources; data set k has stage id -(k + 1)
+        self.dropped: set[int] = set()  # stages that turned out to only copy their input
         self.done: dict[int, _Open | Shards] = {}
 
     # -- stage bookkeeping ---------------------------------------------------------------------
@@ -100,6 +102,12 @@ class _Lowerer:
         got = self.done[id(node)]
         if isinstance(got, _Open):
             st = got.stage
+            if not st.ops and isinstance(st.head, ReadInput) and len(st.inputs) == 1:
+                # the stage would only copy its input: hand out the input's pieces instead
+                if not node.hints.materialize:
+                    self.dropped.add(st.id)
+                    self.done[id(node)] = st.inputs[0]
+                    return st.inputs[0]
             self.close(st, Forward(), node)
             shards: Shards = [[Ref(st.id, j, 0)] for j in range(st.tasks)]
             self.done[id(node)] = shards
@@ -134,7 +142,8 @@ class _Lowerer:
         for node in self.nodes:
             self.lower(node)
         plan_targets = [self.target(t) for t in targets]
-        return PhysicalPlan(self.flow, self.stages, plan_targets)
+        plan = PhysicalPlan(self.flow, self.stages, plan_targets, data=self.data)
+        return _renumber(plan, self.dropped)
 
     def lower(self, node: Node) -> None:
         step = node.step
@@ -183,12 +192,9 @@ class _Lowerer:
         n = step.shards
         rows = step.table.num_rows
         bounds = [(rows * j) // n for j in range(n + 1)]
-        parts = [step.table.slice(bounds[j], bounds[j + 1] - bounds[j]) for j in range(n)]
-        data = self.new_stage(n, ReadInput(name=step.name), data=parts)
-        data.output = Forward()
-        st = self.new_stage(
-            n, ReadInput(name=step.name), inputs=[[[Ref(data.id, j, 0)] for j in range(n)]]
-        )
+        self.data.append([step.table.slice(bounds[j], bounds[j + 1] - bounds[j]) for j in range(n)])
+        refs = [[Ref(-len(self.data), j, 0)] for j in range(n)]
+        st = self.new_stage(n, ReadInput(name=step.name), inputs=[refs])
         st.labels.append(step.name)
         return _Open(st)
 
@@ -297,12 +303,19 @@ class _Lowerer:
 
     def _Reduce(self, node: Node, step: S.Reduce) -> _Open:
         st = self.open_for(node.inputs[0])
+        if st.tasks == 1:
+            op = A.ReduceAllOp(name=step.name, reducer=step.reducer)
+            return self._gather_then(st, node, op, step.name)
         st.ops.append(A.ReduceAllOp(name=step.name, reducer=step.reducer))
         st.labels.append(f"local_{step.kind}")
         merge = step.reducer if step.reducer.agg != "count" else S.Reducer("sum", operator.add)
         return self._gather_then(st, node, A.ReduceAllOp(name=step.name, reducer=merge), step.name)
 
     def _gather_then(self, st: PhysicalStage, node: Node, op: Op, label: str) -> _Open:
+        if st.tasks == 1:  # already one shard: no need to move anything
+            st.ops.append(op)
+            st.labels.append(label)
+            return _Open(st)
         self.close(st, Forward(), node)
         refs = [Ref(st.id, i, 0) for i in range(st.tasks)]
         nxt = self.after([refs], label=label)
@@ -344,16 +357,18 @@ class _Lowerer:
 
     def _Top(self, node: Node, step: S.Top) -> _Open:
         st = self.open_for(node.inputs[0])
-        st.ops.append(R.LocalTopOp(name=step.name, n=step.n, order=step.order))
-        st.labels.append(f"local_{step.kind}")
+        if st.tasks > 1:
+            st.ops.append(R.LocalTopOp(name=step.name, n=step.n, order=step.order))
+            st.labels.append(f"local_{step.kind}")
         return self._gather_then(
             st, node, R.LocalTopOp(name=step.name, n=step.n, order=step.order), step.name
         )
 
     def _Limit(self, node: Node, step: S.Limit) -> _Open:
         st = self.open_for(node.inputs[0])
-        st.ops.append(R.LocalLimitOp(name=step.name, n=step.n + step.offset))
-        st.labels.append(f"local_{step.kind}")
+        if st.tasks > 1:
+            st.ops.append(R.LocalLimitOp(name=step.name, n=step.n + step.offset))
+            st.labels.append(f"local_{step.kind}")
         return self._gather_then(
             st, node, R.LocalLimitOp(name=step.name, n=step.n, offset=step.offset), step.name
         )
@@ -387,6 +402,7 @@ class _Lowerer:
 
     def _RoundRobin(self, node: Node, step: S.RoundRobin) -> Shards:
         st = self.open_for(node.inputs[0])
+        st.labels.append(step.name)
         return self.shuffle(st, RoundRobinOut(n=step.n), node)
 
     def _Broadcast(self, node: Node, step: S.Broadcast) -> Shards:
@@ -418,6 +434,41 @@ def _groups(shards: Shards, n: int) -> Shards:
     for i, refs in enumerate(shards):
         out[(i * n) // m if m else 0].extend(refs)
     return out
+
+
+def _renumber(plan: PhysicalPlan, dropped: set[int]) -> PhysicalPlan:
+    """Number stages so that every stage comes after the stages it reads; drop unused ones."""
+    order: list[int] = []
+    seen: set[int] = set()
+
+    def visit(sid: int) -> None:
+        if sid < 0 or sid in seen:
+            return
+        seen.add(sid)
+        for up in plan.stages[sid].upstream():
+            visit(up)
+        order.append(sid)
+
+    for st in plan.stages:
+        if st.id not in dropped:
+            visit(st.id)
+    new_id = {old: new for new, old in enumerate(order)}
+
+    def ref(r: Ref) -> Ref:
+        return r if r.stage < 0 else Ref(new_id[r.stage], r.task, r.bucket)
+
+    stages = []
+    for old in order:
+        st = plan.stages[old]
+        st.id = new_id[old]
+        st.inputs = [[[ref(r) for r in refs] for refs in shards] for shards in st.inputs]
+        stages.append(st)
+    for t in plan.targets:
+        t.shards = [[ref(r) for r in refs] for refs in t.shards]
+        if t.stage is not None:
+            t.stage = new_id[t.stage]
+    plan.stages = stages
+    return plan
 
 
 def lower(flow: str, targets: list[Node]) -> PhysicalPlan:

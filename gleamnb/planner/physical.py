@@ -44,9 +44,7 @@ class PhysicalStage:
     """One stage: ``tasks`` tasks, each running ``head`` -> ``ops`` -> ``output``.
 
     ``inputs[k][j]`` are the pieces task ``j`` reads as input ``k``. ``params[j]`` are task
-    ``j``'s own parameters. A stage with ``data`` set holds tables the driver already has
-    (in-memory sources): runners store them as its pieces instead of running tasks.
-    ``needs_cuts`` marks a range-sort merge, whose tasks get the key cut points computed from
+    ``j``'s own parameters. ``needs_cuts`` marks a range-sort merge, whose tasks get the key cut points computed from
     the samples of the stage feeding input 0.
     """
 
@@ -61,7 +59,6 @@ class PhysicalStage:
     datasets: list[int] = field(default_factory=list)
     on_disk: bool = False
     needs_cuts: bool = False
-    data: list[pa.Table] | None = None
 
     @property
     def name(self) -> str:
@@ -95,9 +92,16 @@ class Target:
 
 @dataclass
 class PhysicalPlan:
+    """Stages in dependency order, the driver's targets, and the in-memory source data.
+
+    ``data[k]`` holds the shards (tables) of an in-memory source; refs to it use the stage id
+    ``-(k + 1)``: runners store those tables as pieces instead of running tasks.
+    """
+
     flow: str
     stages: list[PhysicalStage]
     targets: list[Target]
+    data: list[list[pa.Table]] = field(default_factory=list)
 
     def stage(self, sid: int) -> PhysicalStage:
         return self.stages[sid]
@@ -106,11 +110,9 @@ class PhysicalPlan:
         """The stage list of ``Flow.explain()``."""
         lines = []
         for st in self.stages:
-            if st.data is not None:
-                continue
             task_word = "task" if st.tasks == 1 else "tasks"
             reads = ""
-            ups = [u for u in st.upstream() if self.stages[u].data is None]
+            ups = [u for u in st.upstream() if u >= 0]
             if ups:
                 reads = " <- " + ", ".join(f"stage {u}" for u in ups)
             out = st.output.describe() if st.output is not None else "forward"

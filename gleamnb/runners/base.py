@@ -46,18 +46,16 @@ def emit(listeners: Sequence[Listener], event: Event) -> None:
 
 def stage_infos(plan: PhysicalPlan) -> tuple[StageInfo, ...]:
     """The stages as the DAG views draw them (in-memory data stages left out)."""
-    data = {s.id for s in plan.stages if s.data is not None}
     return tuple(
         StageInfo(
             id=s.id,
             name=s.name,
             tasks=s.tasks,
             datasets=tuple(s.datasets),
-            inputs=tuple(u for u in s.upstream() if u not in data),
+            inputs=tuple(u for u in s.upstream() if u >= 0),
             output=s.output.describe() if s.output is not None else "forward",
         )
         for s in plan.stages
-        if s.id not in data
     )
 
 

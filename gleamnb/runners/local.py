@@ -248,16 +248,16 @@ class _Run:
             for refs in t.shards:
                 for r in refs:
                     self.keep.add(r.stage)
+        for k, tables in enumerate(self.plan.data):
+            sid = -(k + 1)
+            self.pieces[sid] = [
+                [write_piece(os.path.join(self.mem_dir, f"d{k}-t{j}-b0.arrow"), table)]
+                for j, table in enumerate(tables)
+            ]
+            self.mem_bytes += sum(p[0].nbytes for p in self.pieces[sid] if p and p[0])
         for st in self.plan.stages:
-            if st.data is not None:
-                self.pieces[st.id] = [
-                    [write_piece(os.path.join(self.mem_dir, f"s{st.id}-t{j}-b0.arrow"), table)]
-                    for j, table in enumerate(st.data)
-                ]
-                self.mem_bytes += sum(p[0].nbytes for p in self.pieces[st.id] if p and p[0])
-            else:
-                self.waiting.append(st)
-                self.stats[st.id] = StageStats(st.id, st.name, st.tasks, steps=[])
+            self.waiting.append(st)
+            self.stats[st.id] = StageStats(st.id, st.name, st.tasks, steps=[])
 
     def stage_spec(self, st: PhysicalStage) -> StageSpec:
         return StageSpec(
@@ -518,7 +518,7 @@ class _Run:
         finally:
             self.cleanup()
         seconds = time.perf_counter() - self.t0
-        stages = [self.stats[s.id] for s in self.plan.stages if s.data is None]
+        stages = [self.stats[s.id] for s in self.plan.stages]
         self.emit(RunFinished(self.run_id, seconds=seconds, rows=stages[-1].rows if stages else 0))
         return RunResult(self.plan.flow, runner_name, seconds, stages, outputs)
 

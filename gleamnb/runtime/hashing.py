@@ -213,7 +213,9 @@ def _sum_segments(terms: np.ndarray, bounds: np.ndarray) -> np.ndarray:
 
 def _finish(sums: np.ndarray, lengths: np.ndarray, seed: np.uint64) -> np.ndarray:
     """Mix per-segment sums with the segment lengths (so prefixes and empties differ)."""
-    sums ^= _mix64(lengths.astype(np.uint64) + seed)
+    salt = lengths.astype(np.uint64) * _GOLDEN
+    salt += seed
+    sums ^= salt
     return _mix64(sums)
 
 

@@ -35,12 +35,16 @@ def _read(stream: Any, n: int, path: str) -> bytes:
     try:
         return stream.read(n)
     except OSError as err:
-        raise MalformedInputError(
-            f"cannot read {path}: {err}",
-            location=path,
-            hint="check that the file is not truncated or corrupt "
-            "(and that its extension matches its compression)",
-        ) from None
+        raise _corrupt(path, err) from None
+
+
+def _corrupt(path: str, err: OSError) -> MalformedInputError:
+    return MalformedInputError(
+        f"cannot read {path}: {err}",
+        location=path,
+        hint="check that the file is not truncated or corrupt "
+        "(and that its extension matches its compression)",
+    )
 
 
 def iter_chunks(
@@ -56,57 +60,84 @@ def iter_chunks(
         raise ValueError(f"a compressed file cannot be read by byte range: {path}")
     stream = open_stream(path)
     try:
-        yield from _chunks(stream, path, start, end, size)
+        yield from _Window(stream, path, size).chunks(start, end)
     finally:
         stream.close()
 
 
-def _chunks(
-    stream: Any, path: str, start: int, end: int | None, size: int
-) -> Iterator[tuple[int, bytes]]:
-    off = 0
-    buf = b""
-    if start > 0:
-        stream.seek(start - 1)
-        off = start - 1
-        while True:
-            block = _read(stream, size, path)
-            if not block:
-                return
-            i = block.find(b"\n")
-            if i >= 0:
-                buf = block[i + 1 :]
-                off += i + 1
-                break
-            off += len(block)
-    eof = False
-    scanned = 0  # buf[:scanned] is known to hold no newline
-    while True:
-        if end is not None and off >= end:
-            return
-        if end is not None and off + len(buf) >= end:
-            j = buf.find(b"\n", end - 1 - off)
-            if j >= 0:
-                yield off, buf[: j + 1]
-                return
-        elif len(buf) >= size:
-            j = buf.rfind(b"\n", scanned)
-            if j >= 0:
-                yield off, buf[: j + 1]
-                off += j + 1
-                buf = buf[j + 1 :]
-                scanned = 0
-                continue
-            scanned = len(buf)
-        if eof:
-            if buf:
-                yield off, buf
-            return
-        block = _read(stream, size, path)
-        if block:
-            buf = buf + block if buf else block
+class _Window:
+    """A reused read buffer: ``buf[:have]`` holds the file bytes from offset ``off``.
+
+    Reading into one buffer (instead of joining and slicing new ``bytes``) leaves one copy
+    per chunk: the ``bytes`` handed out.
+    """
+
+    def __init__(self, stream: Any, path: str, size: int) -> None:
+        self.stream = stream
+        self.path = path
+        self.size = size
+        self.buf = bytearray(2 * size)
+        self.have = 0
+        self.off = 0
+        self.eof = False
+
+    def fill(self) -> None:
+        """Read up to ``size`` more bytes (sets ``eof`` at the end of the file)."""
+        if len(self.buf) - self.have < self.size:
+            self.buf.extend(bytes(self.size))  # a line longer than the buffer
+        try:
+            n = self.stream.readinto(memoryview(self.buf)[self.have : self.have + self.size])
+        except OSError as err:
+            raise _corrupt(self.path, err) from None
+        if n:
+            self.have += n
         else:
-            eof = True
+            self.eof = True
+
+    def take(self, n: int) -> bytes:
+        """Hand out the first ``n`` bytes and drop them from the window."""
+        buf = self.buf
+        out = bytes(memoryview(buf)[:n])
+        buf[: self.have - n] = buf[n : self.have]
+        self.have -= n
+        self.off += n
+        return out
+
+    def chunks(self, start: int, end: int | None) -> Iterator[tuple[int, bytes]]:
+        if start > 0:
+            self.stream.seek(start - 1)
+            self.off = start - 1
+            while True:  # skip to just after the first newline at or after start - 1
+                self.fill()
+                i = self.buf.find(b"\n", 0, self.have)
+                if i >= 0:
+                    self.take(i + 1)
+                    break
+                if self.eof:
+                    return
+                self.take(self.have)
+        scanned = 0  # buf[:scanned] is known to hold no newline
+        while True:
+            off, have = self.off, self.have
+            if end is not None and off >= end:
+                return
+            if end is not None and off + have >= end:
+                j = self.buf.find(b"\n", end - 1 - off, have)
+                if j >= 0:
+                    yield off, self.take(j + 1)
+                    return
+            elif have >= self.size:
+                j = self.buf.rfind(b"\n", scanned, have)
+                if j >= 0:
+                    yield off, self.take(j + 1)
+                    scanned = 0
+                    continue
+                scanned = have
+            if self.eof:
+                if have:
+                    yield off, self.take(have)
+                return
+            self.fill()
 
 
 def lines_before(path: str, offset: int) -> int:
