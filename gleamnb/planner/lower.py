@@ -102,12 +102,12 @@ class _Lowerer:
         got = self.done[id(node)]
         if isinstance(got, _Open):
             st = got.stage
-            if not st.ops and isinstance(st.head, ReadInput) and len(st.inputs) == 1:
+            copy_only = not st.ops and isinstance(st.head, ReadInput) and len(st.inputs) == 1
+            if copy_only and not node.hints.materialize:
                 # the stage would only copy its input: hand out the input's pieces instead
-                if not node.hints.materialize:
-                    self.dropped.add(st.id)
-                    self.done[id(node)] = st.inputs[0]
-                    return st.inputs[0]
+                self.dropped.add(st.id)
+                self.done[id(node)] = st.inputs[0]
+                return st.inputs[0]
             self.close(st, Forward(), node)
             shards: Shards = [[Ref(st.id, j, 0)] for j in range(st.tasks)]
             self.done[id(node)] = shards

@@ -44,8 +44,8 @@ class PhysicalStage:
     """One stage: ``tasks`` tasks, each running ``head`` -> ``ops`` -> ``output``.
 
     ``inputs[k][j]`` are the pieces task ``j`` reads as input ``k``. ``params[j]`` are task
-    ``j``'s own parameters. ``needs_cuts`` marks a range-sort merge, whose tasks get the key cut points computed from
-    the samples of the stage feeding input 0.
+    ``j``'s own parameters. ``needs_cuts`` marks a range-sort merge, whose tasks get the key
+    cut points computed from the samples of the stage feeding input 0.
     """
 
     id: int
