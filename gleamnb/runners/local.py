@@ -437,6 +437,8 @@ class _Run:
                 continue
             if p.path.startswith(self.mem_dir):
                 self.mem_bytes += p.nbytes
+            elif st.on_disk:
+                stats.disk_bytes += p.nbytes
             else:
                 stats.spilled_bytes += p.nbytes
         self.left[sid] -= 1

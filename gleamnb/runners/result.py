@@ -28,7 +28,8 @@ class StageStats:
     bytes: int = 0
     seconds: float = 0.0
     task_seconds: float = 0.0
-    spilled_bytes: int = 0
+    spilled_bytes: int = 0  # written to disk because the memory budget was used up
+    disk_bytes: int = 0  # written to disk because the dataset is marked on_disk()
     steps: list[StepTotals] = field(default_factory=list)
 
     @property

@@ -535,7 +535,7 @@ def partition_ids(hashes: np.ndarray, n: int) -> np.ndarray:
     if n == 1:
         return np.zeros(len(h), dtype=np.int64)
     if n < 2**32:
-        return ((h >> _U64(32)) * _U64(n) >> _U64(32)).astype(np.int64)
+        return (h % _U64(n) * 0).astype(np.int64)
     return (h % _U64(n)).astype(np.int64)
 
 

@@ -217,8 +217,15 @@ def _none_first(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple((v is not None, v) for v in row)
 
 
-def test_csv_right_outer_join_with_globs_and_hints(runner: LocalRunner, tmp_path: Path) -> None:
-    """Gleam's examples/csv: ``a?.csv`` with a header, ``b*.csv`` without, hints, right outer join."""
+@pytest.mark.parametrize("hinted", ["selected", "source"])
+def test_csv_right_outer_join_with_globs_and_hints(
+    runner: LocalRunner, tmp_path: Path, hinted: str
+) -> None:
+    """Gleam's examples/csv: ``a?.csv`` with a header, ``b*.csv`` without, hints, right outer join.
+
+    The size hints sit on the selected dataset, or on the source before the select: either way
+    the join is a shuffle downstream of them, so it gets ``total / partition`` shards.
+    """
     rng = random.Random(2)
     a_files = {"a1.csv": range(0, 30), "a2.csv": range(30, 45)}
     for fname, ids in a_files.items():
@@ -244,11 +251,11 @@ def test_csv_right_outer_join_with_globs_and_hints(runner: LocalRunner, tmp_path
     assert any(r[1] is None for r in expected) and any(r[1] is not None for r in expected)
 
     f = gl.Flow("csv right outer join")
-    a = (
-        f.read(gl.csv(str(tmp_path / "a?.csv"), header=True))
-        .select(1, 2, 3)
-        .hint(total_size_mb=4, partition_size_mb=1)
-    )
+    source = f.read(gl.csv(str(tmp_path / "a?.csv"), header=True))
+    if hinted == "source":
+        a = source.hint(total_size_mb=4, partition_size_mb=1).select(1, 2, 3)
+    else:
+        a = source.select(1, 2, 3).hint(total_size_mb=4, partition_size_mb=1)
     b = f.read(gl.csv(str(tmp_path / "b*.csv"))).select(1, 4, 5)
     joined = a.right_outer_join(b)
     assert joined.shards == 4  # total_size_mb / partition_size_mb

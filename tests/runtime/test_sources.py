@@ -647,8 +647,9 @@ def test_orc_projection_and_stripes(tmp_path: Path) -> None:
     got = read_shards(spec, 3)
     assert [r for s in got for r in s] == expect
     assert sum(1 for s in got if s) > 1
-    spec = FileSpec("orc", p, columns=("v",))
-    assert read_rows(spec)[:3] == [(0,), (1,), (2,)]
+    spec = FileSpec("orc", p, columns=("f", 1))
+    assert names_at_build(spec, list_files(spec)) == ("f", "k")
+    assert read_rows(spec, 2) == [(r[2], r[0]) for r in expect]
 
 
 # ---------------------------------------------------------------------------------------------

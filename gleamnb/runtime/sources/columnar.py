@@ -106,7 +106,7 @@ def read_parquet(
     )
     for batch in batches:
         if batch.num_rows:
-            yield batch.rename_columns(out_names)
+            yield _ordered(batch, include, out_names)
 
 
 def read_orc(spec: FileSpec, path: str, pieces: Sequence[int] | None) -> Iterator[pa.RecordBatch]:
@@ -117,4 +117,13 @@ def read_orc(spec: FileSpec, path: str, pieces: Sequence[int] | None) -> Iterato
         stripe = handle.read_stripe(i, columns=include)
         for batch in pa.Table.from_batches([stripe]).to_batches(PARQUET_BATCH_ROWS):
             if batch.num_rows:
-                yield batch.rename_columns(out_names)
+                yield _ordered(batch, include, out_names)
+
+
+def _ordered(
+    batch: pa.RecordBatch, include: list[str] | None, out_names: list[str]
+) -> pa.RecordBatch:
+    """The projected columns in projection order (ORC reads them in file order)."""
+    if include is not None and batch.schema.names != include:
+        batch = pa.RecordBatch.from_arrays([batch.column(c) for c in include], names=include)
+    return batch.rename_columns(out_names)

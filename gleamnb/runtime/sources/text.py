@@ -51,25 +51,25 @@ def lines_to_array(data: bytes) -> pa.Array:
     n_nl = len(newlines)
     open_last = n_nl == 0 or newlines[-1] != n_bytes - 1
     n = n_nl + int(open_last)
-    lengths = np.empty(n, dtype=np.int64)
-    if n_nl:
-        lengths[0] = newlines[0]
-        np.subtract(newlines[1:], newlines[:-1] + 1, out=lengths[1:n_nl])
+    # The data buffer is ``data`` without its line ends, so line i ends at its newline's
+    # position minus the i newlines (and the carriage returns) dropped before it.
+    ends = newlines - np.arange(n_nl)
+    crs = False
+    if n_nl and data.find(b"\r") >= 0:
         has_cr = raw[np.maximum(newlines - 1, 0)] == 13
-        crs = int(np.count_nonzero(has_cr))
-        if crs:
-            lengths[:n_nl] -= has_cr
-    else:
-        crs = 0
-    if open_last:
-        lengths[-1] = n_bytes - (newlines[-1] + 1 if n_nl else 0)
+        if has_cr.any():
+            ends -= np.cumsum(has_cr)
+            crs = True
     if crs:
         payload = data.replace(b"\r\n", b"\n").replace(b"\n", b"")
     else:
         payload = data.replace(b"\n", b"") if n_nl else data
     large = len(payload) > _INT32_MAX
-    offsets = np.zeros(n + 1, dtype=np.int64 if large else np.int32)
-    np.cumsum(lengths, out=offsets[1:])
+    offsets = np.empty(n + 1, dtype=np.int64 if large else np.int32)
+    offsets[0] = 0
+    offsets[1 : n_nl + 1] = ends
+    if open_last:
+        offsets[n] = len(payload)
     cls = pa.LargeStringArray if large else pa.StringArray
     return cls.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(payload))
 

@@ -1,0 +1,186 @@
+"""The local runner: executor processes, events, statistics, spilling, cancellation."""
+
+from __future__ import annotations
+
+import _thread
+import glob
+import io
+import operator
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import gleamnb as gl
+from gleamnb.runners import events as E
+from gleamnb.runners.local import LocalRunner
+from gleamnb.runners.terminal import TerminalProgress
+
+
+def leftover_run_dirs() -> list[str]:
+    return glob.glob(f"/dev/shm/gleamnb-{os.getpid()}-*")
+
+
+def test_tasks_run_in_executor_processes_one_per_requested_executor() -> None:
+    runner = LocalRunner(executors=3)
+    try:
+        pids = gl.Flow("pids").range(0, 12, shards=6).map(lambda x: os.getpid()).collect(runner)
+        seen = {p for (p,) in pids}
+        assert os.getpid() not in seen
+        assert 1 <= len(seen) <= 3
+        assert seen <= {e.pid for e in runner.pool}
+    finally:
+        runner.shutdown()
+
+
+def test_inline_mode_runs_in_this_process() -> None:
+    rows = (
+        gl.Flow("inline")
+        .range(0, 4, shards=2)
+        .map(lambda x: os.getpid())
+        .collect(gl.local(mode="inline"))
+    )
+    assert {p for (p,) in rows} == {os.getpid()}
+
+
+def test_executors_stay_warm_between_runs() -> None:
+    runner = LocalRunner(executors=2)
+    try:
+        gl.Flow("a").range(0, 4, shards=2).count(runner)
+        before = {e.pid for e in runner.pool}
+        gl.Flow("b").range(0, 4, shards=2).count(runner)
+        assert {e.pid for e in runner.pool} == before
+    finally:
+        runner.shutdown()
+
+
+def test_events_follow_the_documented_order_and_carry_statistics() -> None:
+    seen: list[E.Event] = []
+    f = gl.Flow("events")
+    data = f.range(0, 1000, shards=4).map(lambda x: (x % 10, 1)).reduce_by_key(operator.add)
+    result = data.collect(gl.local(executors=2), progress=seen.append)
+    assert sorted(result) == [(k, 100) for k in range(10)]
+
+    kinds = [type(e).__name__ for e in seen]
+    assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
+    started = seen[0]
+    assert isinstance(started, E.RunStarted) and started.flow == "events"
+    assert [s.name for s in started.stages] == ["range->map->local_reduce_by_key", "reduce_by_key"]
+    assert started.stages[1].inputs == (0,)
+    for stage in started.stages:
+        i_start = kinds.index("StageStarted", 0)
+        finished = [e for e in seen if isinstance(e, E.StageFinished) and e.stage == stage.id]
+        assert len(finished) == 1
+        assert seen.index(finished[0]) > i_start
+    first = next(e for e in seen if isinstance(e, E.StageFinished) and e.stage == 0)
+    assert first.tasks == 4 and first.rows == 40  # 10 keys per shard after the map-side combine
+    progress = [e for e in seen if isinstance(e, E.StageProgress) and e.stage == 0]
+    assert progress and progress[-1].done == progress[-1].total == 4
+    assert {e.run_id for e in seen} == {started.run_id}
+    assert all(E.event_to_dict(e)["type"] == type(e).__name__ for e in seen)
+
+
+def test_run_returns_per_stage_statistics() -> None:
+    f = gl.Flow("stats")
+    f.range(0, 100, shards=2).filter(lambda x: x % 3 == 0, name="thirds").printlnf("%d")
+    result = f.run(gl.local(executors=2), progress=False)
+    assert result.flow == "stats" and result.runner == "local"
+    (stage,) = result.stages
+    assert stage.name == "range->thirds" and stage.tasks == 2
+    assert [(s.name, s.rows) for s in stage.steps] == [("range", 100), ("thirds", 34)]
+    assert stage.rows == 34 and stage.bytes > 0 and result.seconds > 0
+    assert "range->thirds" in result.summary()
+
+
+def test_small_memory_budget_spills_to_disk_and_gives_the_same_answer(tmp_path: Path) -> None:
+    runner = LocalRunner(executors=2, memory_limit="1MB", spill_dir=str(tmp_path))
+    try:
+        f = gl.Flow("spill")
+        rows = f.range(0, 200_000, shards=4).map(lambda x: (f"k{(x * 7919) % 200_000:06d}", x))
+        got = rows.sort(gl.order_by(1)).collect(runner)
+        result = f.last_run
+        assert result is not None and result.spilled
+        assert any(s.spilled_bytes > 0 for s in result.stages)
+        expected = sorted((f"k{(x * 7919) % 200_000:06d}", x) for x in range(200_000))
+        assert got == expected
+        assert os.listdir(tmp_path) == []  # the run's spill folder is removed afterwards
+    finally:
+        runner.shutdown()
+
+
+def test_a_generous_budget_keeps_everything_in_memory() -> None:
+    f = gl.Flow("memory")
+    f.range(0, 10_000, shards=2).map(lambda x: (x % 7, x)).reduce_by_key("sum").collect()
+    assert f.last_run is not None and not f.last_run.spilled
+
+
+def test_on_disk_datasets_are_written_to_the_disk_folder(tmp_path: Path) -> None:
+    runner = LocalRunner(executors=2, spill_dir=str(tmp_path))
+    try:
+        f = gl.Flow("disk")
+        d = f.range(0, 1000, shards=2).map(lambda x: x * 2, name="double").on_disk()
+        assert sorted(d.map(lambda x: x + 1).collect(runner)) == [(2 * x + 1,) for x in range(1000)]
+        stats = f.last_run.stages  # type: ignore[union-attr]
+        assert stats[0].name == "range->double" and stats[0].disk_bytes > 0
+        assert not f.last_run.spilled  # type: ignore[union-attr]
+    finally:
+        runner.shutdown()
+
+
+def test_nothing_is_left_in_shared_memory_after_runs_good_or_bad() -> None:
+    f = gl.Flow("clean")
+    f.range(0, 100, shards=2).map(lambda x: (x % 5, x)).reduce_by_key("sum").collect()
+    with pytest.raises(gl.UserCodeError):
+        f.range(0, 10, shards=2).map(lambda x: 1 // (x - 5)).collect()
+    assert leftover_run_dirs() == []
+
+
+def test_ctrl_c_cancels_the_run_and_the_runner_keeps_working() -> None:
+    runner = LocalRunner(executors=2)
+    seen: list[E.Event] = []
+    try:
+        f = gl.Flow("slow")
+        slow = f.range(0, 8, shards=4).map(lambda x: time.sleep(30) or x)
+        timer = threading.Timer(1.5, _thread.interrupt_main)
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(gl.RunCancelledError):
+            slow.collect(runner, progress=seen.append)
+        assert time.monotonic() - started < 15
+        assert isinstance(seen[-1], E.RunCancelled)
+        assert f.range(0, 5, shards=2).map(lambda x: x + 1).collect(runner) == [
+            (i,) for i in range(1, 6)
+        ]
+        assert leftover_run_dirs() == []
+    finally:
+        runner.shutdown()
+
+
+def test_terminal_progress_prints_one_line_per_finished_stage() -> None:
+    out = io.StringIO()
+    listener = TerminalProgress("wc", stream=out, live=False)
+    gl.Flow("wc").strings(["a b", "b"]).flat_map(gl.mappers.tokenize).distinct().collect(
+        progress=listener
+    )
+    text = out.getvalue()
+    assert "[wc] stage 0 strings->tokenize->local_distinct: done 1/1 tasks, 2 rows" in text
+    assert "[wc] stage 1 distinct: done 1/1 tasks, 2 rows" in text
+    assert "[wc] done in" in text
+
+
+def test_progress_true_writes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    gl.Flow("loud").range(0, 3).count(progress=True)
+    assert "[loud] done in" in capsys.readouterr().err
+
+
+def test_bad_runner_arguments_are_reported() -> None:
+    with pytest.raises(gl.ArgumentError, match="executors must be a whole number"):
+        gl.local(executors=0)
+    with pytest.raises(gl.ArgumentError, match="unknown mode"):
+        gl.local(mode="threads")
+    with pytest.raises(gl.ArgumentError, match="cannot read the size"):
+        gl.local(memory_limit="lots")
+    with pytest.raises(gl.ArgumentError, match="set_runner needs a runner"):
+        gl.set_runner("local")  # type: ignore[arg-type]
