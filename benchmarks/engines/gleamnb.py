@@ -140,10 +140,12 @@ def teardown(ctx: Context) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _collect(dataset: Any, runner: Any) -> Any:
+def _collect(ctx: Context, flow: Any, dataset: Any) -> Any:
     """The columnar result when ``to_arrow`` exists (like Polars' frame), else ``collect``."""
     to_arrow = getattr(dataset, "to_arrow", None)
-    return to_arrow(runner) if callable(to_arrow) else dataset.collect(runner)
+    result = to_arrow(ctx.handle) if callable(to_arrow) else dataset.collect(ctx.handle)
+    ctx.extra.update(spill_stats(getattr(flow, "last_run", None)))
+    return result
 
 
 def wordcount_builtin(ctx: Context, inputs: Inputs, out: Path) -> Any:
@@ -157,7 +159,7 @@ def wordcount_builtin(ctx: Context, inputs: Inputs, out: Path) -> Any:
         .map(gl.mappers.append_one)
         .reduce_by_key(operator.add)
     )
-    return _collect(counts, ctx.handle)
+    return _collect(ctx, f, counts)
 
 
 def wordcount_udf(ctx: Context, inputs: Inputs, out: Path) -> Any:
@@ -171,7 +173,7 @@ def wordcount_udf(ctx: Context, inputs: Inputs, out: Path) -> Any:
         .map(gl.mappers.append_one)
         .reduce_by_key(operator.add)
     )
-    return _collect(counts, ctx.handle)
+    return _collect(ctx, f, counts)
 
 
 def join(ctx: Context, inputs: Inputs, out: Path) -> Path:
@@ -244,11 +246,23 @@ def spill_stats(result: Any) -> dict[str, Any]:
         ``spilled`` (``True``/``False``, or ``None`` when no statistic was found),
         ``spill_fields`` (every ``*spill*`` number found, by path) and ``result_type``.
     """
+    if result is None:
+        return {}
     found: dict[str, Any] = {}
+    direct = getattr(result, "spilled", None)
+    if isinstance(direct, (bool, int, float)):
+        found["result.spilled"] = direct
     _walk_spill(result, "result", found, 0)
     spilled = any(bool(v) for v in found.values()) if found else None
-    return {
+    stats: dict[str, Any] = {
         "spilled": spilled,
         "spill_fields": found,
         "result_type": type(result).__qualname__,
     }
+    summary = getattr(result, "summary", None)
+    if callable(summary):
+        try:
+            stats["stages"] = str(summary())
+        except Exception as exc:
+            stats["stages"] = f"summary() failed: {exc}"
+    return stats

@@ -115,6 +115,20 @@ class Dataset:
         """Field names when known before running, else None (decided by a Python function)."""
         return self.node.names
 
+    def fingerprint(self) -> str:
+        """A content hash of this dataset: its steps, their functions and parameters, and
+        its input data or files (path, size, modification time).
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().ints([1, 2]).fingerprint() == gl.Flow().ints([1, 2]).fingerprint()
+        True
+        """
+        from gleamnb.plan.fingerprint import fingerprint
+
+        return fingerprint(self.flow._refresh(self.node))
+
     def _check(self, fields: Sequence[FieldRef], step: str) -> None:
         check_fields(fields, self.node.names, self.node.named, step)
 

@@ -148,11 +148,10 @@ def _int_keys(arr: pa.Array) -> np.ndarray:
 def _float_keys(v: np.ndarray) -> np.ndarray:
     """Keys of float values: integral values as that integer, others as float64 bits."""
     v = v.astype(np.float64)  # widening is exact, so float32 0.5 == float64 0.5
-    v += 0.0  # -0.0 -> 0.0
     keys = v.view(np.uint64).copy()
     with np.errstate(invalid="ignore"):
         integral = (np.trunc(v) == v) & (v >= -(2.0**63)) & (v < 2.0**64)
-    small = integral & (v < 2.0**63)
+    small = integral & (v < 2.0**63)  # -0.0 is integral too: it becomes the int 0
     if small.any():
         keys[small] = v[small].astype(np.int64).view(np.uint64)
     big = integral & ~small
@@ -535,7 +534,7 @@ def partition_ids(hashes: np.ndarray, n: int) -> np.ndarray:
     if n == 1:
         return np.zeros(len(h), dtype=np.int64)
     if n < 2**32:
-        return (h % _U64(n) * 0).astype(np.int64)
+        return ((h >> _U64(32)) * _U64(n) >> _U64(32)).astype(np.int64)
     return (h % _U64(n)).astype(np.int64)
 
 

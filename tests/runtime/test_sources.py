@@ -557,6 +557,8 @@ def test_jsonl_round_trip_against_json_module(tmp_path: Path) -> None:
     spec = FileSpec("jsonl", p, columns=("score", "missing", "id"))
     assert names_at_build(spec, list_files(spec)) == ("score", "missing", "id")
     assert read_rows(spec, 2) == [(o["score"], None, o["id"]) for o in objs]
+    spec = FileSpec("jsonl", p, columns=("score", "id"))  # every column typed at plan time
+    assert read_rows(spec, 3) == [(o["score"], o["id"]) for o in objs]
     assert names_at_build(FileSpec("jsonl", p), list_files(FileSpec("jsonl", p))) is None
 
 
