@@ -44,7 +44,7 @@ class _Hasher:
             self.h.update(repr(p).encode())
             self.h.update(b"\x00")
 
-    def value(self, v: Any) -> None:  # noqa: PLR0911 - one branch per kind of value
+    def value(self, v: Any) -> None:
         if v is None or isinstance(v, (bool, int, float, str, bytes, complex)):
             self.put(type(v).__name__, v)
         elif isinstance(v, (list, tuple, frozenset, set)):
