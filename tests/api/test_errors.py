@@ -90,7 +90,7 @@ def line_of(marker: str) -> int:
 # Fields
 
 
-def test_unknown_field_name_at_build_time(tmp_path: Path) -> None:
+def test_unknown_field_name_at_build_time(runner: LocalRunner, tmp_path: Path) -> None:
     path = tmp_path / "people.csv"
     path.write_text("name,age,city\nann,31,Paris\nbob,42,Rome\n")
     before = snapshot([path])
@@ -116,7 +116,7 @@ def test_unknown_field_name_at_build_time(tmp_path: Path) -> None:
     assert_mentions(str(info.value), "'age'", "'ages'", "position")
 
     assert_untouched(before)
-    assert people.select("city", "name").collect(progress=False) == [
+    assert people.select("city", "name").collect(runner, progress=False) == [
         ("Paris", "ann"),
         ("Rome", "bob"),
     ]
@@ -140,13 +140,12 @@ def test_unknown_field_at_run_time_names_the_step(
     with pytest.raises(gl.FieldError) as info:
         ds.collect(runner, progress=False)
     message = str(info.value)
-    assert_mentions(message, "run-time fields", "'pick'", "3", "2 fields" if "_3" not in message else "_3")
-    assert_mentions(message, "_1, _2")
+    assert_mentions(message, "run-time fields", "'pick'", "3", "_1, _2")
     assert_shard(message, 2)
     assert_runner_works(runner)
 
 
-def test_out_of_range_position() -> None:
+def test_out_of_range_position(runner: LocalRunner) -> None:
     f = gl.Flow("positions")
     pairs = f.slices([("a", 1), ("b", 2)])
     cases: list[tuple[Callable[[], Any], type[Exception], tuple[str, ...]]] = [
@@ -172,7 +171,7 @@ def test_out_of_range_position() -> None:
         assert isinstance(info.value, gl.GleamError)
         assert info.value.hint, f"no hint in:\n{info.value}"
         assert_mentions(str(info.value), *parts)
-    assert pairs.select(2, 1).collect(progress=False) == [(1, "a"), (2, "b")]
+    assert pairs.select(2, 1).collect(runner, progress=False) == [(1, "a"), (2, "b")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,7 +199,10 @@ def test_out_of_range_position() -> None:
     ],
 )
 def test_shard_count_below_one(
-    tmp_path: Path, build: Callable[[gl.Flow, str], Any], names: tuple[str, ...]
+    runner: LocalRunner,
+    tmp_path: Path,
+    build: Callable[[gl.Flow, str], Any],
+    names: tuple[str, ...],
 ) -> None:
     path = tmp_path / "in.csv"
     path.write_text("1,2\n3,4\n")
@@ -209,7 +211,7 @@ def test_shard_count_below_one(
         build(f, str(path))
     assert info.value.hint, f"no hint in:\n{info.value}"
     assert_mentions(str(info.value), *names, "1")
-    assert f.range(0, 4, shards=2).collect(progress=False) == [(0,), (1,), (2,), (3,)]
+    assert f.range(0, 4, shards=2).collect(runner, progress=False) == [(0,), (1,), (2,), (3,)]
 
 
 def test_executor_count_below_one() -> None:
@@ -223,7 +225,7 @@ def test_executor_count_below_one() -> None:
 # Functions that cannot be shipped
 
 
-def test_unpicklable_udf_names_the_function_and_the_captured_object() -> None:
+def test_unpicklable_udf_names_the_function_and_the_captured_object(runner: LocalRunner) -> None:
     lock = threading.Lock()
     f = gl.Flow("pickling")
     numbers = f.range(0, 5)
@@ -247,7 +249,7 @@ def test_unpicklable_udf_names_the_function_and_the_captured_object() -> None:
     assert_mentions(str(info.value), "reducer", "'lock'")
 
     # The failed steps were not added: the flow still runs.
-    assert numbers.filter(lambda x: x > 1).collect(progress=False) == [(2,), (3,), (4,)]
+    assert numbers.filter(lambda x: x > 1).collect(runner, progress=False) == [(2,), (3,), (4,)]
 
 
 def test_udf_from_a_module_the_driver_imported_from_its_own_path(

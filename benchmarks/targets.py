@@ -1,0 +1,170 @@
+"""The performance targets, evaluated on ratios measured in the same run.
+
+Every target compares gleamnb's median time (local runner, 2 executors) with a peer's median on
+the same workload; a target whose inputs did not both pass their checks is "not evaluated".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.config import WORKLOADS
+
+__all__ = ["TargetResult", "evaluate"]
+
+GB = 1_000_000_000
+
+
+@dataclasses.dataclass
+class TargetResult:
+    """One target's outcome.
+
+    Attributes
+    ----------
+    target
+        What is asked.
+    figure
+        What was measured (the ratio, with both times).
+    status
+        ``"met"``, ``"not met"`` or ``"not evaluated"``.
+    reason
+        Why it was not evaluated.
+    """
+
+    target: str
+    figure: str
+    status: str
+    reason: str = ""
+
+
+Summary = dict[str, dict[str, dict[str, Any]]]
+
+
+def _median(results: Summary, workload: str, engine: str) -> tuple[float | None, str]:
+    entry = results.get(workload, {}).get(engine)
+    if entry is None:
+        return None, f"{engine} not run on {workload}"
+    if entry["status"] != "ok":
+        return None, f"{engine} {entry['status']} on {workload}"
+    return entry["median_s"], ""
+
+
+def _ratio_target(
+    results: Summary,
+    workload: str,
+    peer: str,
+    text: str,
+    test: Callable[[float, float], tuple[float, bool]],
+    unit: str,
+) -> TargetResult:
+    gl, why_gl = _median(results, workload, "gleamnb")
+    other, why_other = _median(results, workload, peer)
+    if gl is None or other is None:
+        return TargetResult(text, "—", "not evaluated", "; ".join(r for r in (why_gl, why_other) if r))
+    value, ok = test(gl, other)
+    figure = f"{value:.2f}{unit} (gleamnb {gl:.2f} s, {peer} {other:.2f} s)"
+    return TargetResult(text, figure, "met" if ok else "not met")
+
+
+def _at_most(limit: float) -> Callable[[float, float], tuple[float, bool]]:
+    def test(gl: float, other: float) -> tuple[float, bool]:
+        ratio = gl / other
+        return ratio, ratio <= limit
+
+    return test
+
+
+def _faster_by(factor: float) -> Callable[[float, float], tuple[float, bool]]:
+    def test(gl: float, other: float) -> tuple[float, bool]:
+        speedup = other / gl
+        return speedup, speedup >= factor
+
+    return test
+
+
+def _spill_target(results: Summary) -> TargetResult:
+    text = 'sort with gl.local(memory_limit="512MB"): spills, finishes, peak RSS < 1 GB'
+    entry = results.get("sort", {}).get("gleamnb-512MB")
+    if entry is None:
+        return TargetResult(text, "—", "not evaluated", "gleamnb-512MB not run")
+    if entry["status"] != "ok":
+        return TargetResult(text, "—", "not met" if entry["status"] in ("FAILED", "timeout") else "not evaluated", f"{entry['status']}: {entry.get('message', '')}")
+    peak = entry["peak_rss"]
+    spilled = entry.get("spilled")
+    spill_text = {True: "spilled", False: "did not spill", None: "spill statistic not found"}[spilled]
+    figure = f"finished in {entry['median_s']:.2f} s, peak RSS {peak / 1e6:.0f} MB, {spill_text}"
+    if spilled is None:
+        return TargetResult(text, figure, "not evaluated", "no *spill* attribute on the run result")
+    ok = bool(spilled) and peak < GB
+    return TargetResult(text, figure, "met" if ok else "not met")
+
+
+def evaluate(results: Summary) -> list[TargetResult]:
+    """Evaluate every target.
+
+    Parameters
+    ----------
+    results
+        ``results[workload][engine]`` summaries with ``status``, ``median_s``, ``peak_rss``.
+
+    Returns
+    -------
+    list of TargetResult
+        In the order of the issue.
+    """
+    out = [
+        _ratio_target(
+            results,
+            "wordcount_builtin",
+            "polars",
+            "word count, built-in tokenizer: time <= 1.0x Polars",
+            _at_most(1.0),
+            "x Polars' time",
+        ),
+        _ratio_target(
+            results,
+            "wordcount_udf",
+            "python",
+            "word count, Python UDF tokenizer: >= 1.7x faster than single-process Counter",
+            _faster_by(1.7),
+            "x faster",
+        ),
+        _ratio_target(
+            results,
+            "wordcount_udf",
+            "dask",
+            "word count, Python UDF tokenizer: >= 3x faster than dask.bag (same function)",
+            _faster_by(3.0),
+            "x faster",
+        ),
+        _ratio_target(
+            results, "join", "polars", "join: time <= 1.5x Polars", _at_most(1.5), "x Polars' time"
+        ),
+        _ratio_target(
+            results,
+            "sort",
+            "coreutils",
+            "sort: time <= 1.0x GNU sort",
+            _at_most(1.0),
+            "x GNU sort's time",
+        ),
+        _ratio_target(
+            results, "sort", "duckdb", "sort: time <= 2x DuckDB", _at_most(2.0), "x DuckDB's time"
+        ),
+    ]
+    for workload in WORKLOADS:
+        for peer in ("dask", "spark"):
+            out.append(
+                _ratio_target(
+                    results,
+                    workload,
+                    peer,
+                    f"{workload}: >= 5x faster than {peer}",
+                    _faster_by(5.0),
+                    "x faster",
+                )
+            )
+    out.append(_spill_target(results))
+    return out
