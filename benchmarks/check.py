@@ -74,7 +74,8 @@ def output_files(path: Path) -> list[Path]:
     files = [
         p
         for p in path.rglob("*")
-        if p.is_file() and not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts)
+        if p.is_file()
+        and not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts)
     ]
     return sorted(files, key=lambda p: _natural_key(p.relative_to(path)))
 
@@ -126,9 +127,7 @@ def check_wordcount(table: pa.Table, size: Size, manifest: dict[str, Any]) -> Ch
     same_counts = pc.equal(got["count"], ref["count"])
     if not pc.all(same_counts).as_py():
         i = int(np.argmin(same_counts.to_numpy(zero_copy_only=False)))
-        return Check(
-            False, f"count of {words[i]}: {got['count'][i]}, reference {ref['count'][i]}"
-        )
+        return Check(False, f"count of {words[i]}: {got['count'][i]}, reference {ref['count'][i]}")
     return Check(True, f"{ref.num_rows} distinct words, {part['words']} words: all counts equal")
 
 
@@ -231,7 +230,9 @@ def _records_from_strings(column: pa.ChunkedArray | pa.Array, width: int) -> np.
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     _, offsets_buf, data_buf = array.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[
+        array.offset : array.offset + len(array) + 1
+    ]
     data = np.frombuffer(data_buf, dtype=np.uint8)
     return data[offsets[0] : offsets[0] + len(array) * width].reshape(-1, width)
 

@@ -176,7 +176,9 @@ def _write_corpus(size: Size, folder: Path) -> dict[str, Any]:
         after_idx[end_pos[end_pos_k]] = len(seps) + end_idx[end_pos_k]
         after_idx[-1] = len(seps)  # the first line end is a bare "\n"
         joined = pc.binary_join_element_wise(
-            vocab.take(pa.array(idx)), separators.take(pa.array(after_idx)), pa.scalar("", pa.large_string())
+            vocab.take(pa.array(idx)),
+            separators.take(pa.array(after_idx)),
+            pa.scalar("", pa.large_string()),
         )
         _, offsets, data = joined.buffers()
         end = int(np.frombuffer(offsets, dtype=np.int64)[len(joined)])
@@ -207,7 +209,7 @@ def _write_corpus(size: Size, folder: Path) -> dict[str, Any]:
 
 def _write_join(size: Size, folder: Path) -> dict[str, Any]:
     rng = _rng(2, 0)
-    keyspace = int(math.ceil(size.join_b_rows / size.join_match_fraction))
+    keyspace = math.ceil(size.join_b_rows / size.join_match_fraction)
     keys = np.unique(rng.integers(0, 2**62, size=int(keyspace * 1.05) + 16, dtype=np.int64))
     keys = rng.permutation(keys)[:keyspace]
     b2 = keys[: size.join_b_rows]
@@ -233,7 +235,9 @@ def _write_join(size: Size, folder: Path) -> dict[str, Any]:
         for i in range(parts):
             path = sub / f"part-{i}.parquet"
             pq.write_table(table.slice(i * step, step), path, row_group_size=256 * 1024)
-            files.append({"path": str(path.relative_to(size.data_dir)), "bytes": path.stat().st_size})
+            files.append(
+                {"path": str(path.relative_to(size.data_dir)), "bytes": path.stat().st_size}
+            )
     # Reference without a join engine: b2 is unique, so look every a1 up in sorted b2.
     order = np.argsort(b2, kind="stable")
     sorted_b2 = b2[order]

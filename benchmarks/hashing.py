@@ -93,7 +93,9 @@ def hash_binary(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
         return np.zeros(0, dtype=np.uint64)
     _, offsets_buf, data_buf = array.buffers()
     offsets = np.frombuffer(offsets_buf, dtype=np.int64)[array.offset : array.offset + n + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    )
     lengths = np.diff(offsets)
     width = int(lengths.max()) if n else 0
     if width == 0:

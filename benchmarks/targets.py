@@ -62,7 +62,9 @@ def _ratio_target(
     gl, why_gl = _median(results, workload, "gleamnb")
     other, why_other = _median(results, workload, peer)
     if gl is None or other is None:
-        return TargetResult(text, "—", "not evaluated", "; ".join(r for r in (why_gl, why_other) if r))
+        return TargetResult(
+            text, "—", "not evaluated", "; ".join(r for r in (why_gl, why_other) if r)
+        )
     value, ok = test(gl, other)
     figure = f"{value:.2f}{unit} (gleamnb {gl:.2f} s, {peer} {other:.2f} s)"
     return TargetResult(text, figure, "met" if ok else "not met")
@@ -90,10 +92,17 @@ def _spill_target(results: Summary) -> TargetResult:
     if entry is None:
         return TargetResult(text, "—", "not evaluated", "gleamnb-512MB not run")
     if entry["status"] != "ok":
-        return TargetResult(text, "—", "not met" if entry["status"] in ("FAILED", "timeout") else "not evaluated", f"{entry['status']}: {entry.get('message', '')}")
+        return TargetResult(
+            text,
+            "—",
+            "not met" if entry["status"] in ("FAILED", "timeout") else "not evaluated",
+            f"{entry['status']}: {entry.get('message', '')}",
+        )
     peak = entry["peak_rss"]
     spilled = entry.get("spilled")
-    spill_text = {True: "spilled", False: "did not spill", None: "spill statistic not found"}[spilled]
+    spill_text = {True: "spilled", False: "did not spill", None: "spill statistic not found"}[
+        spilled
+    ]
     figure = f"finished in {entry['median_s']:.2f} s, peak RSS {peak / 1e6:.0f} MB, {spill_text}"
     if spilled is None:
         return TargetResult(text, figure, "not evaluated", "no *spill* attribute on the run result")

@@ -104,9 +104,7 @@ def wordcount_table(result: Any) -> pa.Table:
         table = pa.table({"word": pa.array(list(result.keys())), "count": list(result.values())})
     else:
         pairs = list(result)
-        table = pa.table(
-            {"word": pa.array([p[0] for p in pairs]), "count": [p[1] for p in pairs]}
-        )
+        table = pa.table({"word": pa.array([p[0] for p in pairs]), "count": [p[1] for p in pairs]})
     word, count = table.column(0), table.column(1)
     if pa.types.is_binary(word.type) or pa.types.is_large_binary(word.type):
         word = word.cast(pa.large_string())

@@ -58,7 +58,10 @@ def wordcount_builtin(ctx: Context, inputs: Inputs, out: Path) -> Path:
     """``tr | sort | uniq -c`` into a text file."""
     path = out / "uniq-c.txt"
     files = " ".join(shlex.quote(f) for f in inputs.text_files)
-    _bash(f"cat {files} | tr -cs 'A-Za-z0-9' '\\n' | sort | uniq -c > {shlex.quote(str(path))}", inputs)
+    _bash(
+        f"cat {files} | tr -cs 'A-Za-z0-9' '\\n' | sort | uniq -c > {shlex.quote(str(path))}",
+        inputs,
+    )
     return path
 
 

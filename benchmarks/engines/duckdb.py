@@ -63,8 +63,8 @@ def join(ctx: Context, inputs: Inputs, out: Path) -> Path:
     path = out / "join.parquet"
     ctx.handle.execute(
         f"""COPY (SELECT a1, a4, b3
-                  FROM read_parquet('{inputs.join_a_glob}') JOIN read_parquet('{inputs.join_b_glob}')
-                  ON a1 = b2)
+                  FROM read_parquet('{inputs.join_a_glob}') AS a
+                  JOIN read_parquet('{inputs.join_b_glob}') AS b ON a1 = b2)
             TO '{path}' (FORMAT parquet)"""
     )
     return path

@@ -116,8 +116,11 @@ def setup(variant: str) -> Context:
         folder = Path(tempfile.mkdtemp(prefix="gleamnb-bench-cluster-"))
         port = _free_port()
         subprocess.run(
-            [*cli, "cluster", "start", "--agents", "2", "--port", str(port)]
-            + ["--host", "127.0.0.1", "--dir", str(folder)],
+            [
+                *cli,
+                *("cluster", "start", "--agents", "2", "--port", str(port)),
+                *("--host", "127.0.0.1", "--dir", str(folder)),
+            ],
             check=True,
             timeout=300,
         )

@@ -51,9 +51,7 @@ def join(ctx: Context, inputs: Inputs, out: Path) -> Path:
     a = pl.scan_parquet(inputs.join_a_glob).select("a1", "a4")
     b = pl.scan_parquet(inputs.join_b_glob).select("b2", "b3")
     path = out / "join.parquet"
-    a.join(b, left_on="a1", right_on="b2", how="inner").select("a1", "a4", "b3").sink_parquet(
-        path
-    )
+    a.join(b, left_on="a1", right_on="b2", how="inner").select("a1", "a4", "b3").sink_parquet(path)
     return path
 
 

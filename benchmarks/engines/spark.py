@@ -90,7 +90,6 @@ def teardown(ctx: Context) -> None:
     ctx.handle.stop()
 
 
-
 def wordcount_builtin(ctx: Context, inputs: Inputs, out: Path) -> Any:
     """DataFrame: ``split`` -> ``explode`` -> ``groupBy().count()``, collected via Arrow.
 

@@ -5,6 +5,7 @@ Every case checks that the error is a :class:`gleamnb.GleamError` subclass whose
 and that nothing is lost: input files are untouched and the next run on the same runner gives
 the right answer (checked against plain Python).
 
+``runner`` is the session's local runner with two executor processes (``tests/conftest.py``).
 UDFs are defined inside the tests: a function defined at module level would travel to the
 executors by reference to this test module, which they cannot import.
 """
@@ -29,12 +30,6 @@ import gleamnb as gl
 from gleamnb.runners.local import LocalRunner
 
 THIS_FILE = os.path.abspath(__file__)
-
-
-@pytest.fixture(scope="module")
-def runner() -> LocalRunner:
-    """The local runner with two executor processes, shared by every test of the module."""
-    return gl.local(executors=2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,7 +135,8 @@ def test_unknown_field_at_run_time_names_the_step(
     with pytest.raises(gl.FieldError) as info:
         ds.collect(runner, progress=False)
     message = str(info.value)
-    assert_mentions(message, "run-time fields", "'pick'", "3", "_1, _2")
+    assert_mentions(message, "run-time fields", "'pick'", "_1, _2")
+    assert re.search(r"\b3\b|'_3'", message), message
     assert_shard(message, 2)
     assert_runner_works(runner)
 
@@ -361,7 +357,7 @@ def test_udf_exception(runner: LocalRunner, tmp_path: Path) -> None:
     before = snapshot(paths)
 
     def parse_line(line: str) -> int:
-        key, value = line.split("=")
+        _, value = line.split("=")
         return int(value)  # <- parse_line raises here
 
     f = gl.Flow("udf errors")
@@ -387,7 +383,8 @@ def test_udf_calls_os_exit(runner: LocalRunner) -> None:
     with pytest.raises(gl.ExecutorCrashedError) as info:
         f.range(0, 10, shards=2).map(quitter).collect(runner, progress=False)
     message = str(info.value)
-    assert_mentions(message, "exiting udf", "quitter", "code 3")
+    assert_mentions(message, "exiting udf", "quitter")
+    assert re.search(r"(code|status) 3\b", message), message
     assert_shard(message, 2)
     assert info.value.hint
     assert_runner_works(runner)
@@ -404,7 +401,8 @@ def test_udf_segfaults(runner: LocalRunner) -> None:
     with pytest.raises(gl.ExecutorCrashedError) as info:
         f.range(0, 10, shards=2).map(crasher).collect(runner, progress=False)
     message = str(info.value)
-    assert_mentions(message, "segfaulting udf", "crasher", "signal 11")
+    assert_mentions(message, "segfaulting udf", "crasher")
+    assert re.search(r"signal 11\b|SIGSEGV", message), message
     assert_shard(message, 2)
     assert info.value.hint
     # The UDF's own traceback (from the executor's fault handler) names its file and line.
@@ -422,7 +420,8 @@ def test_pipe_command_exits_non_zero(runner: LocalRunner) -> None:
     with pytest.raises(gl.PipeCommandError) as info:
         f.strings(["a", "b", "c"]).pipe(command, name="parser").collect(runner, progress=False)
     message = str(info.value)
-    assert_mentions(message, "failing pipe", "'parser'", "7", "cannot parse input", "shard 1/1")
+    assert_mentions(message, "failing pipe", "'parser'", "cannot parse input", "shard 1/1")
+    assert re.search(r"(code|status) 7\b", message), message
     assert len(message) < 20_000, "the stderr shown should be a tail, not all of it"
     assert info.value.hint
     assert_runner_works(runner)
@@ -479,7 +478,7 @@ def test_udf_field_changes_type(runner: LocalRunner, rows: int, shards: int) -> 
 
     f = gl.Flow("field types")
     with pytest.raises(gl.SchemaError) as info:
-        f.range(0, rows, shards=shards).map(to_int_or_text).count(runner, progress=False)
+        f.range(0, rows, shards=shards).map(to_int_or_text).collect(runner, progress=False)
     message = str(info.value)
     assert_mentions(message, "field types", "'to_int_or_text'", "int", "str")
     assert info.value.hint

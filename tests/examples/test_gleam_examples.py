@@ -6,6 +6,7 @@ Each example mirrors one of Gleam's (``examples/`` in chrislusf/gleam: the READM
 as it was generated, with ``collections.Counter``, the ``csv`` module, plain Python, or the same
 shell pipeline run directly with ``subprocess``.
 
+``runner`` is the session's local runner with two executor processes (``tests/conftest.py``).
 UDFs are defined inside the tests: a function defined at module level would travel to the
 executors by reference to this test module, which they cannot import.
 """
@@ -29,17 +30,9 @@ import gleamnb as gl
 from gleamnb.runners.local import LocalRunner
 
 
-@pytest.fixture(scope="module")
-def runner() -> LocalRunner:
-    """The local runner with two executor processes (kept warm for the whole module)."""
-    return gl.local(executors=2)
-
-
 def sh(command: str, **kwargs: Any) -> str:
     """Run ``command`` in the shell, as a pipe step does, and return its stdout."""
-    done = subprocess.run(
-        command, shell=True, check=True, capture_output=True, text=True, **kwargs
-    )
+    done = subprocess.run(command, shell=True, check=True, capture_output=True, text=True, **kwargs)
     return done.stdout
 
 
@@ -190,12 +183,8 @@ def read_csv(path: Path, header: bool) -> list[list[str]]:
 def test_csv_join(runner: LocalRunner, tmp_path: Path) -> None:
     rng = random.Random(1)
     cities = ["Paris", "Rome", "Oslo", "Lima, Peru", 'Quoted "Q"']
-    a_rows = [
-        [i, f"name{i}", rng.randint(18, 90), rng.choice(cities)] for i in range(0, 60, 2)
-    ]
-    b_rows = [
-        [f"c{k}", rng.randrange(0, 80), rng.randint(-500, 500), "note"] for k in range(90)
-    ]
+    a_rows = [[i, f"name{i}", rng.randint(18, 90), rng.choice(cities)] for i in range(0, 60, 2)]
+    b_rows = [[f"c{k}", rng.randrange(0, 80), rng.randint(-500, 500), "note"] for k in range(90)]
     write_csv(tmp_path / "a.csv", ["id", "name", "age", "city"], a_rows)
     write_csv(tmp_path / "b.csv", ["code", "id", "score", "note"], b_rows)
 
@@ -303,9 +292,7 @@ def test_tfidf(runner: LocalRunner, tmp_path: Path) -> None:
     f = gl.Flow("tfidf")
     word_doc_one = f.strings(paths).partition(3).flat_map(read_content)
     term_freq = word_doc_one.reduce_by_key(operator.add, key=(1, 2), name="word_doc_tf")
-    doc_freq = (
-        term_freq.select(1).map(gl.mappers.append_one).reduce_by_key(operator.add, name="df")
-    )
+    doc_freq = term_freq.select(1).map(gl.mappers.append_one).reduce_by_key(operator.add, name="df")
     rows = (
         doc_freq.join(term_freq, name="by_word")
         .map(tfidf)
@@ -334,9 +321,7 @@ AWK_FIELDS = {"field user": 1, "field uid": 3, "field home": 6}
 
 def union_branches(f: gl.Flow, path: Path) -> list[gl.Dataset]:
     ori = f.read(gl.txt(str(path), shards=1)).pipe("sort", name="sort")
-    return [
-        ori.pipe(f"awk -F ':' '{{print ${k}}}'", name=name) for name, k in AWK_FIELDS.items()
-    ]
+    return [ori.pipe(f"awk -F ':' '{{print ${k}}}'", name=name) for name, k in AWK_FIELDS.items()]
 
 
 def union_reference(path: Path) -> list[list[str]]:

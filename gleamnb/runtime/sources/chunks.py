@@ -60,7 +60,8 @@ def iter_chunks(
         raise ValueError(f"a compressed file cannot be read by byte range: {path}")
     stream = open_stream(path)
     try:
-        yield from _Window(stream, path, size).chunks(start, end)
+        total = None if compression_of(path) else stream.size()
+        yield from _Window(stream, path, size, total).chunks(start, end)
     finally:
         stream.close()
 
@@ -72,21 +73,26 @@ class _Window:
     per chunk: the ``bytes`` handed out.
     """
 
-    def __init__(self, stream: Any, path: str, size: int) -> None:
+    def __init__(self, stream: Any, path: str, size: int, total: int | None) -> None:
         self.stream = stream
         self.path = path
         self.size = size
-        self.buf = bytearray(2 * size)
+        self.total = total  # the file size when known: a small file gets a small buffer
+        self.buf = bytearray()
         self.have = 0
         self.off = 0
         self.eof = False
 
     def fill(self) -> None:
         """Read up to ``size`` more bytes (sets ``eof`` at the end of the file)."""
-        if len(self.buf) - self.have < self.size:
-            self.buf.extend(bytes(self.size))  # a line longer than the buffer
+        want = self.size
+        if self.total is not None:
+            want = min(want, max(self.total - self.off - self.have, 0) + 4096)
+        room = len(self.buf) - self.have
+        if room < want:
+            self.buf.extend(bytes(want - room))
         try:
-            n = self.stream.readinto(memoryview(self.buf)[self.have : self.have + self.size])
+            n = self.stream.readinto(memoryview(self.buf)[self.have : self.have + want])
         except OSError as err:
             raise _corrupt(self.path, err) from None
         if n:

@@ -1,0 +1,315 @@
+"""Run the benchmarks: ``python -m benchmarks.run --size full|quick --repeat 3``.
+
+For each workload, each repeat and each engine, one worker subprocess runs one measurement
+(:mod:`benchmarks.measure`); its output is checked against the reference (:mod:`benchmarks.check`)
+before its time is recorded, so a wrong output is recorded as FAILED, never timed. Medians,
+ratios and the targets (:mod:`benchmarks.targets`) then go to a JSON file, a Markdown report and
+a PNG chart (:mod:`benchmarks.report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import report
+from benchmarks.check import Check, check_join, check_sort, check_wordcount
+from benchmarks.config import DATA_DIR, DOCS_DIR, REPO_ROOT, RESULTS_DIR, SIZES, WORKLOADS, Size
+from benchmarks.engines import ENGINES
+from benchmarks.generate import ensure_data
+from benchmarks.machine import machine_info, versions
+from benchmarks.measure import ProcessRun, run_measured
+from benchmarks.targets import evaluate
+from benchmarks.worker import WATCH_ENV
+
+__all__ = ["main"]
+
+_PARTS = {
+    "wordcount_builtin": "wordcount",
+    "wordcount_udf": "wordcount",
+    "join": "join",
+    "sort": "sort",
+}
+
+
+def _log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _probe(names: list[str]) -> dict[str, str | None]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.worker", "probe", *names],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=_worker_env(None),
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"probing engines failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _worker_env(watch_file: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+    if watch_file is not None:
+        env[WATCH_ENV] = str(watch_file)
+    return env
+
+
+def _warm(size: Size, part: str) -> None:
+    """Read a data set once so every engine starts with it in the page cache."""
+    for path in sorted((size.data_dir / part).rglob("*")):
+        if path.is_file():
+            with path.open("rb") as fh:
+                while fh.read(1 << 24):
+                    pass
+
+
+def _tail(path: Path, n: int = 15) -> str:
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(lines[-n:])
+
+
+def _check(workload: str, output: str, size: Size, manifest: dict[str, Any]) -> Check:
+    import pyarrow.parquet as pq
+
+    try:
+        if workload.startswith("wordcount"):
+            return check_wordcount(pq.read_table(output), size, manifest)
+        if workload == "join":
+            return check_join(Path(output), size, manifest)
+        return check_sort(Path(output), size, manifest)
+    except Exception as exc:
+        return Check(False, f"output could not be read: {type(exc).__name__}: {exc}")
+
+
+def _measure(
+    engine: str,
+    workload: str,
+    rep: int,
+    size: Size,
+    manifest: dict[str, Any],
+    timeout_s: float,
+    log_dir: Path,
+) -> dict[str, Any]:
+    scratch = DATA_DIR / "scratch" / f"{engine}-{workload}-{rep}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    log_file = log_dir / f"{workload}.{engine}.{rep}.log"
+    result_file = scratch / "result.json"
+    cmd = [sys.executable, "-m", "benchmarks.worker", "run", engine, workload]
+    cmd += ["--size", size.name, "--scratch", str(scratch), "--result", str(result_file)]
+    try:
+        run: ProcessRun = run_measured(
+            cmd,
+            result_file=result_file,
+            watch_file=scratch / "watch-pids.json",
+            timeout_s=timeout_s,
+            env=_worker_env(scratch / "watch-pids.json"),
+            log_file=log_file,
+            cwd=REPO_ROOT,
+        )
+        record: dict[str, Any] = {
+            "rep": rep,
+            "wall_s": round(run.wall_s, 3),
+            "peak_rss_process": run.peak_rss(),
+            "log": str(log_file.relative_to(REPO_ROOT)),
+        }
+        res = run.result
+        if run.timed_out:
+            record.update(status="timeout", message=f"no result within {timeout_s:.0f} s")
+        elif res is None:
+            record.update(
+                status="error",
+                message=f"worker exited with {run.returncode} and no result: {_tail(log_file, 5)}",
+            )
+        elif "error" in res:
+            record.update(status="error", message=res["error"])
+        else:
+            record.update(
+                seconds=res["seconds"],
+                peak_rss=run.peak_rss(res["t_start"], res["t_end"]),
+                extra=res.get("extra", {}),
+            )
+            check = _check(workload, res["output"], size, manifest)
+            record["check"] = check.message
+            record["notes"] = check.notes
+            record["status"] = "ok" if check.ok else "FAILED"
+            if not check.ok:
+                record["message"] = f"wrong output: {check.message}"
+                del record["seconds"]
+        return record
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _summarise(label: str, runs: list[dict[str, Any]], is_gleamnb: bool) -> dict[str, Any]:
+    bad = [r for r in runs if r["status"] != "ok"]
+    entry: dict[str, Any] = {"label": label, "is_gleamnb": is_gleamnb, "runs": runs}
+    if bad:
+        entry["status"] = bad[0]["status"]
+        entry["message"] = bad[0].get("message", "")
+        if len(runs) > 1:
+            entry["message"] = f"{len(bad)}/{len(runs)} runs {bad[0]['status']}: {entry['message']}"
+        return entry
+    times = [r["seconds"] for r in runs]
+    entry.update(
+        status="ok",
+        median_s=statistics.median(times),
+        min_s=min(times),
+        max_s=max(times),
+        peak_rss=max(r["peak_rss"] for r in runs),
+        notes=sorted({n for r in runs for n in r.get("notes", [])}),
+    )
+    spills = [r.get("extra", {}).get("spilled") for r in runs]
+    if any(s is not None for s in spills):
+        entry["spilled"] = all(bool(s) for s in spills)
+    elif is_gleamnb:
+        entry["spilled"] = None
+    stages = [r.get("extra", {}).get("stages") for r in runs if r.get("extra", {}).get("stages")]
+    if stages:
+        entry["stages"] = stages[-1]
+    return entry
+
+
+def _parse_list(text: str, universe: list[str], what: str) -> list[str]:
+    if text == "all":
+        return list(universe)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in universe]
+    if unknown:
+        raise SystemExit(
+            f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(universe)})"
+        )
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--size", choices=sorted(SIZES), default="quick")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per engine and workload")
+    parser.add_argument("--engines", default="all", help=f"comma list of {', '.join(ENGINES)}")
+    parser.add_argument("--workloads", default="all", help=f"comma list of {', '.join(WORKLOADS)}")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per run")
+    parser.add_argument("--json", type=Path, default=None, help="results file")
+    parser.add_argument("--markdown", type=Path, default=None, help="report file")
+    parser.add_argument("--chart", type=Path, default=None, help="PNG chart file")
+    args = parser.parse_args(argv)
+    command = "python -m benchmarks.run " + shlex.join(sys.argv[1:] if argv is None else argv)
+
+    size = SIZES[args.size]
+    engines = _parse_list(args.engines, list(ENGINES), "engines")
+    workloads = _parse_list(args.workloads, list(WORKLOADS), "workloads")
+    timeout_s = args.timeout or size.timeout_s
+    if args.size == "full":
+        json_path = args.json or RESULTS_DIR / "latest.json"
+        md_path = args.markdown or DOCS_DIR / "benchmarks.md"
+        chart_path = args.chart or DOCS_DIR / "benchmarks.png"
+    else:
+        raw = RESULTS_DIR / "raw"
+        json_path = args.json or raw / f"{size.name}.json"
+        md_path = args.markdown or raw / f"{size.name}.md"
+        chart_path = args.chart or raw / f"{size.name}.png"
+
+    started = time.time()
+    parts = tuple(dict.fromkeys(_PARTS[w] for w in workloads))
+    manifest = ensure_data(size, parts=parts, log=_log)
+    reasons = _probe(engines)
+    for name, why in reasons.items():
+        if why:
+            _log(f"{name}: unavailable: {why}")
+    log_dir = RESULTS_DIR / "raw" / "logs" / size.name
+    log_dir.mkdir(parents=True, exist_ok=True)
+
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    for workload in workloads:
+        taking_part = [e for e in engines if workload in ENGINES[e].workloads]
+        if not taking_part:
+            continue
+        _warm(size, _PARTS[workload])
+        runs: dict[str, list[dict[str, Any]]] = {e: [] for e in taking_part}
+        for rep in range(args.repeat):
+            for engine in taking_part:
+                spec = ENGINES[engine]
+                if reasons.get(engine):
+                    continue
+                previous = runs[engine]
+                if previous and previous[-1]["status"] != "ok":
+                    continue  # a failure repeats; do not spend the time again
+                rec = _measure(engine, workload, rep, size, manifest, timeout_s, log_dir)
+                previous.append(rec)
+                if rec["status"] == "ok":
+                    _log(
+                        f"[{workload}] {engine} run {rep + 1}/{args.repeat}: "
+                        f"{rec['seconds']:.2f} s, peak {rec['peak_rss'] / 1e6:.0f} MB, checked"
+                    )
+                else:
+                    status = f"{rec['status']}: {rec.get('message')}"
+                    _log(f"[{workload}] {engine} run {rep + 1}: {status}")
+        results[workload] = {}
+        for engine in taking_part:
+            spec = ENGINES[engine]
+            if reasons.get(engine):
+                results[workload][engine] = {
+                    "label": spec.label(workload),
+                    "is_gleamnb": spec.is_gleamnb,
+                    "status": "unavailable",
+                    "message": reasons[engine],
+                    "runs": [],
+                }
+            else:
+                results[workload][engine] = _summarise(
+                    spec.label(workload), runs[engine], spec.is_gleamnb
+                )
+
+    targets = evaluate(results)
+    data = {
+        part: {k: v for k, v in info.items() if k != "files"}
+        | {"bytes": sum(f["bytes"] for f in info["files"])}
+        for part, info in manifest["parts"].items()
+    }
+    doc: dict[str, Any] = {
+        "command": command,
+        "size": size.name,
+        "repeat": args.repeat,
+        "timeout_s": timeout_s,
+        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+        "elapsed_s": round(time.time() - started, 1),
+        "machine": machine_info(),
+        "versions": versions(),
+        "params": manifest["params"],
+        "data": data,
+        "engines": {e: {"unavailable": reasons.get(e)} for e in engines},
+        "results": results,
+        "targets": [t.__dict__ for t in targets],
+    }
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(doc, indent=1, default=str))
+    report.write_chart(doc, chart_path)
+    report.write_markdown(doc, md_path, chart_path)
+    _log(f"wrote {json_path}, {md_path}, {chart_path} in {doc['elapsed_s']:.0f} s")
+    for t in targets:
+        _log(f"  {t.status:>13}: {t.target}: {t.figure} {t.reason}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
