@@ -363,17 +363,25 @@ def limit(shards: Shards, n: int, offset: int = 0) -> list[Row]:
 
 
 def join(
-    left: Shards, right: Shards, on: Sequence[int] = (1,), how: str = "inner"
+    left: Shards,
+    right: Shards,
+    on: Sequence[int] = (1,),
+    how: str = "inner",
+    *,
+    widths: tuple[int, int] | None = None,
 ) -> list[Row]:
     """``(key..., left values..., right values...)``; ``how``: inner, left_outer,
     right_outer or full_outer (the missing side padded with None).
 
     Left rows in order, each with its matches in right order (or padded), then the
-    unmatched right rows in order. Null keys (any key field None) never match.
+    unmatched right rows in order. Null keys (any key field None) never match. ``widths``
+    gives the sides' field counts when a side may have no rows.
     """
     lrows, rrows = rows_of(left), rows_of(right)
-    lwidth = _width(lrows, on)
-    rwidth = _width(rrows, on)
+    if widths is None:
+        widths = (len(lrows[0]) if lrows else len(on), len(rrows[0]) if rrows else len(on))
+    lpad = (None,) * (widths[0] - len(on))
+    rpad = (None,) * (widths[1] - len(on))
     index: dict[Any, list[int]] = {}
     for i, r in enumerate(rrows):
         k = key_of(r, on)
@@ -388,16 +396,12 @@ def join(
             matched.add(i)
             out.append(k + values_of(lrow, on) + values_of(rrows[i], on))
         if not hits and how in ("left_outer", "full_outer"):
-            out.append(k + values_of(lrow, on) + (None,) * rwidth)
+            out.append(k + values_of(lrow, on) + rpad)
     if how in ("right_outer", "full_outer"):
         for i, rrow in enumerate(rrows):
             if i not in matched:
-                out.append(key_of(rrow, on) + (None,) * lwidth + values_of(rrow, on))
+                out.append(key_of(rrow, on) + lpad + values_of(rrow, on))
     return out
-
-
-def _width(rows: list[Row], on: Sequence[int]) -> int:
-    return len(rows[0]) - len(on) if rows else 0
 
 
 def co_group(left: Shards, right: Shards, on: Sequence[int] = (1,)) -> list[Row]:
@@ -449,11 +453,15 @@ def _compositions(m: int, n: int) -> Iterator[list[int]]:
 def merge_sorted_candidates(shards: Shards, n: int, order: OrderSpec) -> Iterator[Shards]:
     """Every result ``merge_sorted_to(n)`` may give for sorted ``shards``: consecutive shards
     grouped into ``n``, each group merged stably (earlier shard first on ties)."""
+    merged: dict[tuple[int, int], list[Row]] = {}
     for sizes in _compositions(len(shards), n):
         out: Shards = []
         start = 0
         for size in sizes:
-            out.append(sort_rows(rows_of(shards[start : start + size]), order))
+            span = (start, start + size)
+            if span not in merged:
+                merged[span] = sort_rows(rows_of(shards[span[0] : span[1]]), order)
+            out.append(merged[span])
             start += size
         yield out
 

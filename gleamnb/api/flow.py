@@ -35,7 +35,8 @@ from gleamnb.runners.base import Runner
 from gleamnb.runners.default import get_runner
 from gleamnb.runners.events import Listener
 from gleamnb.runners.result import RunResult
-from gleamnb.runtime.rows import batch_to_rows, positional_names, rows_to_batch
+from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
+from gleamnb.runtime.save import prepare_output
 from gleamnb.runtime.sources import FileSpec
 
 __all__ = ["Flow"]
@@ -300,6 +301,9 @@ class Flow:
                 "such as collect() or count()",
             )
         sinks = [self._refresh(s) for s in self._sinks]
+        for sink in sinks:
+            if isinstance(sink.step, S.Save):
+                prepare_output(sink.step.path, sink.step.format)
         result = self._execute(sinks, runner, progress)
         for sink, output in zip(sinks, result.outputs):
             self._finish_sink(sink, output)
@@ -394,5 +398,3 @@ def _listeners(progress: Any, flow: str) -> list[Listener]:
         return [TerminalProgress(flow)]
     return []
 
-
-_ = positional_names

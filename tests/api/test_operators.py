@@ -675,6 +675,21 @@ def test_join_where_one_side_has_only_null_keys(flow: gl.Flow, any_runner: Local
     ]
 
 
+@pytest.mark.parametrize("how", ["inner", "left_outer", "right_outer", "full_outer"])
+def test_join_where_no_key_is_set(flow: gl.Flow, any_runner: LocalRunner, how: str) -> None:
+    left = flow.slices([(None, "n"), (None, "o")])
+    right = flow.slices([(None, "m")])
+    method = {"inner": "join"}.get(how, f"{how}_join")
+    got = run(getattr(left, method)(right), any_runner)
+    expected = {
+        "inner": [],
+        "left_outer": [(None, "n", None), (None, "o", None)],
+        "right_outer": [(None, None, "m")],
+        "full_outer": [(None, "n", None), (None, "o", None), (None, None, "m")],
+    }[how]
+    assert got == expected
+
+
 def test_join_with_an_empty_side(flow: gl.Flow, any_runner: LocalRunner) -> None:
     left = flow.slices([(1, "a"), (2, "b")])
     right = flow.slices([(1, "x")]).filter(lambda k, v: False)

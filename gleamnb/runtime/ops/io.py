@@ -56,8 +56,9 @@ class SaveOp(Op):
                 writer.write(batch)
                 rows += batch.num_rows
                 ctx.report(rows)
-        finally:
-            info = writer.close()
-        ctx.extras["saved"] = info
+        except BaseException:
+            writer.abort()  # no half-written part file survives a failed task
+            raise
+        ctx.extras["saved"] = writer.close()
         return
         yield  # an operator is a generator, even one that yields nothing
