@@ -303,7 +303,10 @@ class Flow:
         sinks = [self._refresh(s) for s in self._sinks]
         for sink in sinks:
             if isinstance(sink.step, S.Save):
-                prepare_output(sink.step.path, sink.step.format)
+                try:
+                    prepare_output(sink.step.path, sink.step.format)
+                except GleamError as err:
+                    raise err.with_context(flow=self.name, step=sink.step.name) from None
         result = self._execute(sinks, runner, progress)
         for sink, output in zip(sinks, result.outputs):
             self._finish_sink(sink, output)
@@ -397,4 +400,3 @@ def _listeners(progress: Any, flow: str) -> list[Listener]:
     if progress is True or TerminalProgress.fits():
         return [TerminalProgress(flow)]
     return []
-

@@ -26,7 +26,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
-from gleamnb.errors import ArgumentError
+from gleamnb.errors import ArgumentError, GleamError
 from gleamnb.plan import steps as S
 from gleamnb.plan.builtins import BuiltinFunction
 from gleamnb.plan.graph import Node, consumers, topological
@@ -152,7 +152,10 @@ class _Lowerer:
         handler = getattr(self, f"_{type(step).__name__}", None)
         if handler is None:
             raise ArgumentError(f"the planner does not know step kind {step.kind!r}")
-        result = handler(node, step)
+        try:
+            result = handler(node, step)
+        except GleamError as err:  # e.g. an input file removed since the flow was built
+            raise err.with_context(flow=self.flow, step=step.name) from None
         self.done[id(node)] = result
         if isinstance(result, _Open):
             result.stage.datasets.append(node.id)

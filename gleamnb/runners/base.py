@@ -10,10 +10,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from gleamnb.errors import SchemaError
 from gleamnb.planner.physical import PhysicalPlan, Shards
 from gleamnb.runners.events import Event, Listener, StageInfo
 from gleamnb.runners.result import RunResult
 from gleamnb.runtime.ops.base import concat_batches
+from gleamnb.runtime.rows import unify_schemas
 
 __all__ = [
     "Runner",
@@ -22,6 +24,7 @@ __all__ = [
     "collect_targets",
     "restore_filenames",
     "stage_functions",
+    "crashed_step",
 ]
 
 
@@ -72,15 +75,33 @@ def collect_targets(
         elif target.kind == "save":
             outputs.append([e["saved"] for e in extras[target.stage] if "saved" in e])  # type: ignore[index]
         else:
-            tables = [t for shard in read_shards(target.shards) for t in shard]
+            shards = read_shards(target.shards)
+            tables = [t for shard in shards for t in shard]
             batches = [b for t in tables for b in t.to_batches()]
             if batches:
-                outputs.append(concat_batches(batches, step=target.node.step.name))
+                # rows of different shards meet here first: name the step that made them
+                made_by = target.node.inputs[0].step.name if target.node.inputs else None
+                _check_shards_agree(shards, made_by)
+                outputs.append(concat_batches(batches, step=made_by))
             elif tables:
                 outputs.append(tables[0].schema.empty_table())
             else:
                 outputs.append(pa.table({}))
     return outputs
+
+
+def _check_shards_agree(shards: list[list[pa.Table]], step: str | None) -> None:
+    """Raise a :class:`SchemaError` naming the first shard whose fields do not fit the others."""
+    schemas: list[pa.Schema] = []
+    for j, tables in enumerate(shards):
+        for t in tables:
+            if t.num_rows == 0:
+                continue
+            try:
+                unify_schemas([*schemas[:1], t.schema], step=step)
+            except SchemaError as err:
+                raise err.with_context(shard=f"{j + 1}/{len(shards)}") from None
+            schemas = schemas or [t.schema]
 
 
 def _code_objects(fn: Any) -> list[Any]:
@@ -108,15 +129,18 @@ def restore_filenames(detail: str, functions: Sequence[Any]) -> str:
     if "<dynamic-code>" not in detail or not codes:
         return detail
     out = []
-    pattern = re.compile(r'(\s*)File "<dynamic-code>", line (\d+), in (\S+)')
+    # Python tracebacks say `line 3, in f`; the fault handler (segfaults) says `line 3 in f`
+    pattern = re.compile(r'(\s*)File "<dynamic-code>", line (\d+)(,?) in (\S+)')
     for line in detail.splitlines():
         m = pattern.fullmatch(line)
         if m:
-            lineno, name = int(m.group(2)), m.group(3)
+            lineno, comma, name = int(m.group(2)), m.group(3), m.group(4)
             for c in codes:
                 lines = [ln for _, _, ln in c.co_lines() if ln is not None]
                 if c.co_name == name and lines and min(lines) <= lineno <= max(lines):
-                    out.append(f'{m.group(1)}File "{c.co_filename}", line {lineno}, in {name}')
+                    out.append(
+                        f'{m.group(1)}File "{c.co_filename}", line {lineno}{comma} in {name}'
+                    )
                     source = linecache.getline(c.co_filename, lineno).strip()
                     if source:
                         out.append(f"{m.group(1)}  {source}")
@@ -128,14 +152,27 @@ def restore_filenames(detail: str, functions: Sequence[Any]) -> str:
     return "\n".join(out)
 
 
+def crashed_step(stage: Any, report: str) -> str | None:
+    """The step whose function shows in a crashed executor's stack dump, if any."""
+    for op in reversed(stage.ops):
+        for fn in stage_functions_of(op):
+            if any(f" in {c.co_name}" in report for c in _code_objects(fn)):
+                return op.name
+    return None
+
+
+def stage_functions_of(op: Any) -> list[Any]:
+    """The user functions inside one operator."""
+    fns = []
+    for attr in ("fn", "reducer"):
+        value = getattr(op, attr, None)
+        if attr == "reducer" and value is not None:
+            value = value.fn
+        if callable(value):
+            fns.append(value)
+    return fns
+
+
 def stage_functions(stage: Any) -> list[Any]:
     """The user functions inside a stage's operators (for :func:`restore_filenames`)."""
-    fns = []
-    for op in stage.ops:
-        for attr in ("fn", "reducer"):
-            value = getattr(op, attr, None)
-            if attr == "reducer" and value is not None:
-                value = value.fn
-            if callable(value):
-                fns.append(value)
-    return fns
+    return [fn for op in stage.ops for fn in stage_functions_of(op)]

@@ -16,6 +16,7 @@ import os
 import queue
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -31,6 +32,7 @@ from gleamnb.planner.physical import PhysicalPlan, PhysicalStage
 from gleamnb.runners.base import (
     Runner,
     collect_targets,
+    crashed_step,
     emit,
     restore_filenames,
     stage_functions,
@@ -230,6 +232,7 @@ class _Run:
         self.last_progress: dict[int, float] = {}
         self.blobs: dict[int, bytes] = {}
         self.failed_stage: int | None = None
+        self.sys_path = tuple(os.path.abspath(p or os.curdir) for p in sys.path)
         self.t0 = time.perf_counter()
 
     # -- events --------------------------------------------------------------------------------
@@ -327,6 +330,8 @@ class _Run:
             params=st.params[j],
             out_dir=out_dir,
             prefix=f"s{st.id}-t{j}",
+            where={"flow": self.plan.flow, "stage": st.name, "shard": f"{j + 1}/{st.tasks}"},
+            sys_path=self.sys_path,
         )
 
     def dispatch(self) -> None:
@@ -384,17 +389,17 @@ class _Run:
             self.queue.appendleft((sid, j))
             return
         how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        report = restore_filenames(ex.crash_report(), stage_functions(st))
         raise ExecutorCrashedError(
             f"the executor process running this task died ({how})",
             flow=self.plan.flow,
+            step=crashed_step(st, report),
             stage=st.name,
             shard=f"{j + 1}/{st.tasks}",
             hint="a function in this stage crashed its process (os._exit, a segfault in a C "
             "extension, or running out of memory); the runner is fine and the next run gets "
             "a fresh executor. Try gl.local(mode='inline') to debug it in this process",
-            detail=("executor stderr (last lines):\n" + ex.crash_report())
-            if ex.crash_report()
-            else None,
+            detail=("executor stderr (last lines):\n" + report) if report else None,
         )
 
     def progress(self, sid: int, force: bool = False) -> None:

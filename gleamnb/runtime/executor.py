@@ -68,6 +68,9 @@ def run_one(
     sink: FileSink | None = None
     stage: StageSpec | None = None
     try:
+        for entry in reversed(msg.sys_path):
+            if entry not in sys.path:
+                sys.path.insert(0, entry)
         stage = stages.get(msg.stage_key, msg.stage_blob)
         ctx = TaskContext(
             flow=stage.flow,
@@ -89,20 +92,21 @@ def run_one(
     except Exception as exc:
         if sink is not None:
             sink.abort()
-        where: dict[str, Any] = {"shard": f"{msg.shard + 1}"}
-        if stage is not None:
-            where = {
-                "flow": stage.flow,
-                "stage": stage.name,
-                "shard": f"{msg.shard + 1}/{stage.num_tasks}",
-            }
-        err = GleamError(
-            f"task failed: {type(exc).__name__}: {exc}",
-            detail=user_traceback(exc, 0),
-            hint="if a function of yours cannot be unpickled here, define it in the notebook "
-            "or in an importable module",
-            **where,
-        )
+        where: dict[str, Any] = dict(msg.where)
+        if stage is None:
+            err = GleamError(
+                "the executor cannot load the functions of this stage: "
+                f"{type(exc).__name__}: {exc}",
+                detail=user_traceback(exc, 0),
+                hint="functions from your own modules are imported by name in the executors: "
+                "keep those modules importable (on sys.path, or installed), or define the "
+                "function in the notebook or script itself",
+                **where,
+            )
+        else:
+            err = GleamError(
+                f"task failed: {type(exc).__name__}: {exc}", detail=user_traceback(exc, 0), **where
+            )
         return TaskFailed(msg.task, err)
 
 

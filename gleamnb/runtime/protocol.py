@@ -73,6 +73,9 @@ class RunTask:
     ``inputs[k]`` lists the piece files of input ``k`` in order; ``params`` holds the task's
     own parameters (its file splits, its int range, the cut points of a range sort);
     ``out_dir`` is where its output pieces go, named ``{prefix}-b{bucket}.arrow``.
+    ``where`` (flow, stage, shard) names the task in errors raised before its stage is
+    loaded; ``sys_path`` is the driver's import path, so functions that travel by reference
+    (from modules next to the user's script) import in the executor too.
     """
 
     task: int
@@ -83,6 +86,8 @@ class RunTask:
     params: dict[str, Any]
     out_dir: str
     prefix: str
+    where: dict[str, Any] = field(default_factory=dict)
+    sys_path: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ Examples
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import pickle
 import re
 from collections.abc import Iterable, Sequence
@@ -44,6 +46,9 @@ __all__ = [
     "rows_to_batch",
     "columns_to_batch",
     "unify_schemas",
+    "MixedTypes",
+    "unify_type",
+    "type_change_error",
     "conform",
     "empty_table",
 ]
@@ -242,35 +247,69 @@ def pyobject_array(values: Iterable[Any]) -> pa.ExtensionArray:
     return pa.ExtensionArray.from_storage(PYOBJECT, storage)
 
 
-def values_to_array(values: Sequence[Any], dtype: pa.DataType | None = None) -> pa.Array:
+_SCALARS: tuple[type, ...] = (
+    bool,
+    int,
+    float,
+    str,
+    bytes,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    decimal.Decimal,
+)
+
+
+class MixedTypes(Exception):
+    """Plain values of different kinds in one field (an int, then a str)."""
+
+    def __init__(self, index: int, first: type, other: type) -> None:
+        super().__init__(index, first, other)
+        self.index, self.first, self.other = index, first, other
+
+
+def _check_not_mixed(values: Sequence[Any], kinds: set[type]) -> None:
+    """Raise :class:`MixedTypes` if ``values`` mix plain scalar kinds (ints with floats is fine)."""
+    if len(kinds) < 2 or not all(issubclass(k, _SCALARS) for k in kinds):
+        return
+    if kinds <= {int, float}:
+        return
+    first: type | None = None
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        if first is None:
+            first = type(v)
+        elif type(v) is not first and {type(v), first} != {int, float}:
+            raise MixedTypes(i, first, type(v))
+
+
+def values_to_array(values: Sequence[Any]) -> pa.Array:
     """Build one typed Arrow column from Python values, falling back to Python objects.
 
-    ``dtype`` is the column's type so far (from earlier batches); values that do not fit it
-    are converted with inference instead, and :func:`unify_schemas` later decides whether the
-    two types go together.
+    Types are inferred. Ints mixed with floats become floats; values no Arrow type holds
+    (sets, tuples inside a field, objects) make a Python-object column; plain values of
+    different kinds (an int, then a str) raise :class:`MixedTypes`, which callers turn into a
+    :class:`~gleamnb.errors.SchemaError`: a field keeps one type.
 
     >>> values_to_array([1, 2]).type
     DataType(int64)
-    >>> isinstance(values_to_array([1, "a"]).type, PyObjectType)
+    >>> isinstance(values_to_array([1, {2}]).type, PyObjectType)
     True
     """
-    if dtype is not None and not isinstance(dtype, PyObjectType) and not pa.types.is_null(dtype):
-        try:
-            return pa.array(values, type=dtype)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            pass
-    elif isinstance(dtype, PyObjectType):
-        return pyobject_array(values)
     try:
         arr = pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        _check_not_mixed(values, set(map(type, values)) - {type(None)})
         return pyobject_array(values)
     t = arr.type
-    if (pa.types.is_floating(t) or pa.types.is_integer(t)) and bool in set(map(type, values)):
-        # Arrow would turn True into 1.0: bools mixed with numbers stay Python objects
+    if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_binary(t):
+        # Arrow would turn True into 1.0 and mix bytes with str: check the kinds
         kinds = set(map(type, values)) - {type(None)}
         if len(kinds) > 1:
-            return pyobject_array(values)
+            _check_not_mixed(values, kinds)
+            if not kinds <= {int, float}:
+                return pyobject_array(values)
     if pa.types.is_nested(t):
         # Arrow would read tuples and sets as lists: keep the user's values exactly as they are
         kinds = set(map(type, values)) - {type(None)}
@@ -280,16 +319,11 @@ def values_to_array(values: Sequence[Any], dtype: pa.DataType | None = None) -> 
 
 
 def columns_to_batch(
-    columns: Sequence[Sequence[Any]],
-    names: Sequence[str] | None = None,
-    types: Sequence[pa.DataType | None] | None = None,
+    columns: Sequence[Sequence[Any]], names: Sequence[str] | None = None
 ) -> pa.RecordBatch:
-    """A record batch from Python column lists."""
+    """A record batch from Python column lists (raises :class:`MixedTypes`)."""
     names = list(names) if names is not None else positional_names(len(columns))
-    arrays = [
-        values_to_array(col, types[i] if types is not None else None)
-        for i, col in enumerate(columns)
-    ]
+    arrays = [values_to_array(col) for col in columns]
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
@@ -298,7 +332,6 @@ def rows_to_batch(
     names: Sequence[str] | None = None,
     *,
     arity: int | None = None,
-    types: Sequence[pa.DataType | None] | None = None,
     step: str | None = None,
 ) -> pa.RecordBatch:
     """A record batch from rows; a row that is not a tuple is a 1-field row.
@@ -337,7 +370,30 @@ def rows_to_batch(
         columns = [rows] if width == 1 else [[] for _ in range(width)]
     if names is None or len(names) != len(columns):
         names = positional_names(len(columns))
-    return columns_to_batch(columns, names, types)
+    try:
+        return columns_to_batch(columns, names)
+    except MixedTypes as mixed:
+        field = next(i for i, col in enumerate(columns) if _mixed_at(col, mixed))
+        raise type_change_error(field, mixed.first, mixed.other, rows[mixed.index], step) from None
+
+
+def _mixed_at(col: Sequence[Any], mixed: MixedTypes) -> bool:
+    return mixed.index < len(col) and type(col[mixed.index]) is mixed.other
+
+
+def type_change_error(
+    field: int, first: Any, other: Any, row: Any, step: str | None
+) -> SchemaError:
+    """The error for a field whose values change type within one dataset."""
+    name = getattr(first, "__name__", str(first))
+    other_name = getattr(other, "__name__", str(other))
+    return SchemaError(
+        f"field {field + 1} changes type within one dataset: {name} values, then {other_name}",
+        step=step,
+        row=row,
+        hint="make the function return one type per field (convert with int(), float() or "
+        "str()); Python objects that Arrow has no type for (sets, classes) are kept as they are",
+    )
 
 
 def _arity_error(expected: int, got: int, row: Any, step: str | None) -> SchemaError:
@@ -353,7 +409,8 @@ def _arity_error(expected: int, got: int, row: Any, step: str | None) -> SchemaE
 # Putting batches of one dataset together
 
 
-def _unify_type(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
+def unify_type(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
+    """The type both ``a`` and ``b`` convert to without loss of meaning, or None."""
     if a == b:
         return a
     if pa.types.is_null(a):
@@ -404,7 +461,7 @@ def unify_schemas(schemas: Sequence[pa.Schema], *, step: str | None = None) -> p
                 hint="make every row of a dataset have the same number of fields",
             )
         for i, f in enumerate(s):
-            t = _unify_type(fields[i].type, f.type)
+            t = unify_type(fields[i].type, f.type)
             if t is None:
                 raise SchemaError(
                     f"field {i + 1} ({fields[i].name}) changes type within one dataset: "

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gleamnb.errors import SchemaError
 from gleamnb.plan.order import Order
 from gleamnb.runtime.fields import resolve_field
 from gleamnb.runtime.rows import column_to_pylist
@@ -100,7 +101,16 @@ def sort_indices(table: pa.Table, keys: list[tuple[int, bool]]) -> pa.Array:
         return pc.sort_indices(pa.table(cols), sort_keys=sort_keys)
     columns = [column_to_pylist(table.column(i)) for i, _ in keys]
     desc = [d for _, d in keys]
-    order = sorted(range(table.num_rows), key=lambda r: row_sort_key([c[r] for c in columns], desc))
+    try:
+        order = sorted(
+            range(table.num_rows), key=lambda r: row_sort_key([c[r] for c in columns], desc)
+        )
+    except TypeError as exc:
+        raise SchemaError(
+            f"cannot sort: the values of the sort fields cannot be compared ({exc})",
+            hint="sort by fields holding one comparable type (numbers, strings, dates...); "
+            "convert other values with a map first",
+        ) from None
     return pa.array(order, type=pa.int64())
 
 

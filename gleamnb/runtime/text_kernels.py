@@ -5,17 +5,18 @@ punctuation, every non-ASCII byte) separates tokens, and case is kept. This is G
 ``mapper.Tokenize``; :func:`tokenize_py` is the same definition in plain Python.
 
 The kernels never loop per line or per token in Python. They work on the column's raw bytes
-(its data buffer and offsets):
+(its data buffer and offsets), a few MiB of whole strings at a time so that the temporaries
+stay in cache:
 
 1. mark the alphanumeric bytes with a few vectorized comparisons;
 2. a token starts where the mark rises and ends where it falls, and also at every string
    boundary (so a token never spans two strings);
-3. the marked bytes, in order, are exactly the tokens, back to back: one Arrow ``filter`` of
-   the bytes gives the new data buffer, the cumulated token lengths give the new offsets, and
+3. the marked bytes, in order, are exactly the tokens, back to back: compressing the bytes by
+   the mark gives the new data buffer, the cumulated token lengths give the new offsets, and
    ``from_buffers`` makes the string array.
 
 Lowercasing a token is one OR with ``0x20`` (it maps ``A-Z`` to ``a-z`` and leaves digits as
-they are). :func:`lowercase` lowers a whole column: a byte lookup when it is all ASCII, else
+they are). :func:`lowercase` lowers a whole column: byte arithmetic when it is all ASCII, else
 ``pyarrow.compute.utf8_lower``, corrected with ``str.lower`` on the few rows holding characters
 where the two disagree (``İ``, ``Σ`` at the end of a word, characters newer than one of the two
 Unicode tables), so the result always equals Python's ``str.lower()``.
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -46,6 +48,7 @@ __all__ = ["lowercase", "tokenize", "tokenize_lower", "tokenize_py"]
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _CASE_BIT = np.uint8(0x20)
+_BLOCK = 1 << 22  # bytes tokenized at a time: big enough to amortize, small enough for cache
 
 
 def tokenize_py(s: str) -> list[str]:
@@ -147,15 +150,22 @@ def _token_bounds(mask: np.ndarray, rel: np.ndarray) -> tuple[np.ndarray, np.nda
     return starts, stops
 
 
+@dataclass(frozen=True, slots=True)
 class _Tokens:
     """The tokens of one chunk: lengths, bytes (back to back) and count per input row."""
 
-    __slots__ = ("counts", "data", "lengths")
+    lengths: np.ndarray
+    data: pa.Buffer
+    counts: np.ndarray | None
 
-    def __init__(self, lengths: np.ndarray, data: pa.Buffer, counts: np.ndarray | None) -> None:
-        self.lengths = lengths
-        self.data = data
-        self.counts = counts
+
+def _blocks(rel: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Cut strings ``0 .. len(rel) - 2`` into runs of about ``size`` bytes: (first, stop)."""
+    n = len(rel) - 1
+    targets = np.arange(size, int(rel[-1]), size)
+    firsts = np.unique(np.concatenate([[0], np.searchsorted(rel[:-1], targets)]))
+    stops = [*firsts[1:].tolist(), n]
+    return list(zip(firsts.tolist(), stops))
 
 
 def _tokenize_chunk(arr: pa.Array, *, lower: bool, parents: bool) -> _Tokens:
@@ -167,23 +177,35 @@ def _tokenize_chunk(arr: pa.Array, *, lower: bool, parents: bool) -> _Tokens:
     if nbytes == 0:
         counts = np.zeros(len(arr), dtype=np.int64) if parents else None
         return _Tokens(np.zeros(0, dtype=np.int64), pa.py_buffer(b""), counts)
-    raw = _data_buffer(arr, base, end)
-    data = np.frombuffer(raw, dtype=np.uint8)
-    mask, folded = _alnum(data)
+    data = np.frombuffer(_data_buffer(arr, base, end), dtype=np.uint8)
+    in_null: np.ndarray | None = None
     valid = _valid(arr)
-    if valid is not None:
-        lengths = np.diff(rel)
-        if lengths[~valid].any():  # a null slot may still cover bytes: ignore them
-            mask &= np.repeat(valid, lengths)
-    starts, stops = _token_bounds(mask, rel)
-    source = pa.py_buffer(folded) if lower else raw
-    keep = pa.Array.from_buffers(
-        pa.bool_(), nbytes, [None, pa.py_buffer(np.packbits(mask, bitorder="little"))]
-    )
-    kept = pc.filter(pa.Array.from_buffers(pa.uint8(), nbytes, [None, source]), keep)
-    out = kept.buffers()[1].slice(kept.offset, len(kept))
-    counts = np.diff(np.searchsorted(starts, rel)) if parents else None
-    return _Tokens(stops - starts, out, counts)
+    if valid is not None and np.diff(rel)[~valid].any():
+        in_null = np.repeat(~valid, np.diff(rel))  # a null slot may still cover bytes
+    out = np.empty(nbytes, dtype=np.uint8)
+    filled = 0
+    lengths = []
+    counts = np.zeros(len(arr), dtype=np.int64) if parents else None
+    # Block by block (whole strings, a few MiB each), so the temporaries stay in cache.
+    for first, stop in _blocks(rel, _BLOCK):
+        lo, hi = int(rel[first]), int(rel[stop])
+        if hi == lo:
+            continue
+        block = data[lo:hi]
+        bounds = rel[first : stop + 1] - lo
+        mask, folded = _alnum(block)
+        if in_null is not None:
+            mask &= ~in_null[lo:hi]
+        starts, stops = _token_bounds(mask, bounds)
+        stops -= starts
+        lengths.append(stops)
+        kept = len(stops) and int(stops.sum())
+        np.compress(mask, folded if lower else block, out=out[filled : filled + kept])
+        filled += kept
+        if counts is not None:
+            counts[first:stop] = np.diff(np.searchsorted(starts, bounds))
+    all_lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+    return _Tokens(all_lengths, pa.py_buffer(out[:filled]), counts)
 
 
 def _build(parts: list[_Tokens], *, large: bool) -> pa.Array:

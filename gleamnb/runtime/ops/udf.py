@@ -22,6 +22,8 @@ from gleamnb.runtime.rows import (
     column_to_pylist,
     positional_names,
     rows_to_batch,
+    type_change_error,
+    unify_type,
 )
 
 __all__ = ["MapOp", "FlatMapOp", "FilterOp", "MapBatchesOp"]
@@ -36,27 +38,41 @@ def _rows_of(batch: pa.RecordBatch) -> tuple[list[Any], bool]:
 
 
 class _Shape:
-    """Output arity and types of one task's UDF output, fixed by its first batch."""
+    """Output arity and field types of one task's UDF output, fixed by its first batches.
+
+    A field may go from all-None to a type, from int to float, or to Python objects; any
+    other change between batches is a :class:`SchemaError` naming the first row that shows it.
+    """
 
     def __init__(self, step: str) -> None:
         self.step = step
         self.arity: int | None = None
-        self.types: list[pa.DataType] | None = None
+        self.types: list[pa.DataType] = []
 
     def pack(self, out: list[Any], ctx: TaskContext) -> pa.RecordBatch:
         try:
-            batch = rows_to_batch(out, arity=self.arity, types=self.types, step=self.step)
+            batch = rows_to_batch(out, arity=self.arity, step=self.step)
         except GleamError as err:
             raise err.with_context(**ctx.where(self.step)) from None
         if self.arity is None:
             self.arity = batch.num_columns
-            self.types = [t if not pa.types.is_null(t) else None for t in batch.schema.types]
-        elif self.types is not None:
-            self.types = [
-                t if old is None and not pa.types.is_null(t) else old
-                for old, t in zip(self.types, batch.schema.types)
-            ]
+            self.types = list(batch.schema.types)
+            return batch
+        for i, (old, new) in enumerate(zip(self.types, batch.schema.types)):
+            if old == new:
+                continue
+            unified = unify_type(old, new)
+            if unified is None:
+                row = next(r for r in out if _field(r, i) is not None)
+                first = old.storage_type if isinstance(old, pa.ExtensionType) else old
+                err = type_change_error(i, first, new, row, self.step)
+                raise err.with_context(**ctx.where(self.step))
+            self.types[i] = unified
         return batch
+
+
+def _field(row: Any, i: int) -> Any:
+    return row[i] if type(row) is tuple else row
 
 
 @dataclass(frozen=True)

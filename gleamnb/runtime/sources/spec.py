@@ -222,7 +222,12 @@ class FileSpec:
             )
         set_ = object.__setattr__
         set_(self, "path", _norm_path(self.path))
-        set_(self, "shards", check_shards(self.shards))
+        try:
+            set_(self, "shards", check_shards(self.shards))
+        except ArgumentError as err:
+            err.message = f"{self.format} source {self.path!r}: {err.message}"
+            err.args = (err.message,)
+            raise
         if self.errors not in TEXT_ERRORS:
             raise ArgumentError(
                 f"errors must be one of {', '.join(TEXT_ERRORS)}, got {self.errors!r}",
