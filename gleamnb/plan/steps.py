@@ -73,11 +73,21 @@ class Reducer:
     """A reduce function: a known aggregate (vectorized) and/or a Python ``fn(a, b)``.
 
     ``agg`` is used when the value fields are of a type the aggregate handles; ``fn`` is the
-    fallback (and the only path when ``agg`` is None).
+    fallback (and the only path when ``agg`` is None). An aggregate given by name applies to
+    each value field on its own (``"sum"`` sums every value field); one recognised from a
+    Python function (``operator.add``, ``min``, ``max``) only when there is one value field,
+    since on tuples those functions act on the whole tuple.
     """
 
     agg: str | None
     fn: Callable[[Any, Any], Any] | None
+    per_field: bool = True
+
+    def agg_for(self, value_fields: int) -> str | None:
+        """The vectorized aggregate to use for rows with ``value_fields`` value fields."""
+        if self.agg is None or (value_fields > 1 and not self.per_field):
+            return None
+        return self.agg
 
     def describe(self) -> str:
         if self.agg is not None:
@@ -119,7 +129,7 @@ def as_reducer(fn: Callable[[Any, Any], Any] | str) -> Reducer:
         agg = _KNOWN_FUNCTIONS.get(fn)
     except TypeError:  # unhashable callable
         agg = None
-    return Reducer(agg, fn)
+    return Reducer(agg, fn, per_field=False)
 
 
 @dataclass(frozen=True, eq=False)

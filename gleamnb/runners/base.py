@@ -15,7 +15,7 @@ from gleamnb.planner.physical import PhysicalPlan, Shards
 from gleamnb.runners.events import Event, Listener, StageInfo
 from gleamnb.runners.result import RunResult
 from gleamnb.runtime.ops.base import concat_batches
-from gleamnb.runtime.rows import unify_schemas
+from gleamnb.runtime.rows import empty_table, unify_schemas
 
 __all__ = [
     "Runner",
@@ -84,7 +84,7 @@ def collect_targets(
                 _check_shards_agree(shards, made_by)
                 outputs.append(concat_batches(batches, step=made_by))
             elif tables:
-                outputs.append(tables[0].schema.empty_table())
+                outputs.append(empty_table(tables[0].schema))
             else:
                 outputs.append(pa.table({}))
     return outputs

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from gleamnb.runtime.rows import empty_batch
+
 __all__ = ["Inputs", "TableInputs", "StepStats", "TaskContext"]
 
 
@@ -44,7 +46,10 @@ class TableInputs:
 
     def batches(self, k: int) -> Iterator[pa.RecordBatch]:
         for table in self.tables[k]:
-            yield from table.to_batches()
+            if table.num_rows:
+                yield from table.to_batches()
+            elif len(table.schema):
+                yield empty_batch(table.schema)
 
     def pieces(self, k: int) -> list[pa.Table]:
         return list(self.tables[k])

@@ -18,10 +18,13 @@ correct and fast:
 
 Ints, floats, bools, temporals, strings/binary, dictionaries, lists, maps and structs (and the
 ``gleamnb.tuple`` type) are hashed with numpy over the Arrow buffers, with no Python loop per row.
-A string is hashed 8 bytes at a time: each little-endian word is mixed with its position in
-the string, the mixed words of a string are summed (a wrapping ``cumsum`` difference, so empty
-strings cost nothing) and the sum is mixed with the length. Lists hash their elements' hashes
-the same way. ``gleamnb.pyobject`` cells hash their pickled bytes (so two equal objects whose
+A string is hashed 8 bytes at a time: its little-endian words (the last one zero-padded, the
+empty string one zero word) are each mixed with their position in the string, the mixed words
+are summed (wrapping) and the sum is mixed with the length. Words are gathered column by
+column (word 0 of every string, then word 1 of the strings that have one, ...), so a few long
+strings do not slow down the many short ones. A list sums its items' hashes the same way,
+by segments (a wrapping ``cumsum`` difference); a struct folds its fields' hashes in order.
+``gleamnb.pyobject`` cells hash their pickled bytes (so two equal objects whose
 pickles differ, such as sets built in different orders, may land in different shards). Other
 types (decimals, unions, intervals) take a slow path through Python values.
 
@@ -74,6 +77,7 @@ NULL_HASH = _U64(0x6A09E667F3BCC909)
 _BYTE_MASKS = np.array(
     [0] + [(1 << (8 * k)) - 1 for k in range(1, 8)] + [0xFFFFFFFFFFFFFFFF], dtype=np.uint64
 )
+_COLUMN_WORDS = 8  # words per string hashed column by column; longer strings go by segments
 _NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _MS_PER_DAY = 86_400_000
 
@@ -218,8 +222,25 @@ def _finish(sums: np.ndarray, lengths: np.ndarray, seed: np.uint64) -> np.ndarra
     return _mix64(sums)
 
 
+def _word_terms(words: np.ndarray, starts: np.ndarray, lengths: np.ndarray, k: int) -> np.ndarray:
+    """The mixed ``k``-th little-endian word of strings starting at ``starts``."""
+    terms = words[starts + 8 * k].astype(np.uint64, copy=False)
+    if k:
+        lengths = lengths - 8 * k
+    terms &= _BYTE_MASKS[np.minimum(lengths, 8)]
+    terms += _U64(int(_GOLDEN) * (k + 1) % 2**64)
+    return _mix64(terms)
+
+
 def _hash_bytes(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Hashes of the byte strings ``data[offsets[i]:offsets[i + 1]]``."""
+    """Hashes of the byte strings ``data[offsets[i]:offsets[i + 1]]``.
+
+    A string is cut into 8-byte little-endian words (the last one zero-padded; the empty
+    string is one zero word); word ``k`` is mixed with ``k``; the mixed words are summed and
+    the sum mixed with the length. The first few words of every string are taken column by
+    column (word 0 of all strings, then word 1 of the strings that have one, ...), the words
+    of long strings beyond those as one flat run of words summed by segments.
+    """
     base = int(offsets[0])
     total = int(offsets[-1]) - base
     lengths = np.diff(offsets)
@@ -228,24 +249,28 @@ def _hash_bytes(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     padded[:total] = data[base : base + total]
     # Every byte position as the start of an unaligned little-endian 8-byte word.
     words = np.ndarray(shape=(total + 1,), dtype="<u8", buffer=padded, strides=(1,))
+    sums = _word_terms(words, rel, lengths, 0)
     nwords = (lengths + 7) >> 3
-    if int(nwords.max(initial=0)) <= 1:  # short strings: one word each, no per-word index
-        terms = words[rel] & _BYTE_MASKS[np.minimum(lengths, 8)]
-        terms = terms.astype(np.uint64, copy=False)
-        terms += _GOLDEN
-        sums = _mix64(terms)
-        sums[lengths == 0] = 0
-        return _finish(sums, lengths, _BYTES_SEED)
-    k, bounds = _item_indices(nwords)
-    pos = np.repeat(rel, nwords)
-    pos += k << 3
-    terms = words[pos].astype(np.uint64, copy=False)
-    # Only the last word of a string can run past its end: cut it to the string's bytes.
-    last = bounds[1:][lengths > 0] - 1
-    terms[last] &= _BYTE_MASKS[lengths[lengths > 0] - ((nwords[lengths > 0] - 1) << 3)]
-    _add_position(terms, k)
-    _mix64(terms)
-    return _finish(_sum_segments(terms, bounds), lengths, _BYTES_SEED)
+    rows = np.flatnonzero(nwords > 1)
+    k = 1
+    while len(rows) and k < _COLUMN_WORDS:
+        sums[rows] += _word_terms(words, rel[rows], lengths[rows], k)
+        k += 1
+        rows = rows[nwords[rows] > k]
+    if len(rows):  # long strings: their remaining words as one flat run
+        more = nwords[rows] - k
+        index, bounds = _item_indices(more)
+        index += k
+        pos = np.repeat(rel[rows], more)
+        pos += index << 3
+        left = np.repeat(lengths[rows], more)
+        left -= index << 3
+        terms = words[pos].astype(np.uint64, copy=False)
+        terms &= _BYTE_MASKS[np.minimum(left, 8)]
+        _add_position(terms, index)
+        _mix64(terms)
+        sums[rows] += _sum_segments(terms, bounds)
+    return _finish(sums, lengths, _BYTES_SEED)
 
 
 def _hash_binary_array(arr: pa.Array) -> np.ndarray:

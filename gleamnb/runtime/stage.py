@@ -24,7 +24,8 @@ from gleamnb.errors import GleamError
 from gleamnb.plan.order import Order
 from gleamnb.runtime.context import StepStats, TaskContext
 from gleamnb.runtime.hashing import hash_columns, partition_ids, split_by_partition
-from gleamnb.runtime.ops.base import Op, concat_batches, rebatch, wrap_error
+from gleamnb.runtime.ops.base import Op, concat_batches, empty_like, rebatch, wrap_error
+from gleamnb.runtime.rows import empty_table
 from gleamnb.runtime.sorting import range_slice, resolve_order, sample_keys, sort_indices
 
 __all__ = [
@@ -101,9 +102,11 @@ class MergeSorted(Head):
 
     def batches(self, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
         table = concat_batches(ctx.inputs.batches(0), step=self.name)
-        if table.num_rows:
-            keys = resolve_order(self.order, table.schema.names, self.name)
-            yield from rebatch(table.take(sort_indices(table, keys)))
+        if table.num_rows == 0:
+            yield from empty_like(table)
+            return
+        keys = resolve_order(self.order, table.schema.names, self.name)
+        yield from rebatch(table.take(sort_indices(table, keys)))
 
 
 @dataclass(frozen=True)
@@ -117,15 +120,18 @@ class MergeRange(Head):
         parts = []
         for piece in ctx.inputs.pieces(0):
             if piece.num_rows == 0:
+                parts.extend(empty_like(piece))
                 continue
             keys = resolve_order(self.order, piece.schema.names, self.name)
             part = range_slice(piece, keys, cuts, ctx.shard)
             if part.num_rows:
                 parts.extend(part.to_batches())
         table = concat_batches(parts, step=self.name)
-        if table.num_rows:
-            keys = resolve_order(self.order, table.schema.names, self.name)
-            yield from rebatch(table.take(sort_indices(table, keys)))
+        if table.num_rows == 0:
+            yield from empty_like(table)
+            return
+        keys = resolve_order(self.order, table.schema.names, self.name)
+        yield from rebatch(table.take(sort_indices(table, keys)))
 
 
 # -- outputs -----------------------------------------------------------------------------------
@@ -151,7 +157,14 @@ class MemorySink:
         self.batches[bucket].append(batch)
 
     def tables(self) -> list[pa.Table]:
-        return [pa.Table.from_batches(b) if b else pa.table({}) for b in self.batches]
+        known = next((b[0].schema for b in self.batches if b), None)
+        out = []
+        for bs in self.batches:
+            if bs:
+                out.append(concat_batches(bs))
+            else:
+                out.append(empty_table(known) if known is not None else pa.table({}))
+        return out
 
 
 @dataclass(frozen=True)
@@ -197,6 +210,9 @@ class HashOut(Output):
     def write(self, batches: Iterator[pa.RecordBatch], sink: BucketSink, ctx: TaskContext) -> None:
         for batch in batches:
             width = batch.num_columns if self.width is None else self.width
+            if batch.num_rows == 0:
+                sink.write(0, batch)  # only its schema: every bucket's piece will carry it
+                continue
             ids = partition_ids(hash_columns([batch.column(i) for i in range(width)]), self.n)
             for bucket, part in enumerate(split_by_partition(batch, ids, self.n)):
                 if part.num_rows:
@@ -223,6 +239,9 @@ class RoundRobinOut(Output):
     def write(self, batches: Iterator[pa.RecordBatch], sink: BucketSink, ctx: TaskContext) -> None:
         offset = ctx.shard % self.n
         for batch in batches:
+            if batch.num_rows == 0:
+                sink.write(0, batch)
+                continue
             ids = (np.arange(batch.num_rows, dtype=np.int64) + offset) % self.n
             offset = (offset + batch.num_rows) % self.n
             for bucket, part in enumerate(split_by_partition(batch, ids, self.n)):
@@ -245,6 +264,8 @@ class SortedRunOut(Output):
         table = concat_batches(batches, step="sort")
         if table.num_rows == 0:
             ctx.extras["sample"] = None
+            for b in empty_like(table):
+                sink.write(0, b)
             return
         keys = resolve_order(self.order, table.schema.names, "sort")
         # the stage's last operator already sorted the shard

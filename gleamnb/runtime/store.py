@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from gleamnb.runtime.rows import conform, unify_schemas
+from gleamnb.runtime.rows import conform, empty_batch, empty_table, unify_schemas
 
 __all__ = ["Piece", "FileSink", "FileInputs", "read_piece", "write_piece"]
 
@@ -63,8 +63,12 @@ class _BucketFile:
         self.pending: list[pa.RecordBatch] = []
         self.pending_rows = 0
         self.rows = 0
+        self.empty_schema: pa.Schema | None = None
 
     def add(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            self.empty_schema = self.empty_schema or batch.schema
+            return
         if self.pending and batch.schema != self.pending[0].schema:
             self.flush()
         self.pending.append(batch)
@@ -106,11 +110,21 @@ class _BucketFile:
             self.file.close()
             self.file = None
 
-    def close(self) -> Piece | None:
+    @property
+    def known_schema(self) -> pa.Schema | None:
+        if self.schema is not None:
+            return self.schema
+        return self.pending[0].schema if self.pending else self.empty_schema
+
+    def close(self, schema: pa.Schema | None = None) -> Piece | None:
+        """Finish the file; with no rows, write an empty one if a schema is known."""
         self.flush()
         self.close_writer()
         if self.schema is None:
-            return None
+            schema = self.empty_schema or schema
+            if schema is None:
+                return None
+            return write_piece(self.path, empty_table(schema))
         return Piece(self.path, self.rows, os.path.getsize(self.path))
 
 
@@ -129,16 +143,27 @@ class FileSink:
     def write(self, bucket: int, batch: pa.RecordBatch) -> None:
         f = self.files[bucket]
         if f is None:
-            f = self.files[bucket] = _BucketFile(
-                os.path.join(self.directory, f"{self.prefix}-b{bucket}.arrow")
-            )
+            f = self.files[bucket] = self._file(bucket)
         f.add(batch)
 
     def close(self) -> list[Piece | None]:
-        """Finish every bucket file; a bucket that got no rows has no piece (None)."""
+        """Finish every bucket file.
+
+        A bucket that got no rows still gets an empty piece carrying the fields' names and
+        types when any batch (even an empty one) showed them; otherwise it has no piece.
+        """
         if self._closed is None:
-            self._closed = [f.close() if f is not None else None for f in self.files]
+            known = next((f.known_schema for f in self.files if f and f.known_schema), None)
+            out: list[Piece | None] = []
+            for bucket, f in enumerate(self.files):
+                if f is None and known is not None:
+                    f = self.files[bucket] = self._file(bucket)
+                out.append(f.close(known) if f is not None else None)
+            self._closed = out
         return self._closed
+
+    def _file(self, bucket: int) -> _BucketFile:
+        return _BucketFile(os.path.join(self.directory, f"{self.prefix}-b{bucket}.arrow"))
 
     def abort(self) -> None:
         """Drop what was written (the task failed): nothing half-written survives."""
@@ -165,4 +190,8 @@ class FileInputs:
 
     def batches(self, k: int) -> Iterator[pa.RecordBatch]:
         for path in self.paths[k]:
-            yield from read_piece(path).to_batches()
+            table = read_piece(path)
+            if table.num_rows:
+                yield from table.to_batches()
+            elif len(table.schema):
+                yield empty_batch(table.schema)

@@ -48,7 +48,7 @@ __all__ = ["lowercase", "tokenize", "tokenize_lower", "tokenize_py"]
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _CASE_BIT = np.uint8(0x20)
-_BLOCK = 1 << 22  # bytes tokenized at a time: big enough to amortize, small enough for cache
+_BLOCK = 1 << 18  # bytes tokenized at a time: big enough to amortize, small enough for cache
 
 
 def tokenize_py(s: str) -> list[str]:
@@ -133,34 +133,31 @@ def _alnum(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mask, folded
 
 
-def _token_bounds(mask: np.ndarray, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(start, stop) byte positions of the runs of ``mask``, broken at offsets ``rel``."""
+def _token_starts(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """A mask of the bytes that start a token: runs of ``mask``, broken at offsets ``bounds``."""
     n = len(mask)
-    inner = rel[(rel > 0) & (rel < n)]  # string boundaries inside the bytes
+    inner = bounds[(bounds > 0) & (bounds < n)]  # string boundaries inside the bytes
     edge = np.empty(n, dtype=bool)
     edge[0] = mask[0]
     np.greater(mask[1:], mask[:-1], out=edge[1:])  # rising: marked here, not before
     edge[inner] = mask[inner]
-    starts = np.flatnonzero(edge)
-    edge[-1] = mask[-1]
-    np.greater(mask[:-1], mask[1:], out=edge[:-1])  # falling: marked here, not after
-    edge[inner - 1] = mask[inner - 1]
-    stops = np.flatnonzero(edge)
-    stops += 1
-    return starts, stops
+    return edge
 
 
 @dataclass(frozen=True, slots=True)
 class _Tokens:
-    """The tokens of one chunk: lengths, bytes (back to back) and count per input row."""
+    """The tokens of one chunk: their bytes back to back, where each starts, count per row."""
 
-    lengths: np.ndarray
+    offsets: np.ndarray  # int64, one per token and one more: the end of the last
     data: pa.Buffer
     counts: np.ndarray | None
 
 
 def _blocks(rel: np.ndarray, size: int) -> list[tuple[int, int]]:
-    """Cut strings ``0 .. len(rel) - 2`` into runs of about ``size`` bytes: (first, stop)."""
+    """Group the strings whose offsets are ``rel`` into runs of about ``size`` bytes.
+
+    Returns ``(first, stop)`` string index ranges covering every string once, in order.
+    """
     n = len(rel) - 1
     targets = np.arange(size, int(rel[-1]), size)
     firsts = np.unique(np.concatenate([[0], np.searchsorted(rel[:-1], targets)]))
@@ -174,9 +171,9 @@ def _tokenize_chunk(arr: pa.Array, *, lower: bool, parents: bool) -> _Tokens:
     base, end = int(offsets[0]), int(offsets[-1])
     rel = offsets - base
     nbytes = end - base
+    counts = np.zeros(len(arr), dtype=np.int64) if parents else None
     if nbytes == 0:
-        counts = np.zeros(len(arr), dtype=np.int64) if parents else None
-        return _Tokens(np.zeros(0, dtype=np.int64), pa.py_buffer(b""), counts)
+        return _Tokens(np.zeros(1, dtype=np.int64), pa.py_buffer(b""), counts)
     data = np.frombuffer(_data_buffer(arr, base, end), dtype=np.uint8)
     in_null: np.ndarray | None = None
     valid = _valid(arr)
@@ -184,9 +181,8 @@ def _tokenize_chunk(arr: pa.Array, *, lower: bool, parents: bool) -> _Tokens:
         in_null = np.repeat(~valid, np.diff(rel))  # a null slot may still cover bytes
     out = np.empty(nbytes, dtype=np.uint8)
     filled = 0
-    lengths = []
-    counts = np.zeros(len(arr), dtype=np.int64) if parents else None
-    # Block by block (whole strings, a few MiB each), so the temporaries stay in cache.
+    pieces = []
+    # Block by block (whole strings, about _BLOCK bytes), so the temporaries stay in cache.
     for first, stop in _blocks(rel, _BLOCK):
         lo, hi = int(rel[first]), int(rel[stop])
         if hi == lo:
@@ -196,31 +192,32 @@ def _tokenize_chunk(arr: pa.Array, *, lower: bool, parents: bool) -> _Tokens:
         mask, folded = _alnum(block)
         if in_null is not None:
             mask &= ~in_null[lo:hi]
-        starts, stops = _token_bounds(mask, bounds)
-        stops -= starts
-        lengths.append(stops)
-        kept = len(stops) and int(stops.sum())
+        edge = _token_starts(mask, bounds)
+        kept = int(np.count_nonzero(mask))
         np.compress(mask, folded if lower else block, out=out[filled : filled + kept])
+        # Where tokens start among the kept bytes: the new offsets.
+        at = np.flatnonzero(np.compress(mask, edge))
+        at += filled
+        pieces.append(at)
         filled += kept
         if counts is not None:
-            counts[first:stop] = np.diff(np.searchsorted(starts, bounds))
-    all_lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
-    return _Tokens(all_lengths, pa.py_buffer(out[:filled]), counts)
+            counts[first:stop] = np.diff(np.searchsorted(np.flatnonzero(edge), bounds))
+    pieces.append(np.array([filled], dtype=np.int64))
+    return _Tokens(np.concatenate(pieces), pa.py_buffer(out[:filled]), counts)
 
 
 def _build(parts: list[_Tokens], *, large: bool) -> pa.Array:
-    lengths = parts[0].lengths if len(parts) == 1 else np.concatenate([p.lengths for p in parts])
     if len(parts) == 1:
-        data = parts[0].data
+        offsets, data = parts[0].offsets, parts[0].data
     else:
+        shift = np.cumsum([0] + [int(p.offsets[-1]) for p in parts[:-1]])
+        pieces = [p.offsets[:-1] + k for p, k in zip(parts, shift)]
+        offsets = np.concatenate([*pieces, [shift[-1] + parts[-1].offsets[-1]]])
         data = pa.py_buffer(np.concatenate([np.frombuffer(p.data, np.uint8) for p in parts]))
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    large = large or offsets[-1] >= 2**31
-    if not large:
-        offsets = offsets.astype(np.int32)
+    large = large or int(offsets[-1]) >= 2**31
+    offsets = offsets.astype(np.int64 if large else np.int32)
     t = pa.large_string() if large else pa.string()
-    return pa.Array.from_buffers(t, len(lengths), [None, pa.py_buffer(offsets), data], 0)
+    return pa.Array.from_buffers(t, len(offsets) - 1, [None, pa.py_buffer(offsets), data], 0)
 
 
 def _tokenize(
@@ -229,7 +226,7 @@ def _tokenize(
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
     parts = [_tokenize_chunk(c, lower=lower, parents=parents) for c in chunks]
     if not parts:
-        parts = [_Tokens(np.zeros(0, np.int64), pa.py_buffer(b""), np.zeros(0, np.int64))]
+        parts = [_Tokens(np.zeros(1, np.int64), pa.py_buffer(b""), np.zeros(0, np.int64))]
     tokens = _build(parts, large=_is_large(arr.type))
     if not parents:
         return tokens

@@ -21,7 +21,7 @@ from gleamnb.plan.order import FieldRef
 from gleamnb.plan.steps import Reducer
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.grouping import canonical_key_column, first_indices, group_ids
-from gleamnb.runtime.ops.base import Op, concat_batches, rebatch, user_error
+from gleamnb.runtime.ops.base import Op, concat_batches, empty_like, rebatch, user_error
 from gleamnb.runtime.ops.relational import select_key_first
 from gleamnb.runtime.rows import (
     TupleType,
@@ -109,6 +109,7 @@ class ReduceByKeyOp(Op):
     ) -> Iterator[pa.RecordBatch]:
         table = concat_batches(batches, step=self.name)
         if table.num_rows == 0:
+            yield from self._empty(table)
             return
         table, width = select_key_first(table, self.key, self.name)
         if table.num_columns == width:
@@ -119,10 +120,25 @@ class ReduceByKeyOp(Op):
             )
         yield from rebatch(self._reduce(table, width, ctx))
 
+    def _empty(self, table: pa.Table) -> Iterator[pa.RecordBatch]:
+        """The output's schema when the shard is empty, where an aggregate fixes it."""
+        if not table.num_columns:
+            return
+        table, width = select_key_first(table, self.key, self.name)
+        agg = self.reducer.agg_for(table.num_columns - width)
+        if agg == "count":
+            table = pa.table(
+                [*table.columns[:width], pa.array([], pa.int64())],
+                names=renumber([*table.schema.names[:width], f"_{width + 1}"]),
+            )
+        elif agg is None:
+            return  # a Python reducer decides the output's types
+        yield from empty_like(table)
+
     def _reduce(self, table: pa.Table, width: int, ctx: TaskContext) -> pa.Table:
         names = table.schema.names
         value_idx = range(width, table.num_columns)
-        agg = self.reducer.agg
+        agg = self.reducer.agg_for(table.num_columns - width)
         ids, n = group_ids([table.column(i) for i in range(width)])
         firsts = pa.array(first_indices(ids, n))
         keys = table.select(list(range(width))).take(firsts)
@@ -163,8 +179,10 @@ class ReduceByKeyOp(Op):
             ],
             names=[f"c{i}" for i in range(table.num_columns)],
         )
+        # first/last keep None values, as the Python reducer does
+        options = pc.ScalarAggregateOptions(skip_nulls=False) if agg in ("first", "last") else None
         res = keyed.group_by([f"c{i}" for i in range(width)], use_threads=False).aggregate(
-            [(f"c{i}", agg) for i in range(width, table.num_columns)]
+            [(f"c{i}", agg, options) for i in range(width, table.num_columns)]
         )
         cols = [res.column(f"c{i}") for i in range(width)] + [
             res.column(f"c{i}_{agg}") for i in range(width, table.num_columns)
@@ -184,7 +202,7 @@ class ReduceAllOp(Op):
         table = concat_batches(batches, step=self.name)
         if table.num_rows == 0:
             return
-        agg = self.reducer.agg
+        agg = self.reducer.agg_for(table.num_columns)
         types = table.schema.types
         if agg is not None and agg != "count" and all(vector_agg_applies(agg, t) for t in types):
             fn = {"sum": pc.sum, "min": pc.min, "max": pc.max}.get(agg)
@@ -250,7 +268,7 @@ class GroupByKeyOp(Op):
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
         table = concat_batches(batches, step=self.name)
-        if table.num_rows == 0:
+        if table.num_columns == 0:
             return
         table, width = select_key_first(table, self.key, self.name)
         yield from rebatch(group_lists(table, width))

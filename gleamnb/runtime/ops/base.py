@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from gleamnb.errors import GleamError, SchemaError, UserCodeError
 from gleamnb.runtime.context import TaskContext
-from gleamnb.runtime.rows import conform, unify_schemas
+from gleamnb.runtime.rows import conform, empty_batch, unify_schemas
 
 __all__ = [
     "Op",
@@ -30,6 +30,7 @@ __all__ = [
     "user_error",
     "wrap_error",
     "rebatch",
+    "empty_like",
 ]
 
 BATCH_ROWS = 64 * 1024
@@ -67,13 +68,28 @@ def concat_batches(batches: Iterable[pa.RecordBatch], *, step: str | None = None
     return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
 
+def empty_like(data: pa.RecordBatch | pa.Table | pa.Schema) -> Iterator[pa.RecordBatch]:
+    """A zero-row batch with ``data``'s schema (nothing when it has no fields).
+
+    Empty shards still carry their fields' names and types this way, so a join or co_group
+    with an empty side knows how wide that side is.
+    """
+    schema = data if isinstance(data, pa.Schema) else data.schema
+    if len(schema):
+        yield empty_batch(schema)
+
+
 def table_of(data: pa.RecordBatch | pa.Table) -> pa.Table:
     return data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
 
 
 def rebatch(table: pa.Table, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-    """Yield ``table`` as record batches of at most ``rows`` rows (zero-copy)."""
+    """Yield ``table`` as record batches of at most ``rows`` rows (zero-copy).
+
+    An empty table yields one empty batch, to pass its schema on.
+    """
     if table.num_rows == 0:
+        yield from empty_like(table)
         return
     for batch in table.to_batches(max_chunksize=rows):
         if batch.num_rows:

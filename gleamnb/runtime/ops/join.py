@@ -115,7 +115,7 @@ def _match(
     lkeys: list[Any], rkeys: list[Any], n_left: int, n_right: int, how: str
 ) -> tuple[pa.Array, pa.Array]:
     """Row index pairs ``(left, right)`` of matching rows; None for a padded side."""
-    if not all(_plain(c.type) for c in lkeys):
+    if not all(_plain(c.type) and not pa.types.is_null(c.type) for c in (*lkeys, *rkeys)):
         li, ri = _match_python(lkeys, rkeys, n_left, n_right, how)
         return pa.array(li, type=pa.int64()), pa.array(ri, type=pa.int64())
     names = [f"k{i}" for i in range(len(lkeys))]

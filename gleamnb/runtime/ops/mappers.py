@@ -44,8 +44,7 @@ class TokenizeOp(Op):
                     ],
                     type=pa.string(),
                 )
-            if len(words):
-                yield pa.RecordBatch.from_arrays([words], names=["_1"])
+            yield pa.RecordBatch.from_arrays([words], names=["_1"])
 
 
 @dataclass(frozen=True)

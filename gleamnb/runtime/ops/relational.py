@@ -11,7 +11,7 @@ from gleamnb.plan.order import FieldRef, Order
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.fields import key_first, resolve_fields
 from gleamnb.runtime.grouping import first_indices, group_ids
-from gleamnb.runtime.ops.base import Op, concat_batches, rebatch, select_columns
+from gleamnb.runtime.ops.base import Op, concat_batches, empty_like, rebatch, select_columns
 from gleamnb.runtime.rows import renumber
 from gleamnb.runtime.sorting import resolve_order, sort_indices
 
@@ -77,6 +77,7 @@ class LocalSortOp(Op):
     ) -> Iterator[pa.RecordBatch]:
         table = concat_batches(batches, step=self.name)
         if table.num_rows == 0:
+            yield from empty_like(table)
             return
         keys = resolve_order(self.order, table.schema.names, self.name)
         yield from rebatch(table.take(sort_indices(table, keys)))
@@ -99,7 +100,7 @@ class LocalTopOp(Op):
                 table = concat_batches([*best.to_batches(), batch], step=self.name)
             keys = resolve_order(self.order, table.schema.names, self.name)
             best = table.take(sort_indices(table, keys)[: self.n])
-        if best is not None and best.num_rows:
+        if best is not None:
             yield from rebatch(best)
 
 
@@ -143,6 +144,9 @@ class LocalDistinctOp(Op):
     ) -> Iterator[pa.RecordBatch]:
         table = concat_batches(batches, step=self.name)
         if table.num_rows == 0:
+            if table.num_columns and self.key:
+                table = select_key_first(table, self.key, self.name)[0]
+            yield from empty_like(table)
             return
         if self.key:
             table, width = select_key_first(table, self.key, self.name)

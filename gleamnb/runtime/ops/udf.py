@@ -174,9 +174,7 @@ class FilterOp(Op):
             except Exception as exc:
                 row = rows[i] if multi else (rows[i],)
                 raise user_error(exc, ctx, self.name, row) from None
-            out = batch.filter(pa.array(keep, type=pa.bool_()))
-            if out.num_rows:
-                yield out
+            yield batch.filter(pa.array(keep, type=pa.bool_()))
 
 
 @dataclass(frozen=True)
