@@ -16,6 +16,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -535,11 +536,33 @@ class _Run:
             out.append([read_piece(p) for p in (self.path_of(r) for r in refs) if p is not None])
         return out
 
-    def stop_running(self) -> None:
-        for _, _, ex in list(self.running.values()):
-            self.runner.drop(ex)
-        self.running.clear()
+    def stop_running(self, grace: float = 2.0) -> None:
+        """Stop the tasks still running: ask their executors (SIGUSR1), kill the slow ones.
+
+        Executors that stop in time stay in the pool, warm for the next run.
+        """
         self.queue.clear()
+        busy = {ex for _, _, ex in self.running.values() if not ex.inline}
+        for ex in busy:
+            try:
+                os.kill(ex.pid, signal.SIGUSR1)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while any(ex.task is not None for ex in busy) and time.monotonic() < deadline:
+            try:
+                kind, ex, payload = self.runner.inbox.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if kind == "died":
+                self.runner.drop(ex)
+                ex.task = None
+            elif isinstance(payload, (TaskDone, TaskFailed)) and ex.task == payload.task:
+                ex.task = None
+        for ex in busy:
+            if ex.task is not None:
+                self.runner.drop(ex)
+        self.running.clear()
 
     def cleanup(self) -> None:
         for d in (self.mem_dir, self.disk_dir):

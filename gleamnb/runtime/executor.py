@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 import cloudpickle
 
-from gleamnb.errors import GleamError, RowText
+from gleamnb.errors import GleamError, RowText, RunCancelledError
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.ops.base import user_traceback
 from gleamnb.runtime.protocol import (
@@ -30,7 +30,37 @@ from gleamnb.runtime.protocol import (
 from gleamnb.runtime.stage import StageSpec, execute_task
 from gleamnb.runtime.store import FileInputs, FileSink
 
-__all__ = ["StageCache", "run_one", "main"]
+__all__ = ["StageCache", "run_one", "main", "TaskInterrupted"]
+
+
+class TaskInterrupted(BaseException):
+    """Raised inside a running task when the runner asks it to stop (SIGUSR1)."""
+
+
+class _Interrupts:
+    """When SIGUSR1 may interrupt: only inside a task, never while a frame is being sent."""
+
+    def __init__(self) -> None:
+        self.in_task = False
+        self.armed = False
+        self.pending = False
+
+    def handler(self, signum: int, frame: object) -> None:
+        if self.armed:
+            self.armed = False
+            raise TaskInterrupted
+        if self.in_task:
+            self.pending = True
+
+    def arm(self) -> None:
+        self.armed = True
+        if self.pending:
+            self.pending = False
+            self.armed = False
+            raise TaskInterrupted
+
+
+_interrupts = _Interrupts()
 
 
 class StageCache:
@@ -67,7 +97,9 @@ def run_one(
     """Run one task message and return its reply (never raises for task errors)."""
     sink: FileSink | None = None
     stage: StageSpec | None = None
+    _interrupts.in_task = True
     try:
+        _interrupts.arm()
         for entry in reversed(msg.sys_path):
             if entry not in sys.path:
                 sys.path.insert(0, entry)
@@ -84,7 +116,12 @@ def run_one(
         sink = FileSink(msg.out_dir, msg.prefix, stage.output.buckets)
         outcome = execute_task(stage, ctx, sink)
         pieces = sink.close()
+        _interrupts.armed = False
         return TaskDone(msg.task, pieces, outcome.stats, outcome.extras, outcome.seconds)
+    except TaskInterrupted:
+        if sink is not None:
+            sink.abort()
+        return TaskFailed(msg.task, RunCancelledError("task stopped by the runner", **msg.where))
     except GleamError as err:
         if sink is not None:
             sink.abort()
@@ -108,6 +145,8 @@ def run_one(
                 f"task failed: {type(exc).__name__}: {exc}", detail=user_traceback(exc, 0), **where
             )
         return TaskFailed(msg.task, err)
+    finally:
+        _interrupts.armed = _interrupts.in_task = _interrupts.pending = False
 
 
 def main() -> None:
@@ -120,10 +159,13 @@ def main() -> None:
     sys.stdout = sys.stderr
     faulthandler.enable(sys.stderr)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides about cancelling
+    signal.signal(signal.SIGUSR1, _interrupts.handler)
     stages = StageCache()
 
     def progress(task: int, rows: int) -> None:
+        _interrupts.armed = False  # a frame must go out whole
         send(proto_out, Progress(task, rows))
+        _interrupts.arm()
 
     send(proto_out, Ready(os.getpid()))
     while True:

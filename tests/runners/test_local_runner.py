@@ -184,3 +184,29 @@ def test_bad_runner_arguments_are_reported() -> None:
         gl.local(memory_limit="lots")
     with pytest.raises(gl.ArgumentError, match="set_runner needs a runner"):
         gl.set_runner("local")  # type: ignore[arg-type]
+
+
+def test_a_failing_task_stops_the_others_without_losing_warm_executors() -> None:
+    runner = LocalRunner(executors=2)
+    try:
+        gl.Flow("warm up").range(0, 4, shards=2).count(runner)
+        before = {e.pid for e in runner.pool}
+
+        def fail_or_wait(x: int) -> int:
+            if x == 0:
+                raise ValueError("boom")
+            time.sleep(20)
+            return x
+
+        started = time.monotonic()
+        with pytest.raises(gl.UserCodeError, match="boom"):
+            gl.Flow("fails").range(0, 2, shards=2).map(fail_or_wait).collect(runner)
+        assert time.monotonic() - started < 10  # the sleeping task was stopped, not awaited
+        assert {e.pid for e in runner.pool} == before
+        assert gl.Flow("after").range(0, 3, shards=2).map(lambda x: -x).collect(runner) == [
+            (0,),
+            (-1,),
+            (-2,),
+        ]
+    finally:
+        runner.shutdown()
