@@ -90,8 +90,8 @@ SIZES: dict[str, Size] = {
     "quick": Size(
         name="quick",
         text_files=8,
-        text_file_bytes=1 * 2**20,
-        vocabulary=100_000,
+        text_file_bytes=512 * 2**10,
+        vocabulary=20_000,
         zipf_s=1.07,
         join_a_rows=200_000,
         join_b_rows=40_000,

@@ -9,6 +9,10 @@ their pids in the watch file. The worker reports the wall-clock window of the wo
 that window, and the peak over the whole process life is kept too. RSS counts shared pages once
 per process that maps them, so a tree of forked processes can be over-counted; pages held only in
 ``/dev/shm`` and mapped by no process are not counted.
+
+The same poller keeps each process's CPU time; the machine's busy CPU time over the run minus the
+tree's own gives the CPU used by *other* processes meanwhile (``other_cores``: average cores
+busy with work that is not the measurement), so a run disturbed by a busy machine shows it.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class ProcessRun:
         ``(epoch seconds, summed RSS bytes)`` polled during the run.
     result
         The JSON the worker wrote, if any.
+    other_cores
+        Average number of cores other processes kept busy during the run.
     """
 
     returncode: int | None
@@ -53,6 +59,7 @@ class ProcessRun:
     wall_s: float
     samples: list[tuple[float, int]]
     result: dict[str, Any] | None
+    other_cores: float = 0.0
 
     def peak_rss(self, start: float | None = None, end: float | None = None) -> int:
         """Highest summed RSS sampled in ``[start, end]`` (the whole run when omitted)."""
@@ -75,6 +82,7 @@ class _Poller(threading.Thread):
         # Process objects (pid + start time), so a reused pid is never mistaken for ours.
         self.seen: dict[int, psutil.Process] = {}
         self.stop_event = threading.Event()
+        self.cpu: dict[int, float] = {}
         self._extra: list[int] = []
         self._watch_mtime = 0.0
 
@@ -121,6 +129,8 @@ class _Poller(threading.Thread):
                     continue
                 try:
                     total += p.memory_info().rss
+                    ct = p.cpu_times()
+                    self.cpu[p.pid] = ct.user + ct.system
                     counted.add(p.pid)
                     self.seen.setdefault(p.pid, p)
                 except psutil.Error:
@@ -181,6 +191,7 @@ def run_measured(
     result_file.unlink(missing_ok=True)
     watch_file.unlink(missing_ok=True)
     started = time.time()
+    busy_before = _busy_cpu_s()
     with log_file.open("wb") as log:
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
@@ -199,6 +210,7 @@ def run_measured(
         if timed_out:
             proc.wait()
     wall = time.time() - started
+    other = max(0.0, _busy_cpu_s() - busy_before - sum(poller.cpu.values()))
     result = None
     if not timed_out and result_file.exists():
         try:
@@ -211,4 +223,11 @@ def run_measured(
         wall_s=wall,
         samples=poller.samples,
         result=result,
+        other_cores=other / wall if wall > 0 else 0.0,
     )
+
+
+def _busy_cpu_s() -> float:
+    """CPU seconds the whole machine has spent busy (not idle, not waiting on I/O)."""
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)

@@ -18,6 +18,11 @@ _GLEAMNB_COLOR = "#e4572e"
 _PEER_COLOR = "#4c72b0"
 
 
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def _mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB"
 
@@ -81,14 +86,16 @@ def _workload_table(doc: dict[str, Any], workload: str) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for _engine, v in _order(entries):
-        label = f"**{v['label']}**" if v.get("is_gleamnb") else v["label"]
+        label = f"**{_cell(v['label'])}**" if v.get("is_gleamnb") else _cell(v["label"])
         if v["status"] != "ok":
-            msg = str(v.get("message", "")).replace("|", "\\|").replace("\n", " ")
+            msg = _cell(v.get("message", ""))
             lines.append(f"| {label} | {v['status']} | | | | | {msg[:300]} |")
             continue
         vs_gl = f"{v['median_s'] / gl_s:.2f}" if gl_s else "—"
         vs_fast = f"{v['median_s'] / fastest:.2f}" if fastest else "—"
         notes = list(v.get("notes", []))
+        if v.get("other_cores", 0.0) >= 0.25:
+            notes.append(f"other processes busy: {v['other_cores']:.1f} cores")
         if "spilled" in v:
             notes.append(
                 {True: "spilled", False: "no spill", None: "spill statistic not found"}[
@@ -136,6 +143,16 @@ def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
         f"({m['physical_cores']} physical)",
         f"- RAM: {_gib(m['ram_bytes'])}",
         f"- OS: {m['os']}, kernel {m['kernel']}",
+    ]
+    load = doc.get("load_average")
+    if load:
+        busy = load["start"][0] > 0.5 * m["logical_cores"]
+        out.append(
+            f"- Load average (1, 5, 15 min) at start {', '.join(f'{x:.1f}' for x in load['start'])}"
+            f", at end {', '.join(f'{x:.1f}' for x in load['end'])}"
+            + (" — **the machine was busy with other work: figures are noisy**" if busy else "")
+        )
+    out += [
         "",
         "## Versions",
         "",
@@ -174,6 +191,9 @@ def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
         "`local[2]` (driver memory 4 GB, 8 shuffle partitions); GNU `sort --parallel=2`; "
         "plain Python one process.",
         "- **Figures**: medians of the runs; `time ÷ gleamnb's` above 1 means gleamnb is faster.",
+        "- **Machine noise**: the harness also measures the CPU that *other* processes used "
+        "during each run (machine busy time minus the measured tree's own); a note says so in "
+        "the table when it averaged 0.25 cores or more.",
         "",
         "## Results",
         "",
@@ -197,7 +217,7 @@ def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
     ]
     for t in doc["targets"]:
         status = t["status"] + (f" ({t['reason']})" if t.get("reason") else "")
-        out.append(f"| {t['target']} | {t['figure']} | {status} |")
+        out.append(f"| {_cell(t['target'])} | {_cell(t['figure'])} | {_cell(status)} |")
     unavailable = {e: v["unavailable"] for e, v in doc["engines"].items() if v["unavailable"]}
     if unavailable:
         out += ["", "Engines unavailable in this run:", ""]
@@ -275,3 +295,23 @@ def write_chart(doc: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Redraw a report from a results file: ``python -m benchmarks.report RESULTS.json MD PNG``."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("results", type=Path)
+    parser.add_argument("markdown", type=Path)
+    parser.add_argument("chart", type=Path)
+    args = parser.parse_args(argv)
+    doc = json.loads(args.results.read_text())
+    write_chart(doc, args.chart)
+    write_markdown(doc, args.markdown, args.chart)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -138,7 +138,7 @@ def evaluate(results: Summary) -> list[TargetResult]:
             "python",
             "word count, Python UDF tokenizer: >= 1.7x faster than single-process Counter",
             _faster_by(1.7),
-            "x faster",
+            "x speed-up",
         ),
         _ratio_target(
             results,
@@ -146,7 +146,7 @@ def evaluate(results: Summary) -> list[TargetResult]:
             "dask",
             "word count, Python UDF tokenizer: >= 3x faster than dask.bag (same function)",
             _faster_by(3.0),
-            "x faster",
+            "x speed-up",
         ),
         _ratio_target(
             results, "join", "polars", "join: time <= 1.5x Polars", _at_most(1.5), "x Polars' time"
@@ -172,7 +172,7 @@ def evaluate(results: Summary) -> list[TargetResult]:
                     peer,
                     f"{workload}: >= 5x faster than {peer}",
                     _faster_by(5.0),
-                    "x faster",
+                    "x speed-up",
                 )
             )
     out.append(_spill_target(results))
