@@ -267,7 +267,14 @@ class Dataset:
         return self._then(S.PipeAsArgs(name=name or "pipe_as_args", template=template))
 
     def local_sort(self, order: Order | Key, *, name: str | None = None) -> Dataset:
-        """Sort each shard on its own (no data moves between shards)."""
+        """Sort each shard on its own (no data moves between shards).
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().ints([3, 1, 2, 0], shards=2).local_sort(1).collect()
+        [(1,), (3,), (0,), (2,)]
+        """
         o = as_order(order)
         self._check(o.fields, name or "local_sort")
         return self._then(
@@ -277,7 +284,14 @@ class Dataset:
         )
 
     def local_top(self, n: int, order: Order | Key, *, name: str | None = None) -> Dataset:
-        """The first ``n`` rows of each shard in ``order``."""
+        """The first ``n`` rows of each shard in ``order``.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().ints([3, 1, 2, 0], shards=2).local_top(1, 1).collect()
+        [(1,), (0,)]
+        """
         o = as_order(order)
         check_count(n, "local_top's n", minimum=0)
         self._check(o.fields, name or "local_top")
@@ -290,7 +304,15 @@ class Dataset:
     def local_reduce_by_key(
         self, fn: Callable[[Any, Any], Any] | str, *, key: Key = 1, name: str | None = None
     ) -> Dataset:
-        """Reduce by key within each shard (a map-side combine without a shuffle)."""
+        """Reduce by key within each shard (a map-side combine without a shuffle).
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> rows = [("a", 1), ("a", 2), ("a", 3)]
+        >>> gl.Flow().slices(rows, shards=2).local_reduce_by_key("sum").collect()
+        [('a', 1), ('a', 5)]
+        """
         keys = as_fields(key, "local_reduce_by_key")
         step = S.LocalReduceByKey(
             name=name or "local_reduce_by_key", reducer=S.as_reducer(fn), key=keys
@@ -301,7 +323,14 @@ class Dataset:
         return self._then(step, names=_key_first_names(self.node.names, keys, step.name))
 
     def local_distinct(self, *, name: str | None = None) -> Dataset:
-        """Drop duplicate rows within each shard."""
+        """Drop duplicate rows within each shard.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().ints([1, 1, 1, 1], shards=2).local_distinct().collect()
+        [(1,), (1,)]
+        """
         return self._then(
             S.LocalDistinct(name=name or "local_distinct"),
             names=self.node.names,
@@ -309,7 +338,14 @@ class Dataset:
         )
 
     def local_limit(self, n: int, offset: int = 0, *, name: str | None = None) -> Dataset:
-        """Rows ``offset .. offset + n`` of each shard."""
+        """Rows ``offset .. offset + n`` of each shard.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().range(0, 6, shards=2).local_limit(1, offset=1).collect()
+        [(1,), (4,)]
+        """
         check_count(n, "local_limit's n", minimum=0)
         check_count(offset, "local_limit's offset", minimum=0)
         step = S.LocalLimit(name=name or "local_limit", n=n, offset=offset)
@@ -474,15 +510,39 @@ class Dataset:
         return self._join(other, on, "inner", name)
 
     def left_outer_join(self, other: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
-        """Every left row; right values are None where no right row matches."""
+        """Every left row; right values are None where no right row matches.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> f = gl.Flow()
+        >>> f.slices([(1, "a"), (2, "b")]).left_outer_join(f.slices([(1, "x")])).collect()
+        [(1, 'a', 'x'), (2, 'b', None)]
+        """
         return self._join(other, on, "left_outer", name)
 
     def right_outer_join(self, other: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
-        """Every right row; left values are None where no left row matches."""
+        """Every right row; left values are None where no left row matches.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> f = gl.Flow()
+        >>> f.slices([(1, "a")]).right_outer_join(f.slices([(1, "x"), (3, "z")])).collect()
+        [(1, 'a', 'x'), (3, None, 'z')]
+        """
         return self._join(other, on, "right_outer", name)
 
     def full_outer_join(self, other: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
-        """Rows of both sides; the missing side is padded with None."""
+        """Rows of both sides; the missing side is padded with None.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> f = gl.Flow()
+        >>> f.slices([(1, "a"), (2, "b")]).full_outer_join(f.slices([(3, "z")])).collect()
+        [(1, 'a', None), (2, 'b', None), (3, None, 'z')]
+        """
         return self._join(other, on, "full_outer", name)
 
     def hash_join(self, small: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
@@ -520,7 +580,15 @@ class Dataset:
         return self._then(step, inputs=[self, other], shards=self._wide_shards(), names=names)
 
     def partition(self, n: int, *, key: Key = 1, name: str | None = None) -> Dataset:
-        """Hash-partition into ``n`` shards by ``key`` (rows come out key first)."""
+        """Hash-partition into ``n`` shards by ``key`` (rows come out key first).
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> d = gl.Flow().slices([("x", 1), ("y", 2), ("x", 3)]).partition(2, key=2)
+        >>> d.shards, sorted(d.collect())
+        (2, [(1, 'x'), (2, 'y'), (3, 'x')])
+        """
         check_count(n, "partition's shard count")
         keys = as_fields(key, "partition")
         step = S.Partition(name=name or "partition", n=n, key=keys)
@@ -528,19 +596,41 @@ class Dataset:
         return self._then(step, shards=n, names=_key_first_names(self.node.names, keys, step.name))
 
     def round_robin(self, n: int, *, name: str | None = None) -> Dataset:
-        """Deal the rows over ``n`` shards in turn."""
+        """Deal the rows over ``n`` shards in turn.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().range(0, 4).round_robin(2).collect()
+        [(0,), (2,), (1,), (3,)]
+        """
         check_count(n, "round_robin's shard count")
         step = S.RoundRobin(name=name or "round_robin", n=n)
         return self._then(step, shards=n, names=self.node.names, named=self.node.named)
 
     def broadcast(self, n: int, *, name: str | None = None) -> Dataset:
-        """``n`` shards, each holding every row."""
+        """``n`` shards, each holding every row.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().ints([7]).broadcast(3).collect()
+        [(7,), (7,), (7,)]
+        """
         check_count(n, "broadcast's shard count")
         step = S.Broadcast(name=name or "broadcast", n=n)
         return self._then(step, shards=n, names=self.node.names, named=self.node.named)
 
     def merge_to(self, n: int, *, name: str | None = None) -> Dataset:
-        """Merge the shards into ``n`` (consecutive shards concatenated, in order)."""
+        """Merge the shards into ``n`` (consecutive shards concatenated, in order).
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> d = gl.Flow().range(0, 4, shards=4).merge_to(1)
+        >>> d.shards, d.collect()
+        (1, [(0,), (1,), (2,), (3,)])
+        """
         check_count(n, "merge_to's shard count")
         step = S.MergeTo(name=name or "merge_to", n=n)
         return self._then(step, shards=n, names=self.node.names, named=self.node.named)
@@ -548,7 +638,15 @@ class Dataset:
     def merge_sorted_to(
         self, n: int, order: Order | Key = 1, *, name: str | None = None
     ) -> Dataset:
-        """Merge shards sorted by ``order`` into ``n`` sorted shards."""
+        """Merge shards sorted by ``order`` into ``n`` sorted shards.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> d = gl.Flow().ints([5, 1, 4, 2], shards=2).local_sort(1)
+        >>> d.merge_sorted_to(1, 1).collect()
+        [(1,), (2,), (4,), (5,)]
+        """
         check_count(n, "merge_sorted_to's shard count")
         o = as_order(order)
         step = S.MergeSortedTo(name=name or "merge_sorted_to", n=n, order=o)
@@ -592,7 +690,15 @@ class Dataset:
     def hint(
         self, *, total_size_mb: float | None = None, partition_size_mb: float | None = None
     ) -> Dataset:
-        """Size hints: with both, shuffles downstream use ``total / partition`` shards."""
+        """Size hints: with both, shuffles downstream use ``total / partition`` shards.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> d = gl.Flow().range(0, 100).hint(total_size_mb=256, partition_size_mb=64)
+        >>> d.map(lambda x: (x % 3, 1)).reduce_by_key("sum").shards
+        4
+        """
         for what, v in (("total_size_mb", total_size_mb), ("partition_size_mb", partition_size_mb)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
                 raise ArgumentError(f"{what} must be a positive number, got {v!r}")
@@ -601,11 +707,26 @@ class Dataset:
         )
 
     def on_disk(self) -> Dataset:
-        """Keep this dataset's shards on disk (not memory), written out whole."""
+        """Keep this dataset's shards on disk (not memory), written out whole.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().range(0, 3).map(lambda x: x * 2).on_disk().collect()
+        [(0,), (2,), (4,)]
+        """
         return self.flow._replace(self.node, on_disk=True)
 
     def cache(self) -> Dataset:
-        """Write this dataset out whole when it runs, so every reader in the run shares it."""
+        """Write this dataset out whole when it runs, so every reader in the run shares it.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> d = gl.Flow().range(0, 3).map(lambda x: x + 1).cache()
+        >>> d.union(d.map(lambda x: -x)).collect()
+        [(1,), (2,), (3,), (-1,), (-2,), (-3,)]
+        """
         return self.flow._replace(self.node, cache=True)
 
     # -- sinks ---------------------------------------------------------------------------------
@@ -626,15 +747,40 @@ class Dataset:
         return self._sink(S.Printf(name=name or "printlnf", fmt=fmt, newline=True))
 
     def printf(self, fmt: str, *, name: str | None = None) -> Flow:
-        """Print each row with ``fmt`` (no newline added)."""
+        """Print each row with ``fmt`` (no newline added).
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().ints([1, 2]).printf("%d;").run(progress=False) and print()
+        1;2;
+        """
         return self._sink(S.Printf(name=name or "printf", fmt=fmt, newline=False))
 
     def fprintf(self, file: Any, fmt: str, *, name: str | None = None) -> Flow:
-        """Write each row with ``fmt`` to ``file`` (a path or an open text file)."""
+        """Write each row with ``fmt`` to ``file`` (a path or an open text file).
+
+        Examples
+        --------
+        >>> import gleamnb as gl, io
+        >>> out = io.StringIO()
+        >>> _ = gl.Flow().slices([("a", 1)]).fprintf(out, "%s,%d\\n").run(progress=False)
+        >>> out.getvalue()
+        'a,1\\n'
+        """
         return self._sink(S.Printf(name=name or "fprintf", fmt=fmt, newline=False, file=file))
 
     def output_row(self, fn: Callable[..., Any], *, name: str | None = None) -> Flow:
-        """Call ``fn(*fields)`` for every row, on the driver."""
+        """Call ``fn(*fields)`` for every row, on the driver.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> seen = []
+        >>> _ = gl.Flow().slices([("a", 1)]).output_row(lambda *row: seen.append(row)).run(progress=False)
+        >>> seen
+        [('a', 1)]
+        """
         if not callable(fn):
             raise ArgumentError("output_row needs a function", hint="e.g. .output_row(print)")
         return self._sink(S.OutputRow(name=step_name(name, fn, "output_row"), fn=fn))
@@ -643,6 +789,14 @@ class Dataset:
         """Write the dataset to the folder ``path``, one part file per shard.
 
         ``format`` is ``"parquet"``, ``"csv"``, ``"tsv"``, ``"txt"`` or ``"jsonl"``.
+
+        Examples
+        --------
+        >>> import gleamnb as gl, os, tempfile
+        >>> out = os.path.join(tempfile.mkdtemp(), "squares")
+        >>> _ = gl.Flow().range(0, 4, shards=2).map(lambda x: x * x).save(out).run(progress=False)
+        >>> sorted(os.listdir(out))
+        ['part-00000.parquet', 'part-00001.parquet']
         """
         if format not in S.SAVE_FORMATS:
             raise ArgumentError(
@@ -681,13 +835,27 @@ class Dataset:
     def take(
         self, n: int, runner: Runner | None = None, *, progress: Any = None
     ) -> list[tuple[Any, ...]]:
-        """The first ``n`` rows (shards in order), computing no more than needed downstream."""
+        """The first ``n`` rows (shards in order), computing no more than needed downstream.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().range(0, 1000, shards=4).take(3)
+        [(0,), (1,), (2,)]
+        """
         return self.limit(n, name="take").collect(runner, progress=progress)
 
     def first(
         self, runner: Runner | None = None, *, progress: Any = None
     ) -> tuple[Any, ...] | None:
-        """The first row, or None when the dataset is empty."""
+        """The first row, or None when the dataset is empty.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().strings(["x", "y"]).first()
+        ('x',)
+        """
         rows = self.take(1, runner, progress=progress)
         return rows[0] if rows else None
 
@@ -703,7 +871,14 @@ class Dataset:
         return self.flow._action(self.node, S.Count(name="count"), runner, progress)
 
     def to_pandas(self, runner: Runner | None = None, *, progress: Any = None) -> pd.DataFrame:
-        """Run now and return a pandas DataFrame (Python-object fields as object columns)."""
+        """Run now and return a pandas DataFrame (Python-object fields as object columns).
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().slices([("a", 1)]).to_pandas().to_dict("records")
+        [{'_1': 'a', '_2': 1}]
+        """
         import pandas as pd
 
         from gleamnb.runtime.rows import column_to_pylist
@@ -716,7 +891,17 @@ class Dataset:
         return table.to_pandas()
 
     def show(self, n: int = 20, runner: Runner | None = None, *, progress: Any = None) -> None:
-        """Print the first ``n`` rows as a small table."""
+        """Print the first ``n`` rows as a small table.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> gl.Flow().slices([("a", 1), ("b", 22)]).show()
+        _1 | _2
+        ---+---
+        a  |  1
+        b  | 22
+        """
         from gleamnb.api.display import format_rows
 
         rows = self.take(n + 1, runner, progress=progress)
