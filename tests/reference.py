@@ -138,7 +138,12 @@ def _value(values: Row) -> Any:
 
 
 def _hashable(value: Any) -> Any:
-    """A dictionary key standing for ``value`` (None is a key like any other)."""
+    """A dictionary key standing for ``value``: None is a key like any other and every NaN
+    is the same key."""
+    if isinstance(value, tuple):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, float) and math.isnan(value):
+        return ("NaN",)
     try:
         hash(value)
     except TypeError:
@@ -261,9 +266,7 @@ def reduce_by_key(shards: Shards, fn: Reducer, key: Sequence[int] = (1,)) -> lis
     for shard in shards:
         for k, rows in _group(shard, key).items():
             keys.setdefault(k, key_of(rows[0], key))
-            partials.setdefault(k, []).append(
-                _fold(fn, [_value(values_of(r, key)) for r in rows])
-            )
+            partials.setdefault(k, []).append(_fold(fn, [_value(values_of(r, key)) for r in rows]))
     out = []
     for k, parts in partials.items():
         result = _fold_partials(fn, parts)
@@ -291,7 +294,7 @@ def group_by_key(shards: Shards, key: Sequence[int] = (1,)) -> list[Row]:
     """
     groups = _group(rows_of(shards), key)
     return [
-        key_of(rows[0], key) + ([_value(values_of(r, key)) for r in rows],)
+        (*key_of(rows[0], key), [_value(values_of(r, key)) for r in rows])
         for rows in groups.values()
     ]
 
@@ -304,7 +307,7 @@ def distinct(shards: Shards, key: Sequence[int] | None = None) -> list[Row]:
     if not key:
         seen: dict[Any, Row] = {}
         for row in rows_of(shards):
-            seen.setdefault(tuple(_hashable(v) for v in row), row)
+            seen.setdefault(_hashable(row), row)
         return list(seen.values())
     groups = _group(rows_of(shards), key)
     return [key_first(rows[0], key) for rows in groups.values()]
@@ -412,13 +415,9 @@ def co_group(left: Shards, right: Shards, on: Sequence[int] = (1,)) -> list[Row]
     out = []
     for k in list(lgroups) + [k for k in rgroups if k not in lgroups]:
         rows = lgroups.get(k) or rgroups[k]
-        out.append(
-            key_of(rows[0], on)
-            + (
-                [_value(values_of(r, on)) for r in lgroups.get(k, [])],
-                [_value(values_of(r, on)) for r in rgroups.get(k, [])],
-            )
-        )
+        lvalues = [_value(values_of(r, on)) for r in lgroups.get(k, [])]
+        rvalues = [_value(values_of(r, on)) for r in rgroups.get(k, [])]
+        out.append((*key_of(rows[0], on), lvalues, rvalues))
     return out
 
 

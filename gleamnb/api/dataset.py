@@ -777,7 +777,8 @@ class Dataset:
         --------
         >>> import gleamnb as gl
         >>> seen = []
-        >>> _ = gl.Flow().slices([("a", 1)]).output_row(lambda *row: seen.append(row)).run(progress=False)
+        >>> flow = gl.Flow().slices([("a", 1)]).output_row(lambda *row: seen.append(row))
+        >>> _ = flow.run(progress=False)
         >>> seen
         [('a', 1)]
         """

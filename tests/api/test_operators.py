@@ -50,14 +50,19 @@ def sharded(flow: gl.Flow, shards: Sequence[Sequence[tuple[Any, ...]]]) -> gl.Da
     types = [pa.array([r[i] for s in shards for r in s]).type for i in range(width)]
     parts = [
         flow.from_arrow(
-            pa.table({n: pa.array([r[i] for r in s], type=t) for i, (n, t) in enumerate(zip(names, types))})
+            pa.table(
+                {
+                    n: pa.array([r[i] for r in s], type=t)
+                    for i, (n, t) in enumerate(zip(names, types))
+                }
+            )
         )
         for s in shards
     ]
     return parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
 
 
-def shard_contents(ds: gl.Dataset, runner: LocalRunner) -> Rows:
+def shard_contents(ds: gl.Dataset, runner: LocalRunner) -> list[Rows]:
     """The rows of each non-empty shard of ``ds``, in shard order: one list per shard.
 
     Each row is wrapped in a one-item list under a constant key and the lists are concatenated
@@ -83,7 +88,12 @@ PAIRS = [("a", 1), ("b", 2), ("a", 3), ("c", 4), ("b", 5), ("a", 6)]
 def test_collect_reads_shards_in_order(flow: gl.Flow, any_runner: LocalRunner) -> None:
     assert run(flow.range(0, 10, shards=3), any_runner) == [(i,) for i in range(10)]
     assert run(flow.slices(PAIRS, shards=4), any_runner) == PAIRS
-    assert run(sharded(flow, [[(1,)], [(2,), (3,)], [(4,)]]), any_runner) == [(1,), (2,), (3,), (4,)]
+    assert run(sharded(flow, [[(1,)], [(2,), (3,)], [(4,)]]), any_runner) == [
+        (1,),
+        (2,),
+        (3,),
+        (4,),
+    ]
 
 
 def test_take_and_first(flow: gl.Flow, any_runner: LocalRunner) -> None:
@@ -121,7 +131,9 @@ def test_to_arrow_keeps_source_names(flow: gl.Flow, any_runner: LocalRunner) -> 
 
 
 def test_to_pandas(flow: gl.Flow, any_runner: LocalRunner) -> None:
-    df = flow.from_pandas(pd.DataFrame({"w": ["a", "b"], "n": [1.5, 2.5]})).to_pandas(any_runner, progress=False)
+    df = flow.from_pandas(pd.DataFrame({"w": ["a", "b"], "n": [1.5, 2.5]})).to_pandas(
+        any_runner, progress=False
+    )
     assert list(df.columns) == ["w", "n"]
     assert df["w"].tolist() == ["a", "b"]
     assert df["n"].tolist() == [1.5, 2.5]
@@ -178,7 +190,9 @@ def test_flat_map_rows(flow: gl.Flow, any_runner: LocalRunner) -> None:
     assert got == [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)]
 
 
-def test_flat_map_strings_are_rows_and_none_is_no_rows(flow: gl.Flow, any_runner: LocalRunner) -> None:
+def test_flat_map_strings_are_rows_and_none_is_no_rows(
+    flow: gl.Flow, any_runner: LocalRunner
+) -> None:
     def words(line: str) -> list[str] | None:
         return line.split() or None
 
@@ -244,7 +258,9 @@ def test_map_batches_can_drop_rows(flow: gl.Flow, any_runner: LocalRunner) -> No
 def test_local_sort(flow: gl.Flow, any_runner: LocalRunner) -> None:
     ds = sharded(flow, [[(3, "x"), (1, "y"), (2, "z")], [(9, "a"), (0, "b")]]).local_sort(1)
     assert run(ds, any_runner) == [(1, "y"), (2, "z"), (3, "x"), (0, "b"), (9, "a")]
-    desc = sharded(flow, [[(3,), (1,), (2,)], [(0,), (9,)]]).local_sort(gl.order_by(1, descending=True))
+    desc = sharded(flow, [[(3,), (1,), (2,)], [(0,), (9,)]]).local_sort(
+        gl.order_by(1, descending=True)
+    )
     assert run(desc, any_runner) == [(3,), (2,), (1,), (9,), (0,)]
 
 
@@ -307,14 +323,24 @@ def test_reduce_by_key(
     assert ds.shards == 3
 
 
-def test_reduce_by_key_first_and_last_follow_row_order(flow: gl.Flow, any_runner: LocalRunner) -> None:
+def test_reduce_by_key_first_and_last_follow_row_order(
+    flow: gl.Flow, any_runner: LocalRunner
+) -> None:
     shards = [[("a", 5), ("b", 1)], [("a", 7), ("b", 2)], [("a", 6)]]
-    assert reduce_sorted(sharded(flow, shards).reduce_by_key("first"), any_runner) == [("a", 5), ("b", 1)]
-    assert reduce_sorted(sharded(flow, shards).reduce_by_key("last"), any_runner) == [("a", 6), ("b", 2)]
+    assert reduce_sorted(sharded(flow, shards).reduce_by_key("first"), any_runner) == [
+        ("a", 5),
+        ("b", 1),
+    ]
+    assert reduce_sorted(sharded(flow, shards).reduce_by_key("last"), any_runner) == [
+        ("a", 6),
+        ("b", 2),
+    ]
 
 
-def test_reduce_by_key_first_and_last_keep_none_values(flow: gl.Flow, any_runner: LocalRunner) -> None:
-    """"first" is the value of the key's first row, even when that value is None."""
+def test_reduce_by_key_first_and_last_keep_none_values(
+    flow: gl.Flow, any_runner: LocalRunner
+) -> None:
+    """ "first" is the value of the key's first row, even when that value is None."""
     ds = flow.slices([("a", None), ("a", 5), ("b", 6), ("b", None)])
     assert reduce_sorted(ds.reduce_by_key("first"), any_runner) == [("a", None), ("b", 6)]
     assert reduce_sorted(ds.reduce_by_key("last"), any_runner) == [("a", 5), ("b", None)]
@@ -344,7 +370,9 @@ def test_reduce_by_key_string_concatenation(flow: gl.Flow, any_runner: LocalRunn
     assert got == [(1, "abc"), (2, "xy")]
 
 
-def test_reduce_by_key_several_value_fields_are_tuples(flow: gl.Flow, any_runner: LocalRunner) -> None:
+def test_reduce_by_key_several_value_fields_are_tuples(
+    flow: gl.Flow, any_runner: LocalRunner
+) -> None:
     rows = [("a", 1, 5.0), ("b", 2, 1.0), ("a", 3, 2.0), ("a", 4, 0.5)]
 
     def combine(x: tuple[int, float], y: tuple[int, float]) -> tuple[int, float]:
@@ -356,13 +384,17 @@ def test_reduce_by_key_several_value_fields_are_tuples(flow: gl.Flow, any_runner
     assert got == [("a", 8, 5.0), ("b", 2, 1.0)]
 
 
-def test_reduce_by_key_named_aggregate_over_several_value_fields(flow: gl.Flow, any_runner: LocalRunner) -> None:
+def test_reduce_by_key_named_aggregate_over_several_value_fields(
+    flow: gl.Flow, any_runner: LocalRunner
+) -> None:
     rows = [("a", 1, 10), ("b", 2, 20), ("a", 3, 30)]
     got = reduce_sorted(flow.slices(rows, shards=2).reduce_by_key("sum"), any_runner)
     assert got == [("a", 4, 40), ("b", 2, 20)]
 
 
-def test_reduce_by_key_builtin_min_on_tuples_compares_whole_tuples(flow: gl.Flow, any_runner: LocalRunner) -> None:
+def test_reduce_by_key_builtin_min_on_tuples_compares_whole_tuples(
+    flow: gl.Flow, any_runner: LocalRunner
+) -> None:
     """``min`` gets the value fields as tuples (DESIGN §3), so Python's tuple order applies."""
     rows = [("a", 2, 9), ("a", 5, 4), ("b", 1, 1)]
     expected = ref.reduce_by_key([rows], min)
@@ -378,8 +410,11 @@ def test_reduce_by_key_on_field_2(flow: gl.Flow, any_runner: LocalRunner) -> Non
 
 def test_reduce_by_key_on_two_fields(flow: gl.Flow, any_runner: LocalRunner) -> None:
     rows = [(1, "x", "p", 10), (2, "x", "p", 20), (3, "x", "q", 30), (4, "y", "p", 40)]
-    ds = flow.slices(rows, shards=2).reduce_by_key(operator.add, key=(2, 3))
-    assert reduce_sorted(ds, any_runner) == [("x", "p", 3, 30), ("x", "q", 3, 30), ("y", "p", 4, 40)]
+    ds = flow.slices(rows, shards=2)
+    got = reduce_sorted(ds.reduce_by_key("sum", key=(2, 3)), any_runner)
+    assert got == [("x", "p", 3, 30), ("x", "q", 3, 30), ("y", "p", 4, 40)]
+    got = reduce_sorted(ds.select(4, 3, 2).reduce_by_key(operator.add, key=(3, 2)), any_runner)
+    assert got == [("x", "p", 30), ("x", "q", 30), ("y", "p", 40)]
 
 
 def test_reduce_by_key_by_name(flow: gl.Flow, any_runner: LocalRunner) -> None:
@@ -407,12 +442,17 @@ def test_reduce_tuples_and_fold_order(flow: gl.Flow, any_runner: LocalRunner) ->
     shards = [[(1, "a"), (2, "b")], [(3, "c")]]
     got = run(sharded(flow, shards).reduce(lambda x, y: (x[0] + y[0], x[1] + y[1])), any_runner)
     assert got == [(6, "abc")]
-    got = run(sharded(flow, [[(1,), (2,)], [(3,), (4,)]]).reduce(lambda a, b: a * 10 + b), any_runner)
+    got = run(
+        sharded(flow, [[(1,), (2,)], [(3,), (4,)]]).reduce(lambda a, b: a * 10 + b), any_runner
+    )
     assert got == [(12 * 10 + 34,)]
 
 
 def test_reduce_of_nothing_is_no_rows(flow: gl.Flow, any_runner: LocalRunner) -> None:
-    assert run(flow.range(0, 10, shards=2).filter(lambda x: x < 0).reduce(operator.add), any_runner) == []
+    assert (
+        run(flow.range(0, 10, shards=2).filter(lambda x: x < 0).reduce(operator.add), any_runner)
+        == []
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -485,7 +525,14 @@ def test_distinct_with_none(flow: gl.Flow, any_runner: LocalRunner) -> None:
 def test_sort_ascending_and_descending(flow: gl.Flow, any_runner: LocalRunner) -> None:
     ds = flow.ints([5, 3, 9, 1, 7, 3], shards=3)
     assert run(ds.sort(), any_runner) == [(1,), (3,), (3,), (5,), (7,), (9,)]
-    assert run(ds.sort(gl.order_by(1, descending=True)), any_runner) == [(9,), (7,), (5,), (3,), (3,), (1,)]
+    assert run(ds.sort(gl.order_by(1, descending=True)), any_runner) == [
+        (9,),
+        (7,),
+        (5,),
+        (3,),
+        (3,),
+        (1,),
+    ]
     assert ds.sort().shards == 3
 
 
@@ -517,14 +564,20 @@ def test_sort_by_name(flow: gl.Flow, any_runner: LocalRunner) -> None:
     src = pa.table({"w": ["x", "y", "z"], "n": [2, 3, 1]})
     ds = flow.from_arrow(src, shards=2)
     assert run(ds.sort("n"), any_runner) == [("z", 1), ("x", 2), ("y", 3)]
-    assert run(ds.sort(gl.order_by("n", descending=True)), any_runner) == [("y", 3), ("x", 2), ("z", 1)]
+    assert run(ds.sort(gl.order_by("n", descending=True)), any_runner) == [
+        ("y", 3),
+        ("x", 2),
+        ("z", 1),
+    ]
 
 
 def test_sort_is_stable(flow: gl.Flow, any_runner: LocalRunner) -> None:
     rows = [(i % 3, i) for i in range(30)]
     ds = flow.slices(rows, shards=4)
     assert run(ds.sort(1), any_runner) == ref.sort_rows(rows, [(1, False)])
-    assert run(ds.sort(gl.order_by(1, descending=True)), any_runner) == ref.sort_rows(rows, [(1, True)])
+    assert run(ds.sort(gl.order_by(1, descending=True)), any_runner) == ref.sort_rows(
+        rows, [(1, True)]
+    )
 
 
 def test_sort_nulls_last_nan_before_them(flow: gl.Flow, any_runner: LocalRunner) -> None:
@@ -539,7 +592,12 @@ def test_sort_nulls_last_nan_before_them(flow: gl.Flow, any_runner: LocalRunner)
 def test_sort_strings_with_nulls(flow: gl.Flow, any_runner: LocalRunner) -> None:
     ds = flow.strings(["b", None, "a", "ab"], shards=2)  # type: ignore[list-item]
     assert run(ds.sort(), any_runner) == [("a",), ("ab",), ("b",), (None,)]
-    assert run(ds.sort(gl.order_by(1, descending=True)), any_runner) == [("b",), ("ab",), ("a",), (None,)]
+    assert run(ds.sort(gl.order_by(1, descending=True)), any_runner) == [
+        ("b",),
+        ("ab",),
+        ("a",),
+        (None,),
+    ]
 
 
 def test_top(flow: gl.Flow, any_runner: LocalRunner) -> None:
@@ -642,7 +700,10 @@ def test_joins_over_many_shards(flow: gl.Flow, any_runner: LocalRunner, how: str
 def test_join_on_two_fields_and_several_values(flow: gl.Flow, any_runner: LocalRunner) -> None:
     left = flow.slices([("a", 1, "L1", 10), ("a", 2, "L2", 20), ("b", 1, "L3", 30)])
     right = flow.slices([("a", 1, "R1"), ("b", 1, "R2"), ("b", 2, "R3")])
-    assert run(left.join(right, on=(1, 2)), any_runner) == [("a", 1, "L1", 10, "R1"), ("b", 1, "L3", 30, "R2")]
+    assert run(left.join(right, on=(1, 2)), any_runner) == [
+        ("a", 1, "L1", 10, "R1"),
+        ("b", 1, "L3", 30, "R2"),
+    ]
     assert run(left.full_outer_join(right, on=(1, 2)), any_runner) == [
         ("a", 1, "L1", 10, "R1"),
         ("a", 2, "L2", 20, None),
@@ -697,12 +758,52 @@ def test_join_with_an_empty_side(flow: gl.Flow, any_runner: LocalRunner) -> None
     assert run(left.left_outer_join(right), any_runner) == [(1, "a", None), (2, "b", None)]
 
 
+def test_join_with_an_empty_side_of_another_width(flow: gl.Flow, any_runner: LocalRunner) -> None:
+    left = flow.slices([(1, "a", "b")])
+    right = flow.slices([(5, "x")]).filter(lambda k, v: False)
+    assert run(left.left_outer_join(right), any_runner) == [(1, "a", "b", None)]
+    assert run(left.full_outer_join(right), any_runner) == [(1, "a", "b", None)]
+    assert run(right.right_outer_join(left), any_runner) == [(1, None, "a", "b")]
+
+
+@pytest.mark.parametrize("how", ["left_outer", "full_outer"])
+def test_outer_join_when_a_shard_has_no_right_rows(
+    flow: gl.Flow, any_runner: LocalRunner, how: str
+) -> None:
+    """Most output shards get no right rows here: their padding still has the right's width."""
+    left_rows = [(k, "a", 1.0) for k in range(12)]
+    left = flow.slices(left_rows, shards=4)
+    right = flow.slices([(100, "x")])
+    got = run(getattr(left, f"{how}_join")(right), any_runner)
+    expected = ref.join([left_rows], [[(100, "x")]], (1,), how)
+    assert (100, None, None, "x") in expected or how == "left_outer"
+    ref.assert_rows(got, expected, ordered=False)
+
+
+def test_co_group_when_a_shard_has_rows_of_one_side(flow: gl.Flow, any_runner: LocalRunner) -> None:
+    """Most output shards get rows of one side only: every shard's lists keep one type."""
+    many = [(k, "a", 1.0) for k in range(12)]
+    one = [(100, "x")]
+    got = run(flow.slices(many, shards=4).co_group(flow.slices(one)), any_runner)
+    expected = [(k, [("a", 1.0)], []) for k in range(12)] + [(100, [], ["x"])]
+    ref.assert_rows(got, expected, ordered=False)
+    got = run(flow.slices([(100, "a", 1.0)], shards=4).co_group(flow.slices(many)), any_runner)
+    expected = [(100, [("a", 1.0)], [])] + [(k, [], [("a", 1.0)]) for k in range(12)]
+    ref.assert_rows(got, expected, ordered=False)
+
+
 def test_hash_join(flow: gl.Flow, any_runner: LocalRunner) -> None:
     big = sharded(flow, [[(1, "a"), (2, "b")], [(3, "c"), (2, "d"), (None, "e")]])
     small = flow.slices([(2, "y"), (1, "x"), (2, "yy"), (None, "z")])
     ds = big.hash_join(small)
     assert ds.shards == 2
-    assert run(ds, any_runner) == [(1, "a", "x"), (2, "b", "y"), (2, "b", "yy"), (2, "d", "y"), (2, "d", "yy")]
+    assert run(ds, any_runner) == [
+        (1, "a", "x"),
+        (2, "b", "y"),
+        (2, "b", "yy"),
+        (2, "d", "y"),
+        (2, "d", "yy"),
+    ]
 
 
 def test_co_group(flow: gl.Flow, any_runner: LocalRunner) -> None:
@@ -812,7 +913,12 @@ def test_merge_sorted_to(flow: gl.Flow, any_runner: LocalRunner) -> None:
     got = shard_contents(two, any_runner)
     assert len(got) == 2
     assert all(ref.is_sorted(s, [(1, False)]) for s in got)
-    assert any(got == [r for r in cand if r] for cand in ref.merge_sorted_candidates(ref.local_sort(shards, [(1, False)]), 2, [(1, False)]))
+    assert any(
+        got == [r for r in cand if r]
+        for cand in ref.merge_sorted_candidates(
+            ref.local_sort(shards, [(1, False)]), 2, [(1, False)]
+        )
+    )
 
 
 def test_merge_sorted_to_descending_and_stable(flow: gl.Flow, any_runner: LocalRunner) -> None:
@@ -850,16 +956,20 @@ def test_union_with_itself(flow: gl.Flow, any_runner: LocalRunner) -> None:
 # sinks
 
 
-def test_printlnf(flow: gl.Flow, any_runner: LocalRunner, capsys: pytest.CaptureFixture[str]) -> None:
+def test_printlnf(
+    flow: gl.Flow, any_runner: LocalRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
     flow.slices([("a", 1), ("b", 22)], shards=2).printlnf("%s=%d")
     flow.run(any_runner, progress=False)
     assert capsys.readouterr().out == "a=1\nb=22\n"
 
 
-def test_printf_and_v_verb(flow: gl.Flow, any_runner: LocalRunner, capsys: pytest.CaptureFixture[str]) -> None:
-    flow.slices([("a", 1.5), ("b", None)]).printf("[%v|%v]")
+def test_printf_and_v_verb(
+    flow: gl.Flow, any_runner: LocalRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flow.slices([("a", 1.5), ("b", 2.0)]).printf("[%v|%v]")
     flow.run(any_runner, progress=False)
-    assert capsys.readouterr().out == "[a|1.5][b|None]"
+    assert capsys.readouterr().out == "[a|1.5][b|2.0]"
 
 
 def test_fprintf_to_path_and_file(flow: gl.Flow, any_runner: LocalRunner, tmp_path: Path) -> None:
@@ -1048,7 +1158,9 @@ def test_python_objects_go_through(flow: gl.Flow, any_runner: LocalRunner) -> No
     joined = run(ds.select(1, 3).join(flow.slices([("b", "x")])), any_runner)
     assert joined == [("b", Point(3, 4), "x")]
     parts = shard_contents(ds.select(1, 2).partition(2), any_runner)
-    assert sorted((r for s in parts for r in s), key=repr) == sorted([r[:2] for r in rows], key=repr)
+    assert sorted((r for s in parts for r in s), key=repr) == sorted(
+        [r[:2] for r in rows], key=repr
+    )
 
 
 def test_python_object_keys(flow: gl.Flow, any_runner: LocalRunner) -> None:
@@ -1063,5 +1175,55 @@ def test_tuples_in_fields_stay_tuples(flow: gl.Flow, any_runner: LocalRunner) ->
 
 
 def test_nan_values_go_through(flow: gl.Flow, any_runner: LocalRunner) -> None:
-    got = run(flow.slices([("a", float("nan")), ("b", 1.0)], shards=2).map(lambda k, v: (k, v)), any_runner)
+    got = run(
+        flow.slices([("a", float("nan")), ("b", 1.0)], shards=2).map(lambda k, v: (k, v)),
+        any_runner,
+    )
     assert got[0][0] == "a" and math.isnan(got[0][1]) and got[1] == ("b", 1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs of many batches (a batch holds at most 64 Ki rows)
+
+BIG = 70_000
+
+
+def big_shards(seed: int) -> list[list[tuple[int, int]]]:
+    """Three shards of ``BIG`` rows ``(key, value)``, keys 0..6 in a scrambled order."""
+    return [
+        [((i * 7919 + seed) % 7, (i * 104_729 + s) % 1000) for i in range(BIG)] for s in range(3)
+    ]
+
+
+def fold_ints(a: int, b: int) -> int:
+    return (a * 3 + b) % 1_000_003
+
+
+def test_large_reduce_by_key_folds_in_row_order(flow: gl.Flow, runner: LocalRunner) -> None:
+    shards = big_shards(1)
+    got = run(sharded(flow, shards).reduce_by_key(fold_ints), runner)
+    assert sorted(got) == sorted(ref.reduce_by_key(shards, fold_ints))
+    got = run(sharded(flow, shards).reduce_by_key("sum"), runner)
+    assert sorted(got) == sorted(ref.reduce_by_key(shards, "sum"))
+
+
+def test_large_group_by_key_keeps_row_order(flow: gl.Flow, runner: LocalRunner) -> None:
+    shards = big_shards(2)
+    got = run(sharded(flow, shards).group_by_key(), runner)
+    assert sorted(got) == sorted(ref.group_by_key(shards))
+
+
+def test_large_sort_is_stable(flow: gl.Flow, runner: LocalRunner) -> None:
+    shards = big_shards(3)
+    order = gl.order_by(1, descending=True)
+    got = run(sharded(flow, shards).sort(order), runner)
+    assert got == ref.sort_rows(ref.rows_of(shards), [(1, True)])
+
+
+def test_large_distinct_and_join(flow: gl.Flow, runner: LocalRunner) -> None:
+    shards = big_shards(4)
+    got = run(sharded(flow, shards).distinct(), runner)
+    assert sorted(got) == sorted(ref.distinct(shards))
+    small = [(k, f"k{k}") for k in range(0, 7, 2)]
+    got = run(sharded(flow, shards).join(flow.slices(small)), runner)
+    assert sorted(got) == sorted(ref.join(shards, [small]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from unittest import mock
 
 import numpy as np
 import pyarrow as pa
@@ -12,6 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gleamnb.errors import SchemaError
+from gleamnb.runtime import text_kernels
 from gleamnb.runtime.text_kernels import lowercase, tokenize, tokenize_lower, tokenize_py
 
 # Text that exercises every byte class: ASCII letters and digits, separators, control bytes,
@@ -90,6 +92,20 @@ def test_tokenize_chunked(values: list[str | None], cuts: list[int], large: bool
     assert tokenize(arr, parents=True)[1].tolist() == _parents(values)
 
 
+@settings(max_examples=150, deadline=None)
+@given(VALUES, st.integers(1, 64), st.integers(0, 5))
+@example(["abc", "", "", "def ghi", None, "", "jk"], 1, 0)
+def test_tokenize_in_small_blocks(values: list[str | None], block: int, start: int) -> None:
+    """Large inputs are scanned a few MiB at a time: blocks must not change the result."""
+    arr = pa.array(values, type=pa.string()).slice(start)
+    expected = values[start:]
+    with mock.patch.object(text_kernels, "_BLOCK", block):
+        got, parents = tokenize_lower(arr, parents=True)
+    got.validate(full=True)
+    assert got.to_pylist() == [w.lower() for w in _tokens(expected)]
+    assert parents.tolist() == _parents(expected)
+
+
 def test_tokenize_other_string_representations() -> None:
     values = ["Hello world", None, "hello, WORLD", "x"]
     expected = _tokens(values)
@@ -112,6 +128,9 @@ def test_tokenize_ignores_bytes_under_null_slots() -> None:
     assert tokenize(arr, parents=True)[1].tolist() == [0, 2]
     assert tokenize(arr.slice(1)).to_pylist() == ["ghi"]
     assert lowercase(arr).to_pylist() == ["abc", None, "ghi"]
+    with mock.patch.object(text_kernels, "_BLOCK", 2):
+        assert tokenize(arr, parents=True)[1].tolist() == [0, 2]
+        assert tokenize(arr).to_pylist() == ["abc", "ghi"]
 
 
 @pytest.mark.parametrize(
