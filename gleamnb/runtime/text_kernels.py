@@ -179,9 +179,12 @@ def _tokenize_chunk(arr: pa.Array, *, lower: bool, parents: bool) -> _Tokens:
     valid = _valid(arr)
     if valid is not None and np.diff(rel)[~valid].any():
         in_null = np.repeat(~valid, np.diff(rel))  # a null slot may still cover bytes
+    # Outputs at their largest (every other byte a one-byte token); only what is written
+    # gets memory.
     out = np.empty(nbytes, dtype=np.uint8)
+    starts = np.empty(nbytes // 2 + 2, dtype=np.int64 if nbytes >= 2**31 else np.int32)
     filled = 0
-    pieces = []
+    ntokens = 0
     # Block by block (whole strings, about _BLOCK bytes), so the temporaries stay in cache.
     for first, stop in _blocks(rel, _BLOCK):
         lo, hi = int(rel[first]), int(rel[stop])
@@ -197,25 +200,26 @@ def _tokenize_chunk(arr: pa.Array, *, lower: bool, parents: bool) -> _Tokens:
         np.compress(mask, folded if lower else block, out=out[filled : filled + kept])
         # Where tokens start among the kept bytes: the new offsets.
         at = np.flatnonzero(np.compress(mask, edge))
-        at += filled
-        pieces.append(at)
+        np.add(at, filled, out=starts[ntokens : ntokens + len(at)], casting="unsafe")
+        ntokens += len(at)
         filled += kept
         if counts is not None:
             counts[first:stop] = np.diff(np.searchsorted(np.flatnonzero(edge), bounds))
-    pieces.append(np.array([filled], dtype=np.int64))
-    return _Tokens(np.concatenate(pieces), pa.py_buffer(out[:filled]), counts)
+    starts[ntokens] = filled
+    return _Tokens(starts[: ntokens + 1], pa.py_buffer(out[:filled]), counts)
 
 
 def _build(parts: list[_Tokens], *, large: bool) -> pa.Array:
     if len(parts) == 1:
         offsets, data = parts[0].offsets, parts[0].data
     else:
-        shift = np.cumsum([0] + [int(p.offsets[-1]) for p in parts[:-1]])
-        pieces = [p.offsets[:-1] + k for p, k in zip(parts, shift)]
-        offsets = np.concatenate([*pieces, [shift[-1] + parts[-1].offsets[-1]]])
+        sizes = [int(p.offsets[-1]) for p in parts]
+        shift = np.cumsum([0, *sizes])
+        pieces = [p.offsets[:-1].astype(np.int64) + k for p, k in zip(parts, shift)]
+        offsets = np.concatenate([*pieces, shift[-1:]])
         data = pa.py_buffer(np.concatenate([np.frombuffer(p.data, np.uint8) for p in parts]))
     large = large or int(offsets[-1]) >= 2**31
-    offsets = offsets.astype(np.int64 if large else np.int32)
+    offsets = offsets.astype(np.int64 if large else np.int32, copy=False)
     t = pa.large_string() if large else pa.string()
     return pa.Array.from_buffers(t, len(offsets) - 1, [None, pa.py_buffer(offsets), data], 0)
 
