@@ -76,7 +76,8 @@ class RunResult:
         for s in self.stages:
             spill = f", spilled {s.spilled_bytes / 1e6:.1f} MB" if s.spilled else ""
             lines.append(
-                f"  stage {s.id} {s.name}: {s.tasks} tasks, {s.rows:,} rows, "
+                f"  stage {s.id} {s.name}: {s.tasks} task{'s' if s.tasks != 1 else ''}, "
+                f"{s.rows:,} rows, "
                 f"{s.bytes / 1e6:.1f} MB, {s.seconds:.3f}s{spill}"
             )
         return "\n".join(lines)

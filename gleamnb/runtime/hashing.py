@@ -77,6 +77,7 @@ NULL_HASH = _U64(0x6A09E667F3BCC909)
 _BYTE_MASKS = np.array(
     [0] + [(1 << (8 * k)) - 1 for k in range(1, 8)] + [0xFFFFFFFFFFFFFFFF], dtype=np.uint64
 )
+_BLOCK = 1 << 16  # values processed at a time, so that temporaries stay in cache
 _COLUMN_WORDS = 8  # words per string hashed column by column; longer strings go by segments
 _NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _MS_PER_DAY = 86_400_000
@@ -84,20 +85,31 @@ _MS_PER_DAY = 86_400_000
 
 def _mix64(x: np.ndarray) -> np.ndarray:
     """Scramble a uint64 array in place (the splitmix64 finalizer) and return it."""
-    tmp = np.right_shift(x, _U64(30))
-    x ^= tmp
-    x *= _M1
-    np.right_shift(x, _U64(27), out=tmp)
-    x ^= tmp
-    x *= _M2
-    np.right_shift(x, _U64(31), out=tmp)
-    x ^= tmp
+    # A cache-sized slice at a time: the eight passes then run from cache, not memory.
+    tmp = np.empty(min(len(x), _BLOCK), dtype=np.uint64)
+    for i in range(0, len(x), _BLOCK):
+        v = x[i : i + _BLOCK]
+        t = tmp[: len(v)]
+        np.right_shift(v, _U64(30), out=t)
+        v ^= t
+        v *= _M1
+        np.right_shift(v, _U64(27), out=t)
+        v ^= t
+        v *= _M2
+        np.right_shift(v, _U64(31), out=t)
+        v ^= t
     return x
 
 
 def _hash_keys(keys: np.ndarray) -> np.ndarray:
-    """Hashes of 64-bit integer keys (uint64, any bit pattern)."""
-    return _mix64(keys + _INT_SEED)
+    """Hashes of 64-bit integer keys (uint64, any bit pattern), computed in place.
+
+    ``keys`` must be a fresh array (every caller passes a converted copy).
+    """
+    if not keys.flags.writeable:
+        keys = keys.copy()
+    keys += _INT_SEED
+    return _mix64(keys)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,7 +245,23 @@ def _word_terms(words: np.ndarray, starts: np.ndarray, lengths: np.ndarray, k: i
 
 
 def _hash_bytes(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Hashes of the byte strings ``data[offsets[i]:offsets[i + 1]]``.
+    """Hashes of the byte strings ``data[offsets[i]:offsets[i + 1]]``."""
+    base = int(offsets[0])
+    total = int(offsets[-1]) - base
+    padded = np.zeros(total + 8, dtype=np.uint8)
+    padded[:total] = data[base : base + total]
+    # Every byte position as the start of an unaligned little-endian 8-byte word.
+    words = np.ndarray(shape=(total + 1,), dtype="<u8", buffer=padded, strides=(1,))
+    n = len(offsets) - 1
+    out = np.empty(n, dtype=np.uint64)
+    for i in range(0, n, _BLOCK):
+        j = min(i + _BLOCK, n)
+        out[i:j] = _hash_strings(words, offsets[i:j] - base, np.diff(offsets[i : j + 1]))
+    return out
+
+
+def _hash_strings(words: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Hashes of the strings of ``lengths`` bytes at ``starts`` in ``words``' bytes.
 
     A string is cut into 8-byte little-endian words (the last one zero-padded; the empty
     string is one zero word); word ``k`` is mixed with ``k``; the mixed words are summed and
@@ -241,27 +269,19 @@ def _hash_bytes(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     column (word 0 of all strings, then word 1 of the strings that have one, ...), the words
     of long strings beyond those as one flat run of words summed by segments.
     """
-    base = int(offsets[0])
-    total = int(offsets[-1]) - base
-    lengths = np.diff(offsets)
-    rel = offsets[:-1] - base
-    padded = np.zeros(total + 8, dtype=np.uint8)
-    padded[:total] = data[base : base + total]
-    # Every byte position as the start of an unaligned little-endian 8-byte word.
-    words = np.ndarray(shape=(total + 1,), dtype="<u8", buffer=padded, strides=(1,))
-    sums = _word_terms(words, rel, lengths, 0)
+    sums = _word_terms(words, starts, lengths, 0)
     nwords = (lengths + 7) >> 3
     rows = np.flatnonzero(nwords > 1)
     k = 1
     while len(rows) and k < _COLUMN_WORDS:
-        sums[rows] += _word_terms(words, rel[rows], lengths[rows], k)
+        sums[rows] += _word_terms(words, starts[rows], lengths[rows], k)
         k += 1
         rows = rows[nwords[rows] > k]
     if len(rows):  # long strings: their remaining words as one flat run
         more = nwords[rows] - k
         index, bounds = _item_indices(more)
         index += k
-        pos = np.repeat(rel[rows], more)
+        pos = np.repeat(starts[rows], more)
         pos += index << 3
         left = np.repeat(lengths[rows], more)
         left -= index << 3
@@ -558,9 +578,15 @@ def partition_ids(hashes: np.ndarray, n: int) -> np.ndarray:
         h = h.astype(np.uint64)
     if n == 1:
         return np.zeros(len(h), dtype=np.int64)
-    if n < 2**32:
-        return ((h >> _U64(32)) * _U64(n) >> _U64(32)).astype(np.int64)
-    return (h % _U64(n)).astype(np.int64)
+    if n >= 2**32:
+        return (h % _U64(n)).astype(np.int64)
+    out = np.empty(len(h), dtype=np.uint64)
+    for i in range(0, len(h), _BLOCK):  # in cache-sized slices, like _mix64
+        o = out[i : i + _BLOCK]
+        np.right_shift(h[i : i + _BLOCK], _U64(32), out=o)
+        o *= _U64(n)
+        o >>= _U64(32)
+    return out.view(np.int64)
 
 
 def split_by_partition(table: pa.Table | pa.RecordBatch, ids: np.ndarray, n: int) -> list[pa.Table]:
