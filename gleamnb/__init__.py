@@ -18,10 +18,9 @@ Examples
 
 from __future__ import annotations
 
-from gleamnb.api import mappers
-from gleamnb.api.dataset import Dataset
-from gleamnb.api.flow import Flow
-from gleamnb.api.sources import csv, jsonl, orc, parquet, tsv, txt
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from gleamnb.errors import (
     ArgumentError,
     BuildError,
@@ -39,10 +38,55 @@ from gleamnb.errors import (
     SourceError,
     UserCodeError,
 )
-from gleamnb.plan.order import Order, order_by
-from gleamnb.runners.default import get_runner, local, set_runner
-from gleamnb.runners.events import Event
-from gleamnb.runners.result import RunResult
+
+if TYPE_CHECKING:
+    from gleamnb.api import mappers
+    from gleamnb.api.dataset import Dataset
+    from gleamnb.api.flow import Flow
+    from gleamnb.api.sources import csv, jsonl, orc, parquet, tsv, txt
+    from gleamnb.plan.order import Order, order_by
+    from gleamnb.runners.default import get_runner, local, set_runner
+    from gleamnb.runners.events import Event
+    from gleamnb.runners.result import RunResult
+
+# Imported on first use, so that an executor process (``python -m gleamnb.runtime``) does
+# not pay for the API, the planner and the runners it never uses.
+_LAZY = {
+    "mappers": "gleamnb.api.mappers",
+    "Dataset": "gleamnb.api.dataset",
+    "Flow": "gleamnb.api.flow",
+    "txt": "gleamnb.api.sources",
+    "csv": "gleamnb.api.sources",
+    "tsv": "gleamnb.api.sources",
+    "parquet": "gleamnb.api.sources",
+    "orc": "gleamnb.api.sources",
+    "jsonl": "gleamnb.api.sources",
+    "Order": "gleamnb.plan.order",
+    "order_by": "gleamnb.plan.order",
+    "local": "gleamnb.runners.default",
+    "set_runner": "gleamnb.runners.default",
+    "get_runner": "gleamnb.runners.default",
+    "Event": "gleamnb.runners.events",
+    "RunResult": "gleamnb.runners.result",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gleamnb' has no attribute {name!r}")
+    value = (
+        importlib.import_module(module)
+        if name == "mappers"
+        else getattr(importlib.import_module(module), name)
+    )
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 

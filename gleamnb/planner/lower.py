@@ -248,7 +248,33 @@ class _Lowerer:
         )
 
     def _Select(self, node: Node, step: S.Select) -> _Open:
-        return self.narrow(node, R.SelectOp(name=step.name, fields=step.fields), step.name)
+        pushed = self._push_projection(node.inputs[0], step.fields)
+        fields = _positions(len(step.fields)) if pushed else step.fields
+        return self.narrow(node, R.SelectOp(name=step.name, fields=fields), step.name)
+
+    def _push_projection(self, src: Node, fields: tuple[Any, ...]) -> bool:
+        """Read only the selected columns of a Parquet or ORC source (projection pushdown).
+
+        Applies when the select is the source's only reader and nothing ran in between;
+        the select then keeps the projected columns in its order by position.
+        """
+        got = self.done.get(id(src))
+        if not (isinstance(got, _Open) and isinstance(src.step, S.FileSource)):
+            return False
+        st, spec = got.stage, src.step.spec
+        if st.ops or spec.format not in ("parquet", "orc") or spec.columns is not None:
+            return False
+        if len(self.readers.get(id(src), [])) != 1 or len(set(fields)) != len(fields):
+            return False
+        from dataclasses import replace
+
+        from gleamnb.runtime.sources import list_files, plan_splits
+
+        projected = replace(spec, columns=tuple(fields))
+        st.head = ReadFiles(name=st.head.name, spec=projected)
+        splits = plan_splits(projected, list_files(projected), st.tasks)
+        st.params = [{**p, "splits": s} for p, s in zip(st.params, splits)]
+        return True
 
     def _Pipe(self, node: Node, step: S.Pipe) -> _Open:
         return self.narrow(node, IO.PipeOp(name=step.name, command=step.command), step.name)

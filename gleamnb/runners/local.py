@@ -163,6 +163,8 @@ class LocalRunner(Runner):
         self._lock = threading.Lock()
         self._task_ids = 0
         atexit.register(self.shutdown)
+        if mode == "process":
+            self.warm()
 
     def __repr__(self) -> str:
         return (
@@ -172,17 +174,24 @@ class LocalRunner(Runner):
 
     # -- executors -----------------------------------------------------------------------------
 
+    def _spawn(self) -> Any:
+        cls = InlineExecutor if self.mode == "inline" else ExecutorProcess
+        e = cls(len(self.pool), self.inbox)
+        self.pool.append(e)
+        return e
+
+    def warm(self) -> None:
+        """Start every executor now, so their start-up overlaps building and planning."""
+        self.pool = [e for e in self.pool if e.alive]
+        while len(self.pool) < self.size:
+            self._spawn()
+
     def idle_executor(self) -> Any | None:
         self.pool = [e for e in self.pool if e.alive]
         for e in self.pool:
             if e.task is None:
                 return e
-        if len(self.pool) < self.size:
-            cls = InlineExecutor if self.mode == "inline" else ExecutorProcess
-            e = cls(len(self.pool), self.inbox)
-            self.pool.append(e)
-            return e
-        return None
+        return self._spawn() if len(self.pool) < self.size else None
 
     def drop(self, executor: Any) -> None:
         executor.kill()
@@ -203,6 +212,8 @@ class LocalRunner(Runner):
 
     def execute(self, plan: PhysicalPlan, listeners: Sequence[Listener] = ()) -> RunResult:
         with self._lock:
+            if self.mode == "process":
+                self.warm()
             return _Run(self, plan, list(listeners)).go()
 
 

@@ -16,8 +16,9 @@ correct and fast:
   fixed value.
 - **Every type spreads.** Floats included (Gleam sent every float key to shard 0).
 
-Ints, floats, bools, temporals, strings/binary, dictionaries, lists, maps and structs (and the
-``gleamnb.tuple`` type) are hashed with numpy over the Arrow buffers, with no Python loop per row.
+Ints, floats, bools, temporals, strings/binary, dictionaries, lists (and list views), maps and
+structs (and the ``gleamnb.tuple`` type) are hashed with numpy over the Arrow buffers, with no
+Python loop per row.
 A string is hashed 8 bytes at a time: its little-endian words (the last one zero-padded, the
 empty string one zero word) are each mixed with their position in the string, the mixed words
 are summed (wrapping) and the sum is mixed with the length. Words are gathered column by
@@ -325,6 +326,22 @@ def _hash_list(arr: pa.Array) -> np.ndarray:
     return _hash_list_like(arr, arr.values, _offsets(arr))
 
 
+def _hash_list_view(arr: pa.Array) -> np.ndarray:
+    """Hashes of list views: each row's items may sit anywhere in the values."""
+    starts = arr.offsets.to_numpy().astype(np.int64)
+    sizes = arr.sizes.to_numpy().astype(np.int64)
+    valid = _valid(arr)
+    if valid is not None:
+        sizes[~valid] = 0
+    k, bounds = _item_indices(sizes)
+    where = np.repeat(starts, sizes)
+    where += k
+    terms = _hash_array(arr.values)[where]
+    _add_position(terms, k)
+    _mix64(terms)
+    return _finish(_sum_segments(terms, bounds), sizes, _LIST_SEED)
+
+
 def _combine(acc: np.ndarray, h: np.ndarray) -> np.ndarray:
     """Fold the hashes ``h`` of one more field into ``acc`` (in place; order matters)."""
     acc *= _COMBINE
@@ -446,6 +463,8 @@ def _hash_values(arr: pa.Array) -> np.ndarray:
         or pa.types.is_map(t)
     ):
         return _hash_list(arr)
+    if pa.types.is_list_view(t) or pa.types.is_large_list_view(t):
+        return _hash_list_view(arr)
     if pa.types.is_struct(t):
         return _hash_struct(arr)
     if pa.types.is_run_end_encoded(t):

@@ -52,6 +52,9 @@ __all__ = ["SAVE_FORMATS", "check_format", "part_name", "prepare_output", "Shard
 SAVE_FORMATS = ("parquet", "csv", "tsv", "txt", "jsonl")
 
 _PENDING_BYTES = 16 << 20
+#: Parquet row groups are written once this many rows are buffered (few, large row groups
+#: read and write much faster than one per small batch).
+_ROW_GROUP_ROWS = 1 << 20
 
 
 def check_format(format: str) -> str:
@@ -291,6 +294,7 @@ class ShardWriter:
                 if self._parquet is None:
                     self._open_parquet(self._schema or pa.schema([]))
                 assert self._parquet is not None
+                self._flush_group()
                 self._parquet.close()
             else:
                 if self._out is None:
@@ -337,8 +341,22 @@ class ShardWriter:
         self._parquet = pq.ParquetWriter(self._tmp, schema)
         self._parquet_schema = schema
         pending, self._pending = self._pending, []
+        self._group: list[pa.Table] = []
+        self._group_rows = 0
         for batch in pending:
-            self._parquet.write_table(conform(batch, schema))
+            self._add_to_group(conform(batch, schema))
+
+    def _add_to_group(self, table: pa.Table) -> None:
+        self._group.append(table)
+        self._group_rows += table.num_rows
+        if self._group_rows >= _ROW_GROUP_ROWS:
+            self._flush_group()
+
+    def _flush_group(self) -> None:
+        if self._group and self._parquet is not None:
+            table = pa.concat_tables(self._group).combine_chunks()
+            self._parquet.write_table(table, row_group_size=max(1, table.num_rows))
+        self._group, self._group_rows = [], 0
 
     def _write_parquet(self, batch: pa.RecordBatch) -> None:
         batch = _parquet_ready(batch)
@@ -354,9 +372,9 @@ class ShardWriter:
             return
         schema = self._parquet_schema
         if batch.schema == schema:
-            self._parquet.write_batch(batch)
+            self._add_to_group(pa.Table.from_batches([batch]))
         else:
-            self._parquet.write_table(self._conform(batch, schema))
+            self._add_to_group(self._conform(batch, schema))
 
     def _conform(self, batch: pa.RecordBatch, schema: pa.Schema) -> pa.Table:
         step = f"save to {self.folder}"

@@ -179,10 +179,11 @@ def _tokenize_chunk(arr: pa.Array, *, lower: bool, parents: bool) -> _Tokens:
     valid = _valid(arr)
     if valid is not None and np.diff(rel)[~valid].any():
         in_null = np.repeat(~valid, np.diff(rel))  # a null slot may still cover bytes
-    # Outputs at their largest (every other byte a one-byte token); only what is written
-    # gets memory.
+    # Outputs at their largest (one-byte tokens split by one byte or by a string boundary);
+    # only the pages written get memory.
     out = np.empty(nbytes, dtype=np.uint8)
-    starts = np.empty(nbytes // 2 + 2, dtype=np.int64 if nbytes >= 2**31 else np.int32)
+    most = min(nbytes, nbytes // 2 + len(arr)) + 1
+    starts = np.empty(most, dtype=np.int64 if nbytes >= 2**31 else np.int32)
     filled = 0
     ntokens = 0
     # Block by block (whole strings, about _BLOCK bytes), so the temporaries stay in cache.

@@ -91,6 +91,8 @@ def rebatch(table: pa.Table, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]
     if table.num_rows == 0:
         yield from empty_like(table)
         return
+    if table.num_columns and table.column(0).num_chunks > 2 * (table.num_rows // rows + 1):
+        table = table.combine_chunks()  # many small chunks: hand on a few large batches
     for batch in table.to_batches(max_chunksize=rows):
         if batch.num_rows:
             yield batch
