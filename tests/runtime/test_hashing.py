@@ -220,6 +220,23 @@ def test_nested_lists_and_structs() -> None:
     _same(ref[1:], _sliced(lists[1:], pa.list_(pa.int16()), 2))
     _same(ref, _chunked(pa.array(lists), [2, 3]))
     assert len({ref[0], ref[2], ref[3], ref[4]}) == 4
+    view = pa.ListViewArray.from_arrays(
+        pa.array([4, 0, 0, 0, 2], pa.int32()),
+        pa.array([2, 0, 0, 2, 2], pa.int32()),
+        pa.array([None, 3, 2, 1, 1, 2]),
+        mask=pa.array([False, True, False, False, False]),
+    )
+    assert view.to_pylist() == [[1, 2], None, [], [None, 3], [2, 1]]
+    _same(ref, view)
+    _same(ref[1:], view.slice(1))
+    large_view = pa.LargeListViewArray.from_arrays(
+        view.offsets.cast(pa.int64()),
+        view.sizes.cast(pa.int64()),
+        view.values.cast(pa.int8()),
+        mask=view.is_null(),
+    )
+    assert large_view.type == pa.large_list_view(pa.int8())
+    _same(ref, large_view)
     fixed = pa.array([[1, 2], [3, 4], None], type=pa.list_(pa.int32(), 2))
     _same(hash_array(pa.array([[3, 4], None])), fixed.slice(1))
     nested = [[["a"], []], None, [[], ["a"]]]

@@ -55,6 +55,8 @@ def test_tokenize_py_is_the_definition() -> None:
 @given(VALUES, st.sampled_from([pa.string(), pa.large_string()]))
 @example(["ab", "cd"], pa.string())  # a token must not run across a string boundary
 @example(["a", "", None, "b"], pa.string())
+@example(["0", "0", "0"], pa.string())  # as many tokens as bytes
+@example(["a b", "c d", "e"], pa.string())
 @example(["", ""], pa.large_string())
 def test_tokenize_matches_reference(values: list[str | None], t: pa.DataType) -> None:
     arr = pa.array(values, type=t)
