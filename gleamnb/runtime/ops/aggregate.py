@@ -139,6 +139,10 @@ class ReduceByKeyOp(Op):
         names = table.schema.names
         value_idx = range(width, table.num_columns)
         agg = self.reducer.agg_for(table.num_columns - width)
+        types = [table.schema.field(i).type for i in value_idx]
+        plain = _plain_keys_ok(table, width)
+        if agg is not None and plain and all(vector_agg_applies(agg, t) for t in types):
+            return self._arrow_reduce(table, width, agg)
         ids, n = group_ids([table.column(i) for i in range(width)])
         firsts = pa.array(first_indices(ids, n))
         keys = table.select(list(range(width))).take(firsts)
@@ -147,13 +151,6 @@ class ReduceByKeyOp(Op):
             return pa.Table.from_arrays(
                 [*keys.columns, counts], names=renumber([*names[:width], f"_{width + 1}"])
             )
-        types = [table.schema.field(i).type for i in value_idx]
-        if (
-            agg is not None
-            and _plain_keys_ok(table, width)
-            and all(vector_agg_applies(agg, t) for t in types)
-        ):
-            return self._arrow_reduce(table, width, agg)
         if self.reducer.fn is None:
             raise SchemaError(
                 f"aggregate {agg!r} of step {self.name!r} cannot handle fields of type "
@@ -171,7 +168,18 @@ class ReduceByKeyOp(Op):
         return pa.Table.from_batches([out]).rename_columns(renumber(out_names))
 
     def _arrow_reduce(self, table: pa.Table, width: int, agg: str) -> pa.Table:
+        """Arrow's hash aggregate; groups in order of first appearance (one thread)."""
         names = table.schema.names
+        if agg == "count":
+            keyed = pa.Table.from_arrays(
+                [canonical_key_column(table.column(i)) for i in range(width)],
+                names=[f"c{i}" for i in range(width)],
+            )
+            res = keyed.group_by(keyed.schema.names, use_threads=False).aggregate(
+                [([], "count_all")]
+            )
+            cols = [res.column(f"c{i}") for i in range(width)] + [res.column("count_all")]
+            return pa.Table.from_arrays(cols, names=renumber([*names[:width], f"_{width + 1}"]))
         keyed = pa.Table.from_arrays(
             [
                 canonical_key_column(table.column(i)) if i < width else table.column(i)
