@@ -162,7 +162,8 @@ class LocalRunner(Runner):
         self.pool: list[Any] = []
         self._lock = threading.Lock()
         self._task_ids = 0
-        atexit.register(self.shutdown)
+        # at exit, only tell the executors to go (stdin EOF): they exit on their own
+        atexit.register(self.shutdown, wait=False)
         if mode == "process":
             self.warm()
 
@@ -202,10 +203,10 @@ class LocalRunner(Runner):
         self._task_ids += 1
         return self._task_ids
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait: bool = True) -> None:
         """Stop every executor (they are started again on the next run)."""
         for e in self.pool:
-            e.close()
+            e.close(wait)
         self.pool = []
 
     # -- running -------------------------------------------------------------------------------

@@ -106,13 +106,15 @@ class ExecutorProcess:
         if self.alive:
             self.proc.kill()
 
-    def close(self) -> None:
-        """Ask the executor to exit (stdin EOF) and reap it."""
+    def close(self, wait: bool = True) -> None:
+        """Ask the executor to exit (stdin EOF); reap it unless ``wait`` is False."""
         try:
             if self.proc.stdin is not None:
                 self.proc.stdin.close()
         except OSError:
             pass
+        if not wait:
+            return
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -149,7 +151,7 @@ class InlineExecutor:
     def kill(self) -> None:
         """Nothing to kill: a task runs to its end in the caller's thread."""
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         """Nothing to close."""
 
     def crash_report(self) -> str:

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 import os
 import re
 import shlex
@@ -101,9 +102,13 @@ _PIPE_SIZE = 1 << 20  # a bigger pipe buffer means fewer wake-ups on both sides
 _SHELL = "/bin/sh"
 
 _BIN = pa.large_binary()
-_TAB = pa.scalar(b"\t", _BIN)
-_LF = pa.scalar(b"\n", _BIN)
-_NOTHING = pa.scalar(b"", _BIN)
+
+
+@functools.cache
+def _scalar(value: bytes) -> pa.Scalar:
+    """A binary scalar, made on first use (making one imports pandas, if installed)."""
+    return pa.scalar(value, _BIN)
+
 
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 _NEEDS_ESCAPE = np.zeros(256, dtype=bool)
@@ -223,7 +228,7 @@ def _format_column(arr: pa.Array) -> pa.Array:
     if isinstance(t, pa.ExtensionType):
         return _python_column(column_to_pylist(arr))
     if pa.types.is_null(t):
-        return pa.nulls(len(arr), _BIN).fill_null(_NOTHING)
+        return pa.nulls(len(arr), _BIN).fill_null(_scalar(b""))
     if (
         pa.types.is_string(t)
         or pa.types.is_large_string(t)
@@ -252,7 +257,7 @@ def _format_column(arr: pa.Array) -> pa.Array:
         ).cast(_BIN)
     else:
         return _python_column(column_to_pylist(arr))
-    return out.fill_null(_NOTHING) if out.null_count else out
+    return out.fill_null(_scalar(b"")) if out.null_count else out
 
 
 def _formatted_columns(batch: pa.RecordBatch) -> list[pa.Array]:
@@ -289,8 +294,8 @@ def batch_to_tsv_lines(batch: pa.RecordBatch | pa.Table) -> bytes:
     if batch.num_columns == 0:
         return b"\n" * n
     cols = _formatted_columns(batch)
-    joined = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, _TAB)
-    lines = pc.binary_join_element_wise(joined, _NOTHING, _LF)
+    joined = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, _scalar(b"\t"))
+    lines = pc.binary_join_element_wise(joined, _scalar(b""), _scalar(b"\n"))
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     start, stop = int(offsets[lines.offset]), int(offsets[lines.offset + n])
     return lines.buffers()[2][start:stop].to_pybytes()
