@@ -12,8 +12,14 @@ True
 
 from __future__ import annotations
 
-from gleamnb.runners.base import Runner
-from gleamnb.runners.local import LocalRunner
+import os
+from typing import TYPE_CHECKING
+
+from gleamnb.runners import spawn
+
+if TYPE_CHECKING:
+    from gleamnb.runners.base import Runner
+    from gleamnb.runners.local import LocalRunner
 
 __all__ = ["local", "set_runner", "get_runner"]
 
@@ -44,6 +50,11 @@ def local(
     key = (executors, mode, memory_limit, spill_dir)
     runner = _local_runners.get(key)
     if runner is None:
+        if mode == "process" and (executors is None or (type(executors) is int and executors > 0)):
+            # start the executors before importing the runner, so both import side by side
+            spawn.prestart(executors or os.cpu_count() or 1)
+        from gleamnb.runners.local import LocalRunner
+
         runner = _local_runners[key] = LocalRunner(
             executors, mode=mode, memory_limit=memory_limit, spill_dir=spill_dir
         )
@@ -52,6 +63,8 @@ def local(
 
 def set_runner(runner: Runner | None) -> None:
     """Make ``runner`` the session default for ``run()`` and every action (None: local)."""
+    from gleamnb.runners.base import Runner
+
     global _session_runner
     if runner is not None and not isinstance(runner, Runner):
         from gleamnb.errors import ArgumentError
@@ -65,6 +78,8 @@ def set_runner(runner: Runner | None) -> None:
 
 def get_runner(runner: Runner | None = None) -> Runner:
     """``runner`` if given, else the session default, else the default local runner."""
+    from gleamnb.runners.base import Runner
+
     if runner is not None:
         if not isinstance(runner, Runner):
             from gleamnb.errors import ArgumentError

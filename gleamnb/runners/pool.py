@@ -16,6 +16,7 @@ import sys
 import threading
 from typing import Any
 
+from gleamnb.runners import spawn
 from gleamnb.runtime.executor import StageCache, run_one
 from gleamnb.runtime.protocol import Progress, Ready, RunTask, receive, send
 
@@ -37,18 +38,7 @@ class ExecutorProcess:
         self.task: int | None = None
         self.ready = threading.Event()
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
-        env = dict(os.environ)
-        env.setdefault("PYTHONUNBUFFERED", "1")
-        env["GLEAMNB_EXECUTOR"] = str(index)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gleamnb.runtime"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            close_fds=True,
-            env=env,
-        )
+        self.proc = spawn.take()
         self._reader = threading.Thread(
             target=self._read, name=f"gleamnb-exec-{index}", daemon=True
         )
