@@ -340,7 +340,7 @@ class _Run:
             stage_blob=None,
             shard=j,
             inputs=inputs,
-            params=st.params[j],
+            params={**st.params[j], "memory_budget": self.runner.memory_limit / self.runner.size},
             out_dir=out_dir,
             prefix=f"s{st.id}-t{j}",
             where={"flow": self.plan.flow, "stage": st.name, "shard": f"{j + 1}/{st.tasks}"},

@@ -21,6 +21,8 @@ def start() -> subprocess.Popen[bytes]:
     """Start one ``python -m gleamnb.runtime`` in its own session, pipes on its stdio."""
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # glibc: serve big buffers (>= 1 MiB) from mmap, so freeing them returns the memory
+    # env.setdefault("MALLOC_MMAP_THRESHOLD_", str(1 << 20))
     return subprocess.Popen(
         [sys.executable, "-m", "gleamnb.runtime"],
         stdin=subprocess.PIPE,

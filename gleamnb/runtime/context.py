@@ -93,6 +93,11 @@ class TaskContext:
     _last_report: float = 0.0
 
     @property
+    def memory_budget(self) -> float:
+        """This task's share of the run's memory budget in bytes (unbounded if not given)."""
+        return float(self.params.get("memory_budget", float("inf")))
+
+    @property
     def shard_label(self) -> str:
         return f"{self.shard + 1}/{self.num_shards}"
 

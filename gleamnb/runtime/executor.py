@@ -6,7 +6,9 @@ in-process ("inline") runner calls, so both paths run exactly the same code.
 
 from __future__ import annotations
 
+import ctypes
 import faulthandler
+import gc
 import os
 import signal
 import sys
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import cloudpickle
+import pyarrow as pa
 
 from gleamnb.errors import GleamError, RowText, RunCancelledError
 from gleamnb.runtime.context import TaskContext
@@ -149,6 +152,31 @@ def run_one(
         _interrupts.armed = _interrupts.in_task = _interrupts.pending = False
 
 
+def release_memory(pool: pa.MemoryPool) -> None:
+    """Hand a finished task's memory back to the system.
+
+    An idle executor should not sit on the peak of its last task: the next stage (and the
+    memory budget) need it. Collect reference cycles left by the task's generators, free
+    Arrow's cached pages, and trim the C heap.
+    """
+    gc.collect()
+    pool.release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _load_libc()
+
+
 def main() -> None:
     """Entry point of ``python -m gleamnb.runtime``."""
     proto_in: BinaryIO = os.fdopen(os.dup(0), "rb")
@@ -168,10 +196,14 @@ def main() -> None:
         _interrupts.arm()
 
     send(proto_out, Ready(os.getpid()))
+    pool = pa.default_memory_pool()
     while True:
         msg = receive(proto_in)
         if msg is None:
             break
         if isinstance(msg, RunTask):
-            send(proto_out, run_one(msg, stages, progress))
+            reply = run_one(msg, stages, progress)
+            if not isinstance(reply, TaskDone) or reply.seconds > 0.05:
+                release_memory(pool)
+            send(proto_out, reply)
     sys.stderr.flush()

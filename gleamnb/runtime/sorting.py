@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import total_ordering
 from typing import Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "resolve_order",
     "sort_indices",
     "sort_table",
+    "sorted_batches",
     "row_sort_key",
     "sample_keys",
     "boundaries",
@@ -112,6 +113,62 @@ def sort_indices(table: pa.Table, keys: list[tuple[int, bool]]) -> pa.Array:
             "convert other values with a map first",
         ) from None
     return pa.array(order, type=pa.int64())
+
+
+def sorted_batches(
+    table: pa.Table,
+    keys: list[tuple[int, bool]],
+    *,
+    memory: float = float("inf"),
+    rows: int = 64 * 1024,
+) -> Iterator[pa.RecordBatch]:
+    """``table``'s rows in sorted order, as batches gathered one at a time.
+
+    Only one batch of the sorted copy exists at once. Gathering from a table in many chunks
+    is fastest once the chunks are joined into one copy; when the table is large next to
+    ``memory`` (the task's share of the run's memory budget), the rows are gathered chunk by
+    chunk instead, about twice as slow but without that copy.
+    """
+    order = sort_indices(table, keys)  # sorting chunk by chunk, then merging, is faster
+    if table.num_columns and table.column(0).num_chunks > 1 and 2 * table.nbytes < memory:
+        table = table.combine_chunks()
+    gather = _ChunkedGather(table)
+    for start in range(0, table.num_rows, rows):
+        yield from gather.take(order.slice(start, rows)).to_batches()
+
+
+class _ChunkedGather:
+    """``take`` from a table in several chunks without joining the chunks into one copy.
+
+    Arrow's take on a chunked column concatenates its chunks on every call. Here each chunk
+    is taken from on its own, and the pieces are put back in the asked order with a second,
+    small take.
+    """
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.chunks = table.to_batches()
+        sizes = [b.num_rows for b in self.chunks]
+        self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    def take(self, indices: pa.Array) -> pa.Table:
+        if len(self.chunks) <= 1:
+            return self.table.take(indices)
+        idx = indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        chunk = np.searchsorted(self.starts, idx, side="right") - 1
+        by_chunk = np.argsort(chunk, kind="stable")
+        local = idx[by_chunk] - self.starts[chunk[by_chunk]]
+        ends = np.cumsum(np.bincount(chunk, minlength=len(self.chunks)))
+        parts = []
+        begin = 0
+        for c, end in enumerate(ends.tolist()):
+            if end > begin:
+                parts.append(self.chunks[c].take(pa.array(local[begin:end])))
+            begin = end
+        gathered = pa.Table.from_batches(parts).combine_chunks()
+        back = np.empty(len(idx), dtype=np.int64)
+        back[by_chunk] = np.arange(len(idx), dtype=np.int64)
+        return gathered.take(pa.array(back))
 
 
 def sort_table(

@@ -24,9 +24,9 @@ from gleamnb.errors import GleamError
 from gleamnb.plan.order import Order
 from gleamnb.runtime.context import StepStats, TaskContext
 from gleamnb.runtime.hashing import hash_columns, partition_ids, split_by_partition
-from gleamnb.runtime.ops.base import Op, concat_batches, empty_like, rebatch, wrap_error
+from gleamnb.runtime.ops.base import Op, concat_batches, empty_like, wrap_error
 from gleamnb.runtime.rows import empty_table
-from gleamnb.runtime.sorting import range_slice, resolve_order, sample_keys, sort_indices
+from gleamnb.runtime.sorting import range_slice, resolve_order, sample_keys, sorted_batches
 
 __all__ = [
     "Head",
@@ -106,7 +106,9 @@ class MergeSorted(Head):
             yield from empty_like(table)
             return
         keys = resolve_order(self.order, table.schema.names, self.name)
-        yield from rebatch(table.take(sort_indices(table, keys)))
+        ordered = sorted_batches(table, keys, memory=ctx.memory_budget)
+        del table  # the generator holds the rows now, and can drop the unsorted chunks
+        yield from ordered
 
 
 @dataclass(frozen=True)
@@ -116,22 +118,24 @@ class MergeRange(Head):
     order: Order = None  # type: ignore[assignment]
 
     def batches(self, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
-        cuts = ctx.params.get("cuts", [])
-        parts = []
-        for piece in ctx.inputs.pieces(0):
-            if piece.num_rows == 0:
-                parts.extend(empty_like(piece))
-                continue
-            keys = resolve_order(self.order, piece.schema.names, self.name)
-            part = range_slice(piece, keys, cuts, ctx.shard)
-            if part.num_rows:
-                parts.extend(part.to_batches())
-        table = concat_batches(parts, step=self.name)
+        table = concat_batches(self._parts(ctx), step=self.name)
         if table.num_rows == 0:
             yield from empty_like(table)
             return
         keys = resolve_order(self.order, table.schema.names, self.name)
-        yield from rebatch(table.take(sort_indices(table, keys)))
+        ordered = sorted_batches(table, keys, memory=ctx.memory_budget)
+        del table  # the generator holds the rows now, and can drop the unsorted chunks
+        yield from ordered
+
+    def _parts(self, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
+        """This task's key range of every sorted run (zero-copy slices)."""
+        cuts = ctx.params.get("cuts", [])
+        for piece in ctx.inputs.pieces(0):
+            if piece.num_rows == 0:
+                yield from empty_like(piece)
+                continue
+            keys = resolve_order(self.order, piece.schema.names, self.name)
+            yield from range_slice(piece, keys, cuts, ctx.shard).to_batches()
 
 
 # -- outputs -----------------------------------------------------------------------------------
@@ -261,17 +265,23 @@ class SortedRunOut(Output):
     samples: int = 256
 
     def write(self, batches: Iterator[pa.RecordBatch], sink: BucketSink, ctx: TaskContext) -> None:
-        table = concat_batches(batches, step="sort")
-        if table.num_rows == 0:
+        # the stage's last operator sorted the shard: pass its batches on as they come and
+        # keep a few evenly spaced keys of each, then thin those to ``samples``
+        picks: list[pa.Table] = []
+        keys: list[tuple[int, bool]] | None = None
+        for batch in batches:
+            sink.write(0, batch)
+            if batch.num_rows:
+                table = pa.Table.from_batches([batch])
+                keys = keys or resolve_order(self.order, table.schema.names, "sort")
+                picks.append(sample_keys(table, keys, max(2, self.samples // 8)))
+        if keys is None:
             ctx.extras["sample"] = None
-            for b in empty_like(table):
-                sink.write(0, b)
             return
-        keys = resolve_order(self.order, table.schema.names, "sort")
-        # the stage's last operator already sorted the shard
-        ctx.extras["sample"] = sample_keys(table, keys, self.samples)
-        for b in table.to_batches():
-            sink.write(0, b)
+        pooled = pa.concat_tables(picks)
+        ctx.extras["sample"] = sample_keys(
+            pooled, [(i, d) for i, (_, d) in enumerate(keys)], self.samples
+        )
 
     def describe(self) -> str:
         return f"sorted runs by {self.order.describe()} (range partitioned)"

@@ -13,7 +13,7 @@ from gleamnb.runtime.fields import key_first, resolve_fields
 from gleamnb.runtime.grouping import first_indices, group_ids
 from gleamnb.runtime.ops.base import Op, concat_batches, empty_like, rebatch, select_columns
 from gleamnb.runtime.rows import renumber
-from gleamnb.runtime.sorting import resolve_order, sort_indices
+from gleamnb.runtime.sorting import resolve_order, sort_indices, sorted_batches
 
 __all__ = [
     "SelectOp",
@@ -80,7 +80,9 @@ class LocalSortOp(Op):
             yield from empty_like(table)
             return
         keys = resolve_order(self.order, table.schema.names, self.name)
-        yield from rebatch(table.take(sort_indices(table, keys)))
+        ordered = sorted_batches(table, keys, memory=ctx.memory_budget)
+        del table  # the generator holds the shard now, and can drop the unsorted chunks
+        yield from ordered
 
 
 @dataclass(frozen=True)
