@@ -25,8 +25,9 @@ from gleamnb.plan.order import Order
 from gleamnb.runtime.context import StepStats, TaskContext
 from gleamnb.runtime.hashing import hash_columns, partition_ids, split_by_partition
 from gleamnb.runtime.ops.base import Op, concat_batches, empty_like, wrap_error
+from gleamnb.runtime.ops.relational import sort_stream
 from gleamnb.runtime.rows import empty_table
-from gleamnb.runtime.sorting import range_slice, resolve_order, sample_keys, sorted_batches
+from gleamnb.runtime.sorting import range_slice, resolve_order, sample_keys
 
 __all__ = [
     "Head",
@@ -101,14 +102,7 @@ class MergeSorted(Head):
     order: Order = None  # type: ignore[assignment]
 
     def batches(self, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
-        table = concat_batches(ctx.inputs.batches(0), step=self.name)
-        if table.num_rows == 0:
-            yield from empty_like(table)
-            return
-        keys = resolve_order(self.order, table.schema.names, self.name)
-        ordered = sorted_batches(table, keys, memory=ctx.memory_budget)
-        del table  # the generator holds the rows now, and can drop the unsorted chunks
-        yield from ordered
+        yield from sort_stream(ctx.inputs.batches(0), self.order, self.name, ctx.memory_budget)
 
 
 @dataclass(frozen=True)
@@ -118,14 +112,7 @@ class MergeRange(Head):
     order: Order = None  # type: ignore[assignment]
 
     def batches(self, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
-        table = concat_batches(self._parts(ctx), step=self.name)
-        if table.num_rows == 0:
-            yield from empty_like(table)
-            return
-        keys = resolve_order(self.order, table.schema.names, self.name)
-        ordered = sorted_batches(table, keys, memory=ctx.memory_budget)
-        del table  # the generator holds the rows now, and can drop the unsorted chunks
-        yield from ordered
+        yield from sort_stream(self._parts(ctx), self.order, self.name, ctx.memory_budget)
 
     def _parts(self, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
         """This task's key range of every sorted run (zero-copy slices)."""

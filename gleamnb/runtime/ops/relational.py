@@ -23,6 +23,7 @@ __all__ = [
     "LocalLimitOp",
     "LocalDistinctOp",
     "select_key_first",
+    "sort_stream",
 ]
 
 
@@ -36,6 +37,20 @@ def select_key_first(
     if order == list(range(len(names))):
         return data, len(idx)
     return select_columns(data, order, renumber([names[i] for i in order])), len(idx)
+
+
+def sort_stream(
+    batches: Iterator[pa.RecordBatch], order: Order, step: str, memory: float
+) -> Iterator[pa.RecordBatch]:
+    """All of ``batches`` sorted by ``order`` (see ``sorting.sorted_batches``)."""
+    table = concat_batches(batches, step=step)
+    if table.num_rows == 0:
+        yield from empty_like(table)
+        return
+    keys = resolve_order(order, table.schema.names, step)
+    ordered = sorted_batches(table, keys, memory=memory)
+    del table  # the generator holds the rows now, and can drop the unsorted chunks
+    yield from ordered
 
 
 @dataclass(frozen=True)
@@ -75,14 +90,7 @@ class LocalSortOp(Op):
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        table = concat_batches(batches, step=self.name)
-        if table.num_rows == 0:
-            yield from empty_like(table)
-            return
-        keys = resolve_order(self.order, table.schema.names, self.name)
-        ordered = sorted_batches(table, keys, memory=ctx.memory_budget)
-        del table  # the generator holds the shard now, and can drop the unsorted chunks
-        yield from ordered
+        yield from sort_stream(batches, self.order, self.name, ctx.memory_budget)
 
 
 @dataclass(frozen=True)
