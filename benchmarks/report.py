@@ -109,6 +109,10 @@ def _workload_table(doc: dict[str, Any], workload: str) -> list[str]:
     return lines
 
 
+#: Hand-written notes on what the profiles showed, kept across regenerations of the report.
+PROFILE_NOTES = Path(__file__).with_name("profile_notes.md")
+
+
 def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
     """Write the report.
 
@@ -231,6 +235,8 @@ def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
         "## Profile notes",
         "",
     ]
+    if PROFILE_NOTES.exists():
+        out += [PROFILE_NOTES.read_text().strip(), ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(out))
 
