@@ -209,23 +209,21 @@ def _pad_empty(
 
 @dataclass(frozen=True)
 class HashJoinOp(Op):
-    """Inner join of the stream with a small input broadcast to every task (input 1)."""
+    """Inner join of the task's shard with a small input broadcast to every task (input 1).
+
+    The small side's hash table is built once per task: the shard is joined whole.
+    """
 
     on: tuple[FieldRef, ...]
 
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
+        big = concat_batches(batches, step=self.name)
         small = concat_batches(ctx.inputs.batches(1), step=self.name)
-        if small.num_rows == 0:
-            for _ in batches:
-                pass
+        if big.num_columns == 0 or small.num_columns == 0:
             return
-        for batch in batches:
-            out = join_tables(
-                pa.Table.from_batches([batch]), small, self.on, "inner", self.name, ctx
-            )
-            yield from rebatch(out)
+        yield from rebatch(join_tables(big, small, self.on, "inner", self.name, ctx))
 
 
 @dataclass(frozen=True)
