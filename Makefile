@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: venv demo test test-fast lint format bench bench-quick clean dot
+.PHONY: venv demo test lint format bench bench-deps bench-quick clean dot
 
 venv: $(STAMP) dot
 
@@ -49,7 +49,7 @@ bench: bench-deps
 	$(BIN)/python -m benchmarks.run --size full --repeat 3
 
 bench-quick: bench-deps
-	$(BIN)/python -m benchmarks.run --size quick --repeat 3
+	$(BIN)/python -m benchmarks.run --size quick --repeat 1
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
