@@ -177,9 +177,10 @@ def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
         "profits from another's warm state. Inputs are read once before a workload so every "
         "engine starts with them in the page cache.",
         "- **Time**: `time.perf_counter` around the workload call only: engine start-up (JVM "
-        "and SparkSession, Dask LocalCluster, gleamnb runner construction) and tear-down are "
-        "not counted; reading the inputs and producing the output are. Word counts end with "
-        "the mapping in the driver in the engine's own form (table, dict, list, or `uniq -c` "
+        "and SparkSession, Dask LocalCluster, gleamnb runner construction with its executor "
+        "processes started and ready) and tear-down are not counted; reading the inputs "
+        "and producing the output are. Word counts end with the mapping in the driver in "
+        "the engine's own form (table, dict, list, or `uniq -c` "
         "text); join and sort end with the output written to disk.",
         "- **Peak RSS**: the harness polls the worker and all its descendants with psutil "
         "every 20 ms and sums their RSS; the figure is the highest sum inside the workload's "

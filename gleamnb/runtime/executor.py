@@ -152,6 +152,24 @@ def run_one(
         _interrupts.armed = _interrupts.in_task = _interrupts.pending = False
 
 
+def _prepare() -> None:
+    """Do the one-time work of a first task before saying Ready.
+
+    Import the operators and sources that stages are made of, and let pyarrow make its
+    one-time check for pandas (which imports pandas when it is installed), so the first task
+    of a run does not pay for them.
+    """
+    import gleamnb.runtime.ops.aggregate
+    import gleamnb.runtime.ops.io
+    import gleamnb.runtime.ops.join
+    import gleamnb.runtime.ops.mappers
+    import gleamnb.runtime.ops.relational
+    import gleamnb.runtime.ops.udf
+    import gleamnb.runtime.sources  # noqa: F401
+
+    pa.array([0])
+
+
 def release_memory(pool: pa.MemoryPool) -> None:
     """Hand a finished task's memory back to the system.
 
@@ -195,6 +213,7 @@ def main() -> None:
         send(proto_out, Progress(task, rows))
         _interrupts.arm()
 
+    _prepare()
     send(proto_out, Ready(os.getpid()))
     pool = pa.default_memory_pool()
     while True:
