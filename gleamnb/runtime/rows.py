@@ -30,7 +30,7 @@ from typing import Any
 import cloudpickle
 import pyarrow as pa
 
-from gleamnb.errors import SchemaError, truncate
+from gleamnb.errors import SchemaError
 
 __all__ = [
     "PyObjectType",
@@ -520,8 +520,3 @@ def empty_table(schema: pa.Schema | None = None) -> pa.Table:
 def empty_batch(schema: pa.Schema) -> pa.RecordBatch:
     """A record batch with no rows."""
     return pa.RecordBatch.from_arrays([empty_array(f.type) for f in schema], schema=schema)
-
-
-def describe_row(row: Any) -> str:
-    """A short repr of a row for error messages."""
-    return truncate(repr(row))

@@ -25,7 +25,6 @@ from gleamnb.runtime.rows import conform, empty_batch, unify_schemas
 __all__ = [
     "Op",
     "concat_batches",
-    "table_of",
     "user_traceback",
     "user_error",
     "wrap_error",
@@ -77,10 +76,6 @@ def empty_like(data: pa.RecordBatch | pa.Table | pa.Schema) -> Iterator[pa.Recor
     schema = data if isinstance(data, pa.Schema) else data.schema
     if len(schema):
         yield empty_batch(schema)
-
-
-def table_of(data: pa.RecordBatch | pa.Table) -> pa.Table:
-    return data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
 
 
 def rebatch(table: pa.Table, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
@@ -137,10 +132,6 @@ def wrap_error(exc: BaseException, ctx: TaskContext, step: str) -> GleamError:
         detail=user_traceback(exc, 0),
         **ctx.where(step),
     )
-
-
-def names_of(schema: pa.Schema) -> list[str]:
-    return list(schema.names)
 
 
 def select_columns(
