@@ -292,6 +292,16 @@ def test_local_reduce_by_key(flow: gl.Flow, any_runner: LocalRunner) -> None:
     assert got == [("a", 13), ("b", 2), ("a", 10), ("c", 1)]
 
 
+@pytest.mark.parametrize("fn", ["count", "sum"])
+def test_local_reduce_by_key_null_and_zero_keys_keep_first_appearance(
+    flow: gl.Flow, any_runner: LocalRunner, fn: str
+) -> None:
+    rows = [(None, 1), (0, 2), (1, 3), (0, 4)]
+    got = run(sharded(flow, [rows]).local_reduce_by_key(fn), any_runner)
+    expected = {"count": [(None, 1), (0, 2), (1, 1)], "sum": [(None, 1), (0, 6), (1, 3)]}
+    assert got == expected[fn]
+
+
 # ---------------------------------------------------------------------------------------------
 # reduce_by_key
 

@@ -16,6 +16,7 @@ import pickle
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -319,7 +320,6 @@ def test_large_input_through_cat_does_not_deadlock() -> None:
             ids = np.arange(start, start + 100_000)
             yield pa.record_batch({"id": ids, "half": ids * 0.5, "tag": ["t\tx"] * len(ids)})
 
-    started = time.monotonic()
     count = 0
     sizes = []
     first = last = None
@@ -329,12 +329,10 @@ def test_large_input_through_cat_does_not_deadlock() -> None:
             first = batch_to_rows(batch.slice(0, 1))[0]
         last = batch_to_rows(batch.slice(batch.num_rows - 1, 1))[0]
         count += batch.num_rows
-    elapsed = time.monotonic() - started
     assert count == n
     assert first == ("0", "0.0", "t\\tx")
     assert last == (str(n - 1), repr((n - 1) * 0.5), "t\\tx")
     assert max(sizes) <= BATCH_LINES and all(s == BATCH_LINES for s in sizes[:-1])
-    assert elapsed < 60, f"1M rows through cat took {elapsed:.1f}s"
 
 
 @pytest.mark.slow
@@ -372,9 +370,7 @@ def test_head_exits_early_without_error() -> None:
         finally:
             closed.append(True)
 
-    started = time.monotonic()
     assert run("head -n 3", batches()) == [("0",), ("1",), ("2",)]
-    assert time.monotonic() - started < 30
     assert closed == [True]  # the input stops being produced
 
 
@@ -538,12 +534,13 @@ def test_pipe_as_args_many_fields_and_dollar_zero() -> None:
     assert got[0][0].startswith("f12 f1 f10 ")
 
 
-def test_pipe_as_args_keeps_order_with_workers() -> None:
-    rows = rows_to_batch([(i, (9 - i) * 0.02) for i in range(10)])
-    started = time.monotonic()
-    got = run_args("sleep $2; echo $1", rows, workers=4)
-    assert got == [(str(i),) for i in range(10)]
-    assert time.monotonic() - started < 0.9 * sum((9 - i) * 0.02 for i in range(10)) + 1
+def test_pipe_as_args_keeps_order_with_workers(tmp_path: Path) -> None:
+    # earlier rows sleep longer, so they finish last; each command also reports how many
+    # commands had started by the time it ended, which shows that they overlapped
+    rows = rows_to_batch([(i, (9 - i) * 0.05, str(tmp_path)) for i in range(10)])
+    got = run_args("touch $3/started-$1; sleep $2; echo $1 $(ls $3 | wc -l)", rows, workers=4)
+    assert [r[0].split()[0] for r in got] == [str(i) for i in range(10)]
+    assert int(got[0][0].split()[1]) >= 4  # rows 1-3 started while row 0 slept
 
 
 def test_pipe_as_args_sequential() -> None:
@@ -588,14 +585,14 @@ def test_pipe_as_args_output_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     assert out[0].schema == pa.schema([("_1", pa.string())])
 
 
-def test_pipe_as_args_stopping_early(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pipe_as_args_stopping_early(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(pipe_module, "BATCH_LINES", 1)
-    rows = rows_to_batch([(i,) for i in range(100)])
-    started = time.monotonic()
-    out = pipe_as_args("echo $1; sleep 0.2", iter([rows]), workers=2)
+    rows = rows_to_batch([(i, str(tmp_path)) for i in range(100)])
+    out = pipe_as_args("echo $1; touch $2/ran-$1; sleep 0.2", iter([rows]), workers=2)
     assert batch_to_rows(next(out)) == [("0",)]
     out.close()
-    assert time.monotonic() - started < 5  # not 100 x 0.2 s / 2
+    time.sleep(0.5)  # anything still queued would have started by now
+    assert len(list(tmp_path.iterdir())) < 10  # the other ~95 commands never ran
 
 
 # ---------------------------------------------------------------------------------------------

@@ -175,9 +175,7 @@ class ReduceByKeyOp(Op):
                 [canonical_key_column(table.column(i)) for i in range(width)],
                 names=[f"c{i}" for i in range(width)],
             )
-            res = keyed.group_by(keyed.schema.names, use_threads=False).aggregate(
-                [([], "count_all")]
-            )
+            res = _group_aggregate(keyed, width, [([], "count_all")])
             cols = [res.column(f"c{i}") for i in range(width)] + [res.column("count_all")]
             return pa.Table.from_arrays(cols, names=renumber([*names[:width], f"_{width + 1}"]))
         keyed = pa.Table.from_arrays(
@@ -189,13 +187,29 @@ class ReduceByKeyOp(Op):
         )
         # first/last keep None values, as the Python reducer does
         options = pc.ScalarAggregateOptions(skip_nulls=False) if agg in ("first", "last") else None
-        res = keyed.group_by([f"c{i}" for i in range(width)], use_threads=False).aggregate(
-            [(f"c{i}", agg, options) for i in range(width, table.num_columns)]
+        res = _group_aggregate(
+            keyed, width, [(f"c{i}", agg, options) for i in range(width, table.num_columns)]
         )
         cols = [res.column(f"c{i}") for i in range(width)] + [
             res.column(f"c{i}_{agg}") for i in range(width, table.num_columns)
         ]
         return pa.Table.from_arrays(cols, names=list(names))
+
+
+def _group_aggregate(keyed: pa.Table, width: int, aggregations: list[Any]) -> pa.Table:
+    """``keyed.group_by(c0..c{width-1}).aggregate(aggregations)``, groups in order of first
+    appearance.
+
+    One-threaded Arrow keeps that order, except that a null key can displace the group of
+    the zero value (pyarrow 26: keys ``[None, 0, 1]`` come out ``[None, 1, 0]``); when a key
+    column holds nulls the groups are put back in order by their first row.
+    """
+    keys = [f"c{i}" for i in range(width)]
+    if not any(keyed.column(k).null_count for k in keys):
+        return keyed.group_by(keys, use_threads=False).aggregate(aggregations)
+    keyed = keyed.append_column("_row", pa.array(np.arange(keyed.num_rows, dtype=np.int64)))
+    res = keyed.group_by(keys, use_threads=False).aggregate([*aggregations, ("_row", "min")])
+    return res.take(pc.sort_indices(res.column("_row_min"))).drop_columns(["_row_min"])
 
 
 @dataclass(frozen=True)
