@@ -11,11 +11,14 @@ A dataset is built one of two ways (``layout``):
   shards are exactly the generated ones (what order-sensitive operators are checked on);
 - ``"split"``: all rows in one source split into ``len(shards)`` shards by gleamnb, for the
   operators whose result does not depend on where the shard boundaries fall.
+
+Each property runs 30 examples; set ``GLEAMNB_PROPERTY_EXAMPLES`` for a longer search.
 """
 
 from __future__ import annotations
 
 import operator
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,7 +41,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 Rows = list[tuple[Any, ...]]
 
 PROPERTY = settings(
-    max_examples=30,
+    max_examples=int(os.environ.get("GLEAMNB_PROPERTY_EXAMPLES", "30")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
