@@ -30,6 +30,7 @@ import cloudpickle
 
 from gleamnb.errors import ArgumentError, ExecutorCrashedError, GleamError, RunCancelledError
 from gleamnb.planner.physical import PhysicalPlan, PhysicalStage
+from gleamnb.runners import spawn
 from gleamnb.runners.base import (
     Runner,
     collect_targets,
@@ -176,8 +177,12 @@ class LocalRunner(Runner):
     # -- executors -----------------------------------------------------------------------------
 
     def _spawn(self) -> Any:
-        cls = InlineExecutor if self.mode == "inline" else ExecutorProcess
-        e = cls(len(self.pool), self.inbox)
+        index = len(self.pool)
+        e = (
+            InlineExecutor(index, self.inbox)
+            if self.mode == "inline"
+            else ExecutorProcess(index, self.inbox, spawn.threads_for(self.size))
+        )
         self.pool.append(e)
         return e
 

@@ -31,14 +31,14 @@ class ExecutorProcess:
 
     inline = False
 
-    def __init__(self, index: int, inbox: queue.Queue[Message]) -> None:
+    def __init__(self, index: int, inbox: queue.Queue[Message], threads: int) -> None:
         self.index = index
         self.inbox = inbox
         self.loaded: set[str] = set()
         self.task: int | None = None
         self.ready = threading.Event()
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
-        self.proc = spawn.take()
+        self.proc = spawn.take(threads)
         self._reader = threading.Thread(
             target=self._read, name=f"gleamnb-exec-{index}", daemon=True
         )

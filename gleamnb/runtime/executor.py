@@ -19,6 +19,7 @@ import cloudpickle
 import pyarrow as pa
 
 from gleamnb.errors import GleamError, RowText, RunCancelledError
+from gleamnb.runtime import THREADS_ENV
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.ops.base import user_traceback
 from gleamnb.runtime.protocol import (
@@ -204,6 +205,9 @@ def main() -> None:
     os.dup2(2, 1)  # user prints go to stderr, never into the protocol stream
     sys.stdout = sys.stderr
     faulthandler.enable(sys.stderr)
+    threads = os.environ.get(THREADS_ENV)
+    if threads:  # this process's share of the cores (see gleamnb.runners.spawn)
+        pa.set_cpu_count(int(threads))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides about cancelling
     signal.signal(signal.SIGUSR1, _interrupts.handler)
     stages = StageCache()

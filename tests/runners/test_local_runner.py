@@ -35,6 +35,24 @@ def test_tasks_run_in_executor_processes_one_per_requested_executor() -> None:
         runner.shutdown()
 
 
+@pytest.mark.parametrize("executors", [1, 2, 3])
+def test_executors_share_the_cores_for_arrow_threads(executors: int) -> None:
+    # n executors each running one Arrow thread per core would oversubscribe the machine
+    runner = LocalRunner(executors=executors)
+    try:
+        import pyarrow as pa
+
+        counts = (
+            gl.Flow("threads")
+            .range(0, 2 * executors, shards=2 * executors)
+            .map(lambda x: pa.cpu_count())
+            .collect(runner)
+        )
+        assert {c for (c,) in counts} == {max(1, (os.cpu_count() or 1) // executors)}
+    finally:
+        runner.shutdown()
+
+
 def test_inline_mode_runs_in_this_process() -> None:
     rows = (
         gl.Flow("inline")
