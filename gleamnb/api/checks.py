@@ -2,19 +2,49 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import cloudpickle
 
-from gleamnb.errors import ArgumentError, FieldError, PicklingError
+from gleamnb.errors import ArgumentError, FieldError, GleamError, PicklingError
 from gleamnb.plan.builtins import BuiltinFunction
 from gleamnb.plan.order import FieldRef
 from gleamnb.runtime.fields import resolve_field
 from gleamnb.runtime.rows import is_positional
 
-__all__ = ["check_function", "check_count", "check_fields", "step_name"]
+__all__ = ["check_function", "check_count", "check_fields", "step_name", "names_flow_in_errors"]
+
+_C = TypeVar("_C", bound=type)
+
+
+def names_flow_in_errors(flow_name: Callable[[Any], str]) -> Callable[[_C], _C]:
+    """Class decorator: a :class:`GleamError` raised by a public method names the flow.
+
+    Build-time checks know the step they check, not the flow it belongs to; the flow is
+    ``flow_name(self)`` of the object whose method was called.
+    """
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def named(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except GleamError as err:
+                err.with_context(flow=flow_name(self))
+                raise
+
+        return named
+
+    def decorate(cls: _C) -> _C:
+        for name, value in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.isfunction(value):
+                setattr(cls, name, wrap(value))
+        return cls
+
+    return decorate
 
 
 def step_name(name: str | None, fn: Any, kind: str) -> str:
@@ -27,20 +57,60 @@ def step_name(name: str | None, fn: Any, kind: str) -> str:
     return kind
 
 
-def _culprit(fn: Callable[..., Any]) -> str | None:
-    """Name what inside ``fn`` cannot be pickled (a closure cell or a referenced global)."""
+def _unpicklable(value: Any) -> str | None:
+    """Why ``value`` cannot be pickled, or None when it can."""
+    try:
+        cloudpickle.dumps(value)
+    except Exception as exc:
+        return f"{type(value).__name__}: {exc}"
+    return None
+
+
+def _attributes(obj: Any) -> list[tuple[str, Any]]:
+    try:
+        return list(vars(obj).items())
+    except TypeError:  # no __dict__ (slots, builtins)
+        return []
+
+
+def _parts(fn: Any) -> list[tuple[str, Any]]:
+    """What pickling ``fn`` also pickles, each with how to name it to the user."""
+    if inspect.ismethod(fn):
+        owner = f"the {type(fn.__self__).__name__} object the method is bound to"
+        return [
+            *((f"attribute {name!r} of {owner}", v) for name, v in _attributes(fn.__self__)),
+            (owner, fn.__self__),
+            *_parts(fn.__func__),
+        ]
+    if not inspect.isfunction(fn):  # a callable instance
+        owner = f"the callable {type(fn).__name__} object"
+        return [(f"attribute {name!r} of {owner}", v) for name, v in _attributes(fn)]
+    parts: list[tuple[str, Any]] = []
+    code = fn.__code__
+    positional = code.co_varnames[: code.co_argcount]
+    for name, v in zip(
+        positional[len(positional) - len(fn.__defaults__ or ()) :], fn.__defaults__ or ()
+    ):
+        parts.append((f"default value of argument {name!r}", v))
+    for name, v in (fn.__kwdefaults__ or {}).items():
+        parts.append((f"default value of argument {name!r}", v))
     try:
         closure = inspect.getclosurevars(fn)
     except (TypeError, ValueError):
-        return None
+        return parts
     for scope, values in (("closure variable", closure.nonlocals), ("global", closure.globals)):
-        for name, value in values.items():
-            if inspect.ismodule(value):
-                continue
-            try:
-                cloudpickle.dumps(value)
-            except Exception as exc:
-                return f"{scope} {name!r} ({type(value).__name__}: {exc})"
+        parts.extend(
+            (f"{scope} {name!r}", v) for name, v in values.items() if not inspect.ismodule(v)
+        )
+    return parts
+
+
+def _culprit(fn: Callable[..., Any]) -> str | None:
+    """Name what inside ``fn`` cannot be pickled (an attribute, default, closure cell or global)."""
+    for label, value in _parts(fn):
+        why = _unpicklable(value)
+        if why is not None:
+            return f"{label} ({why})"
     return None
 
 
@@ -58,7 +128,7 @@ def check_function(fn: Any, step: str, what: str = "function") -> None:
         cloudpickle.dumps(fn)
     except Exception as exc:
         culprit = _culprit(fn)
-        fname = getattr(fn, "__qualname__", repr(fn))
+        fname = getattr(fn, "__qualname__", None) or f"{type(fn).__name__} object"
         raise PicklingError(
             f"the {what} {fname!r} of step {step!r} cannot be sent to executor processes: "
             + (f"it uses the {culprit}" if culprit else f"{type(exc).__name__}: {exc}"),

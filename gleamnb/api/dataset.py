@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from gleamnb.api.checks import check_count, check_fields, check_function, step_name
+from gleamnb.api.checks import (
+    check_count,
+    check_fields,
+    check_function,
+    names_flow_in_errors,
+    step_name,
+)
 from gleamnb.errors import ArgumentError, SchemaError
 from gleamnb.plan import steps as S
 from gleamnb.plan.builtins import BuiltinFunction
@@ -58,6 +64,7 @@ def _join_names(
     return tuple(renumber([*lnames, *rvals]))
 
 
+@names_flow_in_errors(lambda d: d.flow.name)
 class Dataset:
     """A distributed collection of rows, defined by the steps that make it.
 
@@ -389,7 +396,9 @@ class Dataset:
                 step=step.name,
                 hint="add a value first, e.g. .map(gl.mappers.append_one) before reduce_by_key",
             )
-        return self._then(step, shards=self._wide_shards(), names=names if reducer.agg else None)
+        if reducer.agg is None and names is not None and len(names) != len(keys) + 1:
+            names = None  # a Python reducer's tuples decide how many value fields come out
+        return self._then(step, shards=self._wide_shards(), names=names)
 
     def reduce(self, fn: Callable[[Any, Any], Any] | str, *, name: str | None = None) -> Dataset:
         """Fold all rows into one: ``fn(a, b)`` gets scalars (one field) or tuples.
@@ -490,6 +499,7 @@ class Dataset:
         keys = as_fields(on, "join")
         kind = "join" if how == "inner" else f"{how}_join"
         step = S.Join(name=name or kind, how=how, on=keys)
+        _check_dataset(other, step.name)
         self._check(keys, step.name)
         other._check(keys, step.name)
         names = _join_names(self.node, other.node, keys, step.name, lists=False)
@@ -558,6 +568,7 @@ class Dataset:
         keys = as_fields(on, "hash_join")
         step = S.HashJoin(name=name or "hash_join", on=keys)
         self._check(keys, step.name)
+        _check_dataset(small, step.name)
         small._check(keys, step.name)
         names = _join_names(self.node, small.node, keys, step.name, lists=False)
         return self._then(step, inputs=[self, small], shards=self.node.shards, names=names)
@@ -574,6 +585,7 @@ class Dataset:
         """
         keys = as_fields(on, "co_group")
         step = S.CoGroup(name=name or "co_group", on=keys)
+        _check_dataset(other, step.name)
         self._check(keys, step.name)
         other._check(keys, step.name)
         names = _join_names(self.node, other.node, keys, step.name, lists=True)
@@ -669,6 +681,8 @@ class Dataset:
         if not others:
             raise ArgumentError("union needs at least one other dataset", hint="e.g. a.union(b)")
         step = S.Union(name=name or "union", ordered=ordered)
+        for other in others:
+            _check_dataset(other, step.name)
         widths = {len(d.node.names) for d in (self, *others) if d.node.names is not None}
         if len(widths) > 1:
             raise SchemaError(
@@ -891,8 +905,13 @@ class Dataset:
             )
         return table.to_pandas()
 
-    def show(self, n: int = 20, runner: Runner | None = None, *, progress: Any = None) -> None:
+    def show(
+        self, n: int | Runner = 20, runner: Runner | None = None, *, progress: Any = None
+    ) -> None:
         """Print the first ``n`` rows as a small table.
+
+        Like every action, ``show`` also takes the runner as its first argument:
+        ``show(runner)`` is ``show(20, runner)``.
 
         Examples
         --------
@@ -902,9 +921,34 @@ class Dataset:
         ---+---
         a  |  1
         b  | 22
+        >>> gl.Flow().ints([7]).show(gl.local(mode="inline"))
+        _1
+        --
+         7
         """
         from gleamnb.api.display import format_rows
+        from gleamnb.runners.base import Runner
+
+        if isinstance(n, Runner):
+            if runner is not None:
+                raise ArgumentError(
+                    "show got two runners", hint="use show(runner) or show(n, runner)"
+                )
+            n, runner = 20, n
+        check_count(n, "the n of show", minimum=0, step="show")
 
         rows = self.take(n + 1, runner, progress=progress)
         names = self.names or tuple(f"_{i + 1}" for i in range(len(rows[0]) if rows else 0))
         print(format_rows(rows[:n], names, more=len(rows) > n))
+
+
+def _check_dataset(value: Any, step: str) -> None:
+    """Steps that combine datasets take :class:`Dataset` objects, not plain data."""
+    if not isinstance(value, Dataset):
+        raise ArgumentError(
+            f"step {step!r} needs a Dataset to combine with, got {type(value).__name__} "
+            f"{value!r:.80}",
+            step=step,
+            hint="make a dataset from the data first, e.g. flow.slices(rows) or "
+            "flow.from_iterable(values), in the same flow",
+        )

@@ -23,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from gleamnb.api.checks import check_count
+from gleamnb.api.checks import check_count, names_flow_in_errors
 from gleamnb.api.dataset import Dataset
 from gleamnb.errors import ArgumentError, GleamError, UserCodeError
 from gleamnb.plan import steps as S
@@ -42,6 +42,7 @@ from gleamnb.runtime.sources import FileSpec
 __all__ = ["Flow"]
 
 
+@names_flow_in_errors(lambda f: f.name)
 class Flow:
     """A named dataflow: sources, the steps over them, and sinks. Nothing runs until
     :meth:`run` or an action (``collect()``, ``count()``, ...) on one of its datasets.
@@ -147,7 +148,7 @@ class Flow:
         >>> gl.Flow().slices([("a", 1), ["b", 2]]).collect()
         [('a', 1), ('b', 2)]
         """
-        return self._in_memory([tuple(r) for r in rows], shards, name)
+        return self._in_memory([_row_of(r, i, name) for i, r in enumerate(rows)], shards, name)
 
     def range(
         self, start: int, stop: int | None = None, *, shards: int = 1, name: str = "range"
@@ -400,3 +401,16 @@ def _listeners(progress: Any, flow: str) -> list[Listener]:
     if progress is True or TerminalProgress.fits():
         return [TerminalProgress(flow)]
     return []
+
+
+def _row_of(row: Any, index: int, step: str) -> tuple[Any, ...]:
+    """One row of ``slices``: a tuple or list of fields."""
+    if isinstance(row, (tuple, list)):
+        return tuple(row)
+    raise ArgumentError(
+        f"{step} needs rows given as tuples or lists of fields; row {index} is "
+        f"{type(row).__name__} {row!r}",
+        step=step,
+        hint="write one-field rows as (value,), or use flow.from_iterable / flow.ints / "
+        "flow.strings for plain values",
+    )

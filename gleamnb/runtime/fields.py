@@ -37,7 +37,8 @@ def resolve_field(field: FieldRef, names: Sequence[str], *, step: str | None = N
         if 1 <= field <= len(names):
             return field - 1
         raise FieldError(
-            f"field {field} is out of range: the data has {len(names)} fields",
+            f"field {field} is out of range: the data has {len(names)} "
+            f"field{'' if len(names) == 1 else 's'}",
             step=step,
             hint=f"fields are numbered from 1 to {len(names)} ({_known(names)})"
             if names

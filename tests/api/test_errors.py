@@ -94,7 +94,9 @@ def test_unknown_field_name_at_build_time(runner: LocalRunner, tmp_path: Path) -
 
     with pytest.raises(gl.FieldError) as info:
         people.select("name", "salary")
-    assert_mentions(str(info.value), "'salary'", "'select'", "name", "age", "city")
+    assert_mentions(
+        str(info.value), "'salary'", "'select'", "name", "age", "city", "flow 'unknown fields'"
+    )
 
     with pytest.raises(gl.FieldError) as info:
         people.sort(gl.order_by("salary"), name="by_salary")
@@ -248,6 +250,34 @@ def test_unpicklable_udf_names_the_function_and_the_captured_object(runner: Loca
     assert numbers.filter(lambda x: x > 1).collect(runner, progress=False) == [(2,), (3,), (4,)]
 
 
+def test_unpicklable_bound_method_callable_object_and_default_name_the_object() -> None:
+    class Tally:
+        def __init__(self) -> None:
+            self.guard = threading.Lock()
+
+        def bump(self, x: int) -> int:
+            return x + 1
+
+        def __call__(self, x: int) -> int:
+            return x
+
+    lock = threading.Lock()
+
+    def with_default(x: int, held: Any = lock) -> int:
+        return x
+
+    numbers = gl.Flow("pickling").range(0, 3)
+    cases = [
+        (Tally().bump, ["Tally.bump", "attribute 'guard'", "Tally object", "bound"]),
+        (Tally(), ["Tally object", "attribute 'guard'", "callable"]),
+        (with_default, ["with_default", "default value of argument 'held'"]),
+    ]
+    for fn, parts in cases:
+        with pytest.raises(gl.PicklingError) as info:
+            numbers.map(fn)
+        assert_mentions(str(info.value), *parts, "lock", "flow 'pickling'")
+
+
 def test_udf_from_a_module_the_driver_imported_from_its_own_path(
     runner: LocalRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -371,6 +401,65 @@ def test_udf_exception(runner: LocalRunner, tmp_path: Path) -> None:
     assert info.value.hint
     assert_untouched(before)
     assert_runner_works(runner)
+
+
+def test_udf_calls_sys_exit_fails_its_row_not_its_executor(runner: LocalRunner) -> None:
+    def leaver(x: int) -> int:
+        if x == 7:
+            sys.exit("no sevens")  # <- leaver exits here
+        return x
+
+    pids = {e.pid for e in runner.pool}
+    f = gl.Flow("leaving udf")
+    with pytest.raises(gl.UserCodeError) as info:
+        f.range(0, 10, shards=2).map(leaver).collect(runner, progress=False)
+    message = str(info.value)
+    assert_mentions(message, "leaving udf", "'leaver'", "SystemExit", "no sevens", "(7,)")
+    assert_mentions(message, f'File "{THIS_FILE}", line {line_of("# <- leaver exits here")}')
+    assert_shard(message, 2)
+    assert {e.pid for e in runner.pool} == pids  # no executor was lost
+    assert_runner_works(runner)
+
+
+def test_udf_exception_with_a_long_message_is_truncated_in_the_summary(
+    runner: LocalRunner,
+) -> None:
+    text = "very long complaint " * 100
+
+    def complain(x: int) -> int:
+        raise ValueError(text)
+
+    with pytest.raises(gl.UserCodeError) as info:
+        gl.Flow("long").ints([1]).map(complain).collect(runner, progress=False)
+    first_line = str(info.value).splitlines()[0]
+    assert first_line.startswith("the function of step 'complain' raised ValueError: very long")
+    assert len(first_line) < 300
+    assert info.value.detail is not None and text.strip() in info.value.detail  # whole there
+
+
+def test_combining_with_plain_data_instead_of_a_dataset() -> None:
+    f = gl.Flow("combining")
+    left = f.ints([1, 2])
+    for combine, step in [
+        (lambda: left.join([1]), "join"),
+        (lambda: left.left_outer_join({1: 2}), "left_outer_join"),
+        (lambda: left.hash_join([(1, 2)]), "hash_join"),
+        (lambda: left.co_group("x"), "co_group"),
+        (lambda: left.union(left, 3), "union"),
+    ]:
+        with pytest.raises(gl.ArgumentError) as info:
+            combine()
+        assert_mentions(str(info.value), f"'{step}'", "Dataset", "flow 'combining'")
+        assert info.value.hint
+    assert left.union(left).collect(gl.local(mode="inline")) == [(1,), (2,), (1,), (2,)]
+
+
+def test_slices_rows_that_are_not_tuples_or_lists() -> None:
+    f = gl.Flow("bad slices")
+    with pytest.raises(gl.ArgumentError) as info:
+        f.slices([(1, "a"), 2])
+    assert_mentions(str(info.value), "slices", "row 1", "int 2", "(value,)", "flow 'bad slices'")
+    assert f.slices([(1, "a"), [2, "b"]]).collect(gl.local(mode="inline")) == [(1, "a"), (2, "b")]
 
 
 def test_udf_calls_os_exit(runner: LocalRunner) -> None:

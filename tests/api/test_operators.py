@@ -155,6 +155,17 @@ def test_show(flow: gl.Flow, any_runner: LocalRunner, capsys: pytest.CaptureFixt
     assert len(lines) == 5  # header, rule, two rows, the "more" marker
 
 
+def test_show_takes_the_runner_first_like_every_action(
+    flow: gl.Flow, any_runner: LocalRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flow.range(0, 25).show(any_runner, progress=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert [int(ln) for ln in lines[2:22]] == list(range(20))
+    assert len(lines) == 23  # header, rule, 20 rows, the "more" marker
+    with pytest.raises(gl.ArgumentError):
+        flow.range(0, 3).show(any_runner, any_runner)
+
+
 def test_in_memory_sources(flow: gl.Flow, any_runner: LocalRunner) -> None:
     assert run(flow.strings(["a b", ""]), any_runner) == [("a b",), ("",)]
     assert run(flow.ints([3, -1]), any_runner) == [(3,), (-1,)]
@@ -378,6 +389,20 @@ def test_reduce_by_key_string_concatenation(flow: gl.Flow, any_runner: LocalRunn
     shards = [[(1, "a"), (2, "x"), (1, "b")], [(1, "c"), (2, "y")]]
     got = reduce_sorted(sharded(flow, shards).reduce_by_key(operator.add), any_runner)
     assert got == [(1, "abc"), (2, "xy")]
+
+
+def test_reduce_by_key_with_a_python_reducer_keeps_field_names(
+    flow: gl.Flow, any_runner: LocalRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("name,city\nann,paris\nbob,rome\ncid,paris\n")
+    joined = (
+        flow.read(gl.csv(str(path), header=True))
+        .select("city", "name")
+        .reduce_by_key(lambda a, b: a + "+" + b)
+    )
+    assert sorted(run(joined.select("name"), any_runner)) == [("ann+cid",), ("bob",)]
+    assert sorted(run(joined.select("city"), any_runner)) == [("paris",), ("rome",)]
 
 
 def test_reduce_by_key_several_value_fields_are_tuples(

@@ -18,11 +18,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from gleamnb.errors import GleamError, SchemaError, UserCodeError
+from gleamnb.errors import GleamError, SchemaError, UserCodeError, truncate
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.rows import conform, empty_batch, unify_schemas
 
 __all__ = [
+    "USER_CODE_ERRORS",
     "Op",
     "concat_batches",
     "user_traceback",
@@ -103,12 +104,21 @@ def user_traceback(exc: BaseException, skip_frames: int = 1) -> str:
     return "".join(lines).rstrip()
 
 
+#: What a user function may raise that fails the step on its row: any ``Exception``, and
+#: ``SystemExit`` (a ``sys.exit()`` in a UDF must fail the run, not end the executor).
+USER_CODE_ERRORS = (Exception, SystemExit)
+
+
 def user_error(
     exc: BaseException, ctx: TaskContext, step: str, row: Any, what: str = "function"
 ) -> UserCodeError:
-    """A :class:`UserCodeError` for an exception raised by a user function on ``row``."""
+    """A :class:`UserCodeError` for an exception raised by a user function on ``row``.
+
+    The message quotes the exception's text truncated; the traceback in ``detail`` has it
+    whole.
+    """
     return UserCodeError(
-        f"the {what} of step {step!r} raised {type(exc).__name__}: {exc}",
+        f"the {what} of step {step!r} raised {type(exc).__name__}: {truncate(str(exc))}",
         row=row,
         hint="fix the function, or filter out the rows it cannot handle before this step",
         detail="user traceback:\n" + user_traceback(exc),

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from gleamnb.errors import ArgumentError, GleamError, SchemaError
 from gleamnb.runtime.context import TaskContext
-from gleamnb.runtime.ops.base import Op, user_error
+from gleamnb.runtime.ops.base import USER_CODE_ERRORS, Op, user_error
 from gleamnb.runtime.rows import (
     batch_to_columns,
     column_to_pylist,
@@ -98,7 +98,7 @@ class MapOp(Op):
                 else:
                     for i, value in enumerate(rows):  # noqa: B007 - i names the failing row
                         append(fn(value))
-            except Exception as exc:
+            except USER_CODE_ERRORS as exc:
                 row = rows[i] if multi else (rows[i],)
                 raise user_error(exc, ctx, self.name, row) from None
             if out:
@@ -133,7 +133,7 @@ class FlatMapOp(Op):
                 raise err.with_context(
                     row=rows[i] if multi else (rows[i],), **ctx.where(self.name)
                 ) from None
-            except Exception as exc:
+            except USER_CODE_ERRORS as exc:
                 row = rows[i] if multi else (rows[i],)
                 raise user_error(exc, ctx, self.name, row) from None
             if out:
@@ -171,7 +171,7 @@ class FilterOp(Op):
                 else:
                     for i, value in enumerate(rows):  # noqa: B007 - i names the failing row
                         append(bool(fn(value)))
-            except Exception as exc:
+            except USER_CODE_ERRORS as exc:
                 row = rows[i] if multi else (rows[i],)
                 raise user_error(exc, ctx, self.name, row) from None
             yield batch.filter(pa.array(keep, type=pa.bool_()))
@@ -196,7 +196,7 @@ class MapBatchesOp(Op):
             arg: Any = batch if self.format == "arrow" else _to_pandas(batch)
             try:
                 result = self.fn(arg)
-            except Exception as exc:
+            except USER_CODE_ERRORS as exc:
                 raise user_error(
                     exc, ctx, self.name, f"<batch of {batch.num_rows} rows>", what="batch function"
                 ) from None
