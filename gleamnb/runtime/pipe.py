@@ -31,9 +31,12 @@ Lines in: one row of strings per line
 -------------------------------------
 The command's stdout is read incrementally and cut into lines at LF; one CR at the end of a
 line is dropped (CRLF output), and a last line without LF still counts. Each line is split on
-TAB only (no other whitespace, no quoting) into string fields named ``_1 .. _k``; escapes are
-*not* undone, the command's text is taken as it is. Every line of one step's output must
-have the same number of fields, or a :class:`~gleamnb.errors.SchemaError` names the line.
+TAB only (no other whitespace, no quoting) into string fields named ``_1 .. _k``, and the
+escapes are undone: ``\\\\``, ``\\t``, ``\\n`` and ``\\r`` become backslash, TAB, LF and
+CR again, so a command that passes lines through (``cat``, ``grep``, ``sort``) gives back the
+very fields it was given; a backslash before any other character is kept as it is. Every line
+of one step's output must have the same number of fields, or a
+:class:`~gleamnb.errors.SchemaError` names the line.
 Bytes that are not valid UTF-8 are replaced by U+FFFD. Output comes in record batches of at
 most :data:`BATCH_LINES` lines; a command that prints nothing gives no batch at all.
 
@@ -382,9 +385,28 @@ class _LineParser:
         else:
             fields = pc.list_flatten(pc.split_pattern(text, "\t"))
             columns = [fields.take(pa.array(np.arange(j, n * k, k))) for j in range(k)]
+        if (values == 92).any():  # a backslash somewhere: undo the escapes
+            columns = [_unescape_column(c) for c in columns]
         return pa.RecordBatch.from_arrays(
             [c.cast(pa.string()) for c in columns], names=positional_names(k)
         )
+
+
+def _unescape_column(column: pa.Array) -> pa.Array:
+    """``column`` with the four escapes undone, scanning each value left to right.
+
+    Cutting at every ``\\\\`` pair first (leftmost pairs, as a left-to-right scan takes them)
+    leaves single backslashes only; in the pieces, ``\\t``, ``\\n`` and ``\\r`` are escapes,
+    and joining the pieces with one backslash undoes the pairs.
+    """
+    if not pc.any(pc.match_substring(column, "\\")).as_py():
+        return column
+    pieces = pc.split_pattern(column, "\\\\")
+    flat = pieces.flatten()
+    for escape, plain in (("\\t", "\t"), ("\\n", "\n"), ("\\r", "\r")):
+        flat = pc.replace_substring(flat, escape, plain)
+    rebuilt = type(pieces).from_arrays(pieces.offsets, flat)
+    return pc.binary_join(rebuilt, pa.scalar("\\", column.type))
 
 
 def _slices(batch: pa.RecordBatch | None) -> Iterator[pa.RecordBatch]:

@@ -74,7 +74,21 @@ def ref_run(command: str, stdin: bytes) -> list[tuple[str, ...]]:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return [tuple(line.removesuffix("\r").split("\t")) for line in lines]
+    return [tuple(ref_unescape(f) for f in line.removesuffix("\r").split("\t")) for line in lines]
+
+
+def ref_unescape(text: str) -> str:
+    """Undo the four documented escapes, scanning left to right; other backslashes stay."""
+    plain = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in plain:
+            out.append(plain[text[i + 1]])
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 def run(command: str, data: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
@@ -249,9 +263,32 @@ def test_pipe_matches_running_the_command(command: str) -> None:
 
 def test_cat_returns_every_field_as_text() -> None:
     got = run("cat", rows_to_batch(MIXED_ROWS))
-    assert got == [tuple(ref_field(v) for v in row) for row in MIXED_ROWS]
+    assert got == [tuple(ref_unescape(ref_field(v)) for v in row) for row in MIXED_ROWS]
     assert got[0] == ("plain", "1", "0.5", "true", "")  # numbers are never dropped
-    assert got[1][0] == "tab\\there"
+    # the escapes that kept TAB, LF, CR and backslash inside one field are undone
+    assert got[1][0] == "tab\there"
+    assert got[2][0] == "new\nline" and got[2][4] == "back\\slash"
+    assert got[3][0] == "cr\rhere"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.text(alphabet="\\\t\n\rtnrx é", max_size=8), st.text(alphabet="\\t", max_size=4)
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_string_fields_come_back_whole_through_cat(rows: list[tuple[str, str]]) -> None:
+    assert run("cat", rows_to_batch(rows)) == rows
+
+
+def test_backslashes_the_command_prints_itself() -> None:
+    # escapes are undone; a backslash before any other character is kept
+    got = run("printf '%s\\n' 'a\\tb' 'c\\qd' 'e\\' 'f\\\\t'", [])
+    assert got == [("a\tb",), ("c\\qd",), ("e\\",), ("f\\t",)]
 
 
 def test_output_is_string_columns_named_by_position() -> None:
@@ -330,8 +367,8 @@ def test_large_input_through_cat_does_not_deadlock() -> None:
         last = batch_to_rows(batch.slice(batch.num_rows - 1, 1))[0]
         count += batch.num_rows
     assert count == n
-    assert first == ("0", "0.0", "t\\tx")
-    assert last == (str(n - 1), repr((n - 1) * 0.5), "t\\tx")
+    assert first == ("0", "0.0", "t\tx")
+    assert last == (str(n - 1), repr((n - 1) * 0.5), "t\tx")
     assert max(sizes) <= BATCH_LINES and all(s == BATCH_LINES for s in sizes[:-1])
 
 
@@ -607,7 +644,8 @@ def test_reference_helpers_agree_with_a_shell() -> None:
     # Guards the references themselves.
     text = ref_text([("a\tb", 1.5, None)])
     assert text == b"a\\tb\t1.5\t\n"
-    assert ref_run("cat", text) == [("a\\tb", "1.5", "")]
+    assert ref_run("cat", text) == [("a\tb", "1.5", "")]
+    assert ref_unescape("a\\\\tb\\q\\") == "a\\tb\\q\\"
     assert math.isnan(float(ref_field(float("nan"))))
 
 
