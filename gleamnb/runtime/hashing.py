@@ -14,7 +14,10 @@ correct and fast:
   timestamps, durations and times as nanoseconds (so units do not matter); dictionary arrays as
   their decoded values; chunked as contiguous; slices as what they show. Nulls hash to one
   fixed value.
-- **Every type spreads.** Floats included (Gleam sent every float key to shard 0).
+- **Every type spreads**, floats included (Gleam sent every float key to shard 0), and so do
+  a few distinct small keys: an integer key ``k`` hashes as ``mix(seed + k * golden)``, the
+  splitmix64 generator's output at step ``k``, so bools and the keys 0, 1, 2, ... fall over
+  the shards like random values do.
 
 Ints, floats, bools, temporals, strings/binary, dictionaries, lists (and list views), maps and
 structs (and the ``gleamnb.tuple`` type) are hashed with numpy over the Arrow buffers, with no
@@ -105,10 +108,17 @@ def _mix64(x: np.ndarray) -> np.ndarray:
 def _hash_keys(keys: np.ndarray) -> np.ndarray:
     """Hashes of 64-bit integer keys (uint64, any bit pattern), computed in place.
 
+    Key ``k`` hashes as ``mix(seed + k * golden)``, the splitmix64 generator's output at
+    step ``k``, so the keys 0, 1, 2, ... hash like that well-tested random sequence.
+    Multiplying first matters: small keys differ only in their low bits, which the mixer's
+    first xor-shift leaves alone, and ``mix(seed + k)`` sent the keys 0..12 all to the upper
+    half of the hash range. The multiplier is odd, so distinct keys stay distinct.
+
     ``keys`` must be a fresh array (every caller passes a converted copy).
     """
     if not keys.flags.writeable:
         keys = keys.copy()
+    keys *= _GOLDEN
     keys += _INT_SEED
     return _mix64(keys)
 

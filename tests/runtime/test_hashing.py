@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import itertools
+import math
 import os
 import struct
 import subprocess
@@ -333,17 +334,17 @@ def test_column_order_matters_and_errors() -> None:
 GOLDEN = [
     (
         pa.array([0, 1, -1, 2**40]),
-        [16852473371444490038, 16911753153453118205, 9368744190824693952, 5955248842748977508],
+        [16852473371444490038, 3220344897584144929, 7887551627776053881, 1227918947543410937],
     ),
     (
         pa.array([0.5, -0.0, float("nan")]),
-        [12727855802071252410, 16852473371444490038, 15313398501569193336],
+        [7500481119191153184, 16852473371444490038, 15168845564361176887],
     ),
     (
         pa.array(["", "a", "hello world, this is long"]),
         [8018438174694008043, 3740012898072765075, 18051865367010315500],
     ),
-    (pa.array([[1, 2], []]), [17016406506573022725, 16903225604116078773]),
+    (pa.array([[1, 2], []]), [3374527043916127026, 16903225604116078773]),
 ]
 
 
@@ -363,7 +364,7 @@ def _py_mix(x: int) -> int:
 
 
 def _py_hash_int(v: int) -> int:
-    return _py_mix((v & _MASK) + 0x243F6A8885A308D3)
+    return _py_mix((v & _MASK) * _GOLDEN_RATIO + 0x243F6A8885A308D3)
 
 
 def _py_hash_bytes(b: bytes) -> int:
@@ -463,6 +464,82 @@ def test_multi_column_keys_spread() -> None:
     ids = partition_ids(hash_columns([a, b]), 7)
     shares = np.bincount(ids, minlength=7) / len(ids)
     assert shares.min() >= 0.10 and shares.max() <= 0.18, shares
+
+
+# Few distinct keys: the common small key sets must reach every shard and split evenly, as
+# they would under a random function. Each key set maps k to the columns of k distinct keys.
+SMALL_KEYS: dict[str, Callable[[int], list[pa.Array]]] = {
+    "ints 0..k-1": lambda k: [pa.array(range(k))],
+    "ints 1..k as int16": lambda k: [pa.array(range(1, k + 1), pa.int16())],
+    "negative ints": lambda k: [pa.array(range(-k, 0))],
+    "integral floats": lambda k: [pa.array([float(i) for i in range(k)])],
+    "decimal strings": lambda k: [pa.array([str(i) for i in range(k)])],
+    "short strings": lambda k: [pa.array([f"k{i}" for i in range(k)])],
+    "two int columns": lambda k: [pa.array([i % 4 for i in range(k)]), pa.array(range(k))],
+    "string and int columns": lambda k: [
+        pa.array([f"s{i % 3}" for i in range(k)]),
+        pa.array([i // 3 for i in range(k)]),
+    ],
+}
+
+
+def _counts(columns: list[pa.Array], n: int) -> list[int]:
+    counts = [0] * n
+    for shard in partition_ids(hash_columns(columns), n).tolist():
+        counts[shard] += 1
+    return counts
+
+
+def _chi_square_tail(x: float, dof: int) -> float:
+    """P(X >= x) for X chi-square distributed with ``dof`` degrees of freedom.
+
+    The upper regularized gamma function Q(dof / 2, x / 2), climbing from Q(1/2) or Q(1) by
+    Q(a + 1, y) = Q(a, y) + y**a * exp(-y) / Gamma(a + 1).
+    """
+    y = x / 2
+    a, q = (0.5, math.erfc(math.sqrt(y))) if dof % 2 else (1.0, math.exp(-y))
+    while a < dof / 2:
+        q += math.exp(a * math.log(y) - y - math.lgamma(a + 1)) if y > 0 else 0.0
+        a += 1
+    return q
+
+
+def test_chi_square_tail_matches_known_values() -> None:
+    # Textbook critical values: P(X >= 3.841) = 0.05 with 1 degree of freedom, and so on.
+    for x, dof, p in [(3.841, 1, 0.05), (5.991, 2, 0.05), (11.345, 3, 0.01), (24.322, 7, 0.001)]:
+        assert _chi_square_tail(x, dof) == pytest.approx(p, rel=2e-3)
+
+
+@pytest.mark.parametrize("name", list(SMALL_KEYS))
+@pytest.mark.parametrize("n", range(2, 9))
+def test_few_distinct_keys_reach_every_shard(name: str, n: int) -> None:
+    # Under a random function a shard stays empty with probability about n * (1 - 1/n) ** k;
+    # from the k where that drops below 0.002 on, every shard must get a key.
+    k_min = next(k for k in itertools.count(n) if n * (1 - 1 / n) ** k < 0.002)
+    for k in range(k_min, 201):
+        counts = _counts(SMALL_KEYS[name](k), n)
+        assert min(counts) > 0, (name, n, k, counts)
+
+
+@pytest.mark.parametrize("name", list(SMALL_KEYS))
+def test_distinct_keys_balance_like_a_random_function(name: str) -> None:
+    keys = 10_000
+    columns = SMALL_KEYS[name](keys)
+    for n in range(2, 9):
+        expected = keys / n
+        counts = _counts(columns, n)
+        chi2 = sum((c - expected) ** 2 / expected for c in counts)
+        assert _chi_square_tail(chi2, n - 1) > 1e-4, (name, n, counts)
+
+
+def test_bools_and_the_smallest_ints_split() -> None:
+    # With two keys nothing statistical can be asked; the hash's constants keep False and True
+    # in different shards for every n from 2 to 8, so a bool key never goes to one shard.
+    for n in range(2, 9):
+        bools = _counts([pa.array([False, True] * 50)], n)
+        assert sorted(bools)[-2:] == [50, 50], (n, bools)
+    # Ten groups (the keys 0..9) over two shards: both get some.
+    assert min(_counts([pa.array(range(10))], 2)) > 0
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 16, 1000, 2**33])
