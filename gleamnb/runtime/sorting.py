@@ -26,16 +26,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from gleamnb.errors import SchemaError
 from gleamnb.plan.order import Order
 from gleamnb.runtime.fields import resolve_field
+from gleamnb.runtime.normalized import arrow_sort_indices, normalized_sort_indices
 from gleamnb.runtime.rows import column_to_pylist
 
 __all__ = [
     "resolve_order",
-    "byte_prefix",
     "sort_indices",
     "sort_table",
     "sorted_batches",
@@ -90,85 +89,14 @@ def row_sort_key(values: Sequence[Any], descending: Sequence[bool]) -> tuple[Any
     return tuple(_field_key(v, d) for v, d in zip(values, descending))
 
 
-def _has_prefix(t: pa.DataType) -> bool:
-    return (
-        pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_binary(t)
-        or pa.types.is_large_binary(t)
-    )
-
-
-def byte_prefix(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
-    """The first 8 bytes of each string or binary value as a big-endian ``uint64``.
-
-    Shorter values are padded with zero bytes and nulls stay null, so ``a < b`` whenever
-    ``prefix(a) < prefix(b)``: sorting by the prefix first, then by the values, gives the
-    values' own bytewise order (a normalized-key sort).
-
-    Examples
-    --------
-    >>> byte_prefix(pa.array(["ab", None, "abcdefghij"])).to_pylist() == [
-    ...     int.from_bytes(b"ab" + bytes(6), "big"), None, int.from_bytes(b"abcdefgh", "big")
-    ... ]
-    True
-    """
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    return pa.chunked_array([_chunk_prefix(c) for c in chunks], type=pa.uint64())
-
-
-def _chunk_prefix(arr: pa.Array) -> pa.Array:
-    n = len(arr)
-    if n == 0:
-        return pa.array([], type=pa.uint64())
-    large = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
-    _, offsets_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(
-        offsets_buf, dtype=np.int64 if large else np.int32, count=arr.offset + n + 1
-    )[arr.offset :].astype(np.int64)
-    starts = offsets[:-1]
-    lens = np.minimum(offsets[1:] - starts, 8).astype(np.uint64)
-    end = int(offsets[-1])
-    data = np.frombuffer(data_buf, dtype=np.uint8, count=end) if end else np.zeros(0, np.uint8)
-    # an unaligned 8-byte big-endian view at every byte offset; values starting in the last
-    # 8 bytes read from a zero-padded copy of those bytes instead of past the buffer's end
-    tail_from = max(0, end - 8)
-    tail = np.zeros(16, np.uint8)
-    tail[: end - tail_from] = data[tail_from:end]
-    values = np.empty(n, dtype=np.uint64)
-    inside = starts < tail_from
-    if tail_from:
-        window = np.ndarray(shape=(tail_from,), dtype=">u8", buffer=data, strides=(1,))
-        values[inside] = window[starts[inside]]
-    if not inside.all():
-        tail_window = np.ndarray(shape=(9,), dtype=">u8", buffer=tail, strides=(1,))
-        values[~inside] = tail_window[starts[~inside] - tail_from]
-    short = lens < 8
-    if short.any():
-        shift = (np.uint64(8) - lens[short]) * np.uint64(8)
-        cut = np.where(shift < 64, shift, 0)  # a shift by 64 bits is undefined: zero those
-        values[short] = np.where(shift < 64, (values[short] >> cut) << cut, 0)
-    mask = arr.is_null().to_numpy(zero_copy_only=False) if arr.null_count else None
-    return pa.array(values, type=pa.uint64(), mask=mask)
-
-
 def sort_indices(table: pa.Table, keys: list[tuple[int, bool]]) -> pa.Array:
     """Stable sort permutation of ``table`` by ``keys`` (``(column, descending)`` pairs)."""
     if table.num_rows <= 1:
         return pa.array(np.arange(table.num_rows, dtype=np.int64))
     types = [table.schema.field(i).type for i, _ in keys]
     if all(_arrow_sortable(t) for t in types):
-        cols = {f"k{j}": table.column(i) for j, (i, _) in enumerate(keys)}
-        sort_keys = [
-            (f"k{j}", "descending" if d else "ascending", "at_end") for j, (_, d) in enumerate(keys)
-        ]
-        first, descending = keys[0]
-        if _has_prefix(types[0]):
-            # comparing strings is slow; their first 8 bytes as an integer decide almost
-            # every comparison, and the strings themselves only break the ties
-            cols = {"p": byte_prefix(table.column(first)), **cols}
-            sort_keys.insert(0, ("p", "descending" if descending else "ascending", "at_end"))
-        return pc.sort_indices(pa.table(cols), sort_keys=sort_keys)
+        order = normalized_sort_indices(table, keys)
+        return pa.array(order if order is not None else arrow_sort_indices(table, keys))
     columns = [column_to_pylist(table.column(i)) for i, _ in keys]
     desc = [d for _, d in keys]
     try:

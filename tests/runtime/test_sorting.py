@@ -1,19 +1,24 @@
-"""Sorting kernels against Python's own ordering of bytes.
+"""Sorting kernels against Python's own ordering.
 
-String and binary sort keys are sorted by an 8-byte integer prefix first and the values
-second (``sorting.byte_prefix``); these tests pin the cases where a prefix alone would be
-wrong: values shorter than 8 bytes, embedded zero bytes, shared prefixes, nulls, sliced and
-chunked arrays, large offsets, descending order and stability.
+The first sort field is sorted as 64-bit integers first (``runtime/normalized.py``) and ties
+are broken by the whole key; these tests pin the cases where the integers alone would be
+wrong: strings shorter than 8 bytes, embedded zero bytes, shared prefixes, nulls, sliced and
+chunked arrays, large offsets, every integer width, several sort fields, descending order and
+stability.
 """
 
 from __future__ import annotations
+
+import functools
+from typing import Any
 
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gleamnb.runtime.sorting import byte_prefix, sort_indices
+from gleamnb.runtime.normalized import normalized_key
+from gleamnb.runtime.sorting import sort_indices
 
 TYPES = [pa.string(), pa.large_string(), pa.binary(), pa.large_binary()]
 
@@ -25,19 +30,6 @@ def _encode(value: str | None, typ: pa.DataType) -> str | bytes | None:
     if value is None or pa.types.is_string(typ) or pa.types.is_large_string(typ):
         return value
     return value.encode()
-
-
-def _expected_order(values: list[str | bytes | None], descending: bool) -> list[int]:
-    """Stable order by UTF-8 bytes, nulls last in both directions."""
-    present = [i for i, v in enumerate(values) if v is not None]
-    nulls = [i for i, v in enumerate(values) if v is None]
-
-    def key(i: int) -> bytes:
-        v = values[i]
-        return v.encode() if isinstance(v, str) else v  # type: ignore[return-value]
-
-    present.sort(key=key, reverse=descending)  # reverse=True keeps ties in input order too
-    return present + nulls
 
 
 @settings(max_examples=200, deadline=None)
@@ -58,16 +50,19 @@ def test_string_sort_matches_python(
     )
     table = pa.table({"s": column, "row": pa.array(range(len(values)))})
     got = sort_indices(table, [(0, descending)]).to_pylist()
-    assert got == _expected_order(encoded, descending)
+    raw = [(v.encode() if isinstance(v, str) else v,) for v in encoded]
+    assert got == _reference(raw, [descending])
 
 
 @settings(max_examples=100, deadline=None)
 @given(values=st.lists(st.none() | texts, max_size=30), typ=st.sampled_from(TYPES))
-def test_byte_prefix_is_the_first_eight_bytes(values: list[str | None], typ: pa.DataType) -> None:
+def test_string_keys_are_the_first_eight_bytes(values: list[str | None], typ: pa.DataType) -> None:
     encoded = [_encode(v, typ) for v in values]
-    got = byte_prefix(pa.array(encoded, type=typ)).to_pylist()
+    keys, exact = normalized_key(pa.array(encoded, type=typ))
     raw = [v.encode() if isinstance(v, str) else v for v in encoded]
-    assert got == [None if v is None else int.from_bytes(v[:8].ljust(8, b"\0"), "big") for v in raw]
+    expected = [int.from_bytes(v[:8].ljust(8, b"\0"), "big") for v in raw if v is not None]
+    assert [k for k, v in zip(keys.tolist(), raw) if v is not None] == expected
+    assert not exact
 
 
 def test_ties_on_the_prefix_are_broken_by_the_whole_value() -> None:
@@ -82,3 +77,51 @@ def test_second_key_orders_rows_with_equal_strings(typ: pa.DataType) -> None:
     s = [_encode(v, typ) for v in ["b", "a", "b", "a", "ab"]]
     table = pa.table({"s": pa.array(s, type=typ), "n": [1, 2, 0, 1, 9]})
     assert sort_indices(table, [(0, False), (1, True)]).to_pylist() == [1, 3, 4, 0, 2]
+
+
+INT_TYPES = [pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint32(), pa.uint64()]
+
+
+def _reference(rows: list[tuple[Any, ...]], desc: list[bool]) -> list[int]:
+    """Stable order of ``rows`` by all their fields; nulls last whatever the direction."""
+
+    def compare(i: int, j: int) -> int:
+        for a, b, d in zip(rows[i], rows[j], desc):
+            if a == b or (a is None and b is None):
+                continue
+            if a is None or b is None:
+                return 1 if a is None else -1
+            return (1 if a > b else -1) * (-1 if d else 1)
+        return 0
+
+    return sorted(range(len(rows)), key=functools.cmp_to_key(compare))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    first=st.sampled_from([*TYPES, *INT_TYPES]),
+    n=st.integers(0, 40),
+    desc=st.lists(st.booleans(), min_size=2, max_size=2),
+)
+def test_two_field_sort_matches_python(
+    data: st.DataObject, first: pa.DataType, n: int, desc: list[bool]
+) -> None:
+    if pa.types.is_integer(first):
+        bits = first.bit_width
+        lo, hi = (
+            (0, 2**bits - 1)
+            if pa.types.is_unsigned_integer(first)
+            else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        )
+        firsts = (
+            st.none() | st.sampled_from([lo, hi, 0, 1, -1 if lo < 0 else 2]) | st.integers(lo, hi)
+        )
+    else:
+        firsts = st.none() | texts.map(lambda v: _encode(v, first))
+    a = data.draw(st.lists(firsts, min_size=n, max_size=n))
+    b = data.draw(st.lists(st.none() | st.integers(-3, 3), min_size=n, max_size=n))
+    table = pa.table({"a": pa.array(a, type=first), "b": pa.array(b, type=pa.int64())})
+    got = sort_indices(table, [(0, desc[0]), (1, desc[1])]).to_pylist()
+    raw = [(x.encode() if isinstance(x, str) else x, y) for x, y in zip(a, b)]
+    assert got == _reference(raw, desc)
