@@ -71,6 +71,7 @@ def csv(
     columns: Columns = None,
     types: Types = None,
     newlines_in_values: bool = False,
+    errors: str = "strict",
 ) -> FileSpec:
     """Read CSV files: one row per line, fields typed by inference (ints stay ints).
 
@@ -92,6 +93,10 @@ def csv(
         MiB): ``{"zip": str, "price": float}``; keys are names or 1-based positions.
     newlines_in_values
         Quoted values may hold newlines; such files are read whole, not by byte range.
+    errors
+        How to decode bytes that are not UTF-8: ``"strict"`` (fail, naming the file and
+        byte offset), ``"replace"`` (U+FFFD) or ``"ignore"`` (drop them). Under
+        ``"strict"``, a ``bytes`` column in ``types=`` keeps the raw bytes of its values.
 
     Examples
     --------
@@ -109,6 +114,7 @@ def csv(
         columns=_columns(columns),
         types=types,
         newlines_in_values=newlines_in_values,
+        errors=errors,
     )
 
 
@@ -119,6 +125,7 @@ def tsv(
     header: bool = False,
     columns: Columns = None,
     types: Types = None,
+    errors: str = "strict",
 ) -> FileSpec:
     """Read tab-separated files (no quoting: a value cannot hold a tab or newline).
 
@@ -130,7 +137,13 @@ def tsv(
     '\\t'
     """
     return FileSpec(
-        "tsv", _path(path), shards, header=header, columns=_columns(columns), types=types
+        "tsv",
+        _path(path),
+        shards,
+        header=header,
+        columns=_columns(columns),
+        types=types,
+        errors=errors,
     )
 
 
@@ -167,8 +180,13 @@ def orc(path: PathArg, shards: int | None = None, *, columns: Columns = None) ->
     return FileSpec("orc", _path(path), shards, columns=_columns(columns))
 
 
-def jsonl(path: PathArg, shards: int | None = None, *, columns: Columns = None) -> FileSpec:
+def jsonl(
+    path: PathArg, shards: int | None = None, *, columns: Columns = None, errors: str = "strict"
+) -> FileSpec:
     """Read JSON lines files: one JSON object per line, one field per key.
+
+    Fields are in the order the keys first appear in the files; a key missing on a line, or
+    missing from a whole file, reads as None.
 
     Parameters
     ----------
@@ -178,10 +196,13 @@ def jsonl(path: PathArg, shards: int | None = None, *, columns: Columns = None) 
         The shard count; None for one per file (one per 64 MiB of a large plain file).
     columns
         Read only these keys, in this order (missing keys read as None).
+    errors
+        How to decode bytes that are not UTF-8: ``"strict"`` (fail, naming the file and
+        byte offset), ``"replace"`` (U+FFFD) or ``"ignore"`` (drop them).
 
     Examples
     --------
     >>> jsonl("events.jsonl.gz", columns=["user", "ts"]).columns
     ('user', 'ts')
     """
-    return FileSpec("jsonl", _path(path), shards, columns=_columns(columns))
+    return FileSpec("jsonl", _path(path), shards, columns=_columns(columns), errors=errors)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
+import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
+import reference as ref
 
+import gleamnb as gl
 import gleamnb.api.sources as sources_mod
 from gleamnb.api.sources import csv, jsonl, orc, parquet, tsv, txt
-from gleamnb.errors import ArgumentError
+from gleamnb.errors import ArgumentError, GleamError, MalformedInputError
+from gleamnb.runners.local import LocalRunner
 from gleamnb.runtime.sources import FileSpec
 
 
@@ -78,3 +84,77 @@ def test_specs_pickle_compare_and_describe() -> None:
 
 def test_doctests() -> None:
     assert doctest.testmod(sources_mod, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_errors_option_of_csv_tsv_jsonl() -> None:
+    for make in (csv, tsv, jsonl):
+        assert make("a").errors == "strict"
+        assert make("a", errors="replace").errors == "replace"
+        with pytest.raises(ArgumentError, match="errors must be one of"):
+            make("a", errors="loose")
+
+
+# ---------------------------------------------------------------------------------------------
+# reading through a flow (inline runner)
+
+AUDIT_ROWS = [(1, "a\tb", 2.5, None, True), (2, 'q"uote,', None, "x", False)]
+
+
+def _collect(ds: gl.Dataset, runner: LocalRunner) -> list[tuple]:
+    return ds.collect(runner, progress=False)
+
+
+def test_jsonl_field_null_on_every_line_keeps_its_place(
+    tmp_path: Path, inline: LocalRunner
+) -> None:
+    text = '{"a":1,"b":null,"c":"z"}\n{"a":2,"b":null,"c":"y"}\n'
+    (tmp_path / "j3.jsonl").write_text(text)
+    objs = [json.loads(line) for line in text.splitlines()]
+    ds = gl.Flow("j3").read(jsonl(str(tmp_path / "j3.jsonl")))
+    ref.assert_rows(_collect(ds, inline), [tuple(o.values()) for o in objs], ordered=True)
+    ref.assert_rows(_collect(ds.select(2), inline), [(o["b"],) for o in objs], ordered=True)
+    ref.assert_rows(_collect(ds.select(3), inline), [(o["c"],) for o in objs], ordered=True)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_saved_rows_read_back(tmp_path: Path, inline: LocalRunner, fmt: str) -> None:
+    rows = [*AUDIT_ROWS, (3, 'ü, "é" ✓', -0.5, "y", None)]
+    out = str(tmp_path / fmt)
+    flow = gl.Flow("save")
+    flow.from_iterable(rows, shards=2).save(out, format=fmt)
+    flow.run(inline, progress=False)
+    spec = jsonl(out) if fmt == "jsonl" else csv(out, header=True)
+    for shards in (None, 3):
+        source = dataclasses.replace(spec, shards=shards)
+        got = _collect(gl.Flow("back").read(source), inline)
+        ref.assert_rows(got, rows, ordered=True)
+
+
+@pytest.mark.parametrize(
+    "make, name, data",
+    [
+        (jsonl, "badu.jsonl", b'{"a":"ok"}\n{"a":"\xff"}\n'),
+        (lambda p, **kw: csv(p, header=True, **kw), "badu.csv", b"a,b\n1,ok\n2,\xff\xfe\n"),
+        (lambda p, **kw: tsv(p, header=True, **kw), "badu.tsv", b"a\tb\n1\tok\n2\t\xff\xfe\n"),
+    ],
+)
+def test_invalid_utf8_is_a_clear_error_or_replaced(
+    tmp_path: Path, inline: LocalRunner, make: Any, name: str, data: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(MalformedInputError) as err:
+        _collect(gl.Flow("bad").read(make(str(path))), inline)
+    assert isinstance(err.value, GleamError)
+    at = data.index(b"\xff")
+    assert err.value.location == f"{path}@{at}"
+    assert f"byte {at}" in str(err.value) and "line" in str(err.value)
+    assert 'errors="replace"' in str(err.value)
+    text = data.decode("utf-8", "replace")
+    if name.endswith(".jsonl"):
+        expect = [tuple(json.loads(line).values()) for line in text.splitlines()]
+    else:
+        lines = [line.split("\t" if name.endswith(".tsv") else ",") for line in text.splitlines()]
+        expect = [(int(a), b) for a, b in lines[1:]]
+    got = _collect(gl.Flow("replace").read(make(str(path), errors="replace")), inline)
+    ref.assert_rows(got, expect, ordered=True)

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.orc as porc
 import pyarrow.parquet as pq
 import pytest
+import reference as ref
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -311,6 +312,96 @@ def test_bad_utf8_replace_and_ignore(tmp_path: Path) -> None:
     assert [r[0] for r in read_rows(FileSpec("txt", p, errors="ignore"))] == expect
 
 
+BAD_LINES = [1502, 49000]
+"""Where ``_bad_utf8_file`` puts its bad line: in the first MiB (seen when the run is planned)
+or past it (seen by the range that reads it)."""
+
+
+def _bad_utf8_file(tmp_path: Path, fmt: str, bad_line: int) -> tuple[str, bytes]:
+    """A file of ``fmt`` of 50000 lines (1.7 MB, header included) whose line ``bad_line``
+    holds the bytes 0xff 0xfe."""
+    pad = "p" * 20
+    if fmt == "jsonl":
+        lines = [b'{"id": %d, "name": "%d%s"}' % (i, i, pad.encode()) for i in range(50000)]
+        lines[bad_line - 1] = b'{"id": 0, "name": "\xff\xfe"}'
+    else:
+        sep = b"\t" if fmt == "tsv" else b","
+        lines = [b"id" + sep + b"name"]
+        lines += [b"%d%s%d%s" % (i, sep, i, pad.encode()) for i in range(1, 50000)]
+        lines[bad_line - 1] = b"0" + sep + b"\xff\xfe"
+    data = b"\n".join(lines) + b"\n"
+    past_first_mib = data.find(0xFF) > 1 << 20
+    assert past_first_mib == (bad_line == BAD_LINES[1])
+    return write(tmp_path / f"bad{bad_line}.{fmt}", data), data
+
+
+@pytest.mark.parametrize("bad_line", BAD_LINES)
+@pytest.mark.parametrize(
+    "fmt, options",
+    [
+        ("jsonl", {}),
+        ("csv", {"header": True}),
+        ("tsv", {"header": True}),
+        ("csv", {"header": True, "newlines_in_values": True}),
+    ],
+)
+def test_bad_utf8_in_csv_tsv_jsonl_names_file_byte_and_line(
+    tmp_path: Path, fmt: str, options: dict, bad_line: int
+) -> None:
+    p, data = _bad_utf8_file(tmp_path, fmt, bad_line)
+    bad_at = data.find(0xFF)
+    for shards in (1, 3):
+        with pytest.raises(MalformedInputError) as err:
+            read_rows(FileSpec(fmt, p, **options), shards)
+        assert err.value.location == f"{p}@{bad_at}"
+        text = str(err.value)
+        assert f"byte {bad_at}" in text and f"line {bad_line}" in text
+        assert 'errors="replace"' in text
+
+
+def test_bad_utf8_in_the_first_mib_fails_at_plan_time(tmp_path: Path) -> None:
+    # The header (csv) or the start (jsonl) are read when the run is planned.
+    data = b"id,n\xffame\n1,x\n"
+    p = write(tmp_path / "h.csv", data)
+    with pytest.raises(MalformedInputError) as err:
+        names_at_build(FileSpec("csv", p, header=True))
+    assert err.value.location == f"{p}@{data.find(0xFF)}"
+    data = b'{"a": "ok"}\n{"a": "\xe2\x82"}\n'
+    p = write(tmp_path / "h.jsonl", data)
+    spec = FileSpec("jsonl", p)
+    with pytest.raises(MalformedInputError) as err:
+        plan_splits(spec, list_files(spec), 2)
+    assert err.value.location == f"{p}@{data.find(0xE2)}"
+
+
+@pytest.mark.parametrize("bad_line", BAD_LINES)
+@pytest.mark.parametrize("errors", ["replace", "ignore"])
+def test_bad_utf8_replace_and_ignore_in_csv_tsv_jsonl(
+    tmp_path: Path, errors: str, bad_line: int
+) -> None:
+    for fmt in ("csv", "tsv", "jsonl"):
+        p, data = _bad_utf8_file(tmp_path, fmt, bad_line)
+        text = data.decode("utf-8", errors)
+        if fmt == "jsonl":
+            expect = [tuple(json.loads(line).values()) for line in text.splitlines()]
+            options: dict = {}
+        else:
+            parsed = list(csv.reader(text.splitlines(), delimiter="\t" if fmt == "tsv" else ","))
+            expect = _typed(parsed[1:], [int, str])
+            options = {"header": True}
+        for shards in (1, 3):
+            assert read_rows(FileSpec(fmt, p, errors=errors, **options), shards) == expect
+    p = write(tmp_path / "m.csv", b'a,b\n1,"x\n\xff"\n')
+    spec = FileSpec("csv", p, header=True, newlines_in_values=True, errors=errors)
+    assert read_rows(spec) == [(1, "x\n" + b"\xff".decode("utf-8", errors))]
+
+
+def test_csv_bytes_column_keeps_raw_bytes(tmp_path: Path) -> None:
+    p = write(tmp_path / "b.csv", b"k,blob\n1,ok\n2,\xff\xfe\n")
+    spec = FileSpec("csv", p, header=True, types={"blob": bytes})
+    assert read_rows(spec) == [(1, b"ok"), (2, b"\xff\xfe")]
+
+
 # ---------------------------------------------------------------------------------------------
 # csv / tsv
 
@@ -560,6 +651,52 @@ def test_jsonl_round_trip_against_json_module(tmp_path: Path) -> None:
     spec = FileSpec("jsonl", p, columns=("score", "id"))  # every column typed at plan time
     assert read_rows(spec, 3) == [(o["score"], o["id"]) for o in objs]
     assert names_at_build(FileSpec("jsonl", p), list_files(FileSpec("jsonl", p))) is None
+
+
+def test_jsonl_field_null_on_every_line_keeps_its_place(tmp_path: Path) -> None:
+    text = '{"a": 1, "b": null, "c": "z"}\n{"a": 2, "b": null, "c": "y"}\n'
+    p = write(tmp_path / "n.jsonl", text)
+    expect = [tuple(json.loads(line).values()) for line in text.splitlines()]
+    assert read_rows(FileSpec("jsonl", p)) == expect
+    assert read_batches(FileSpec("jsonl", p))[0].schema.names == ["a", "b", "c"]
+
+
+def test_jsonl_fields_line_up_across_files_and_ranges(tmp_path: Path) -> None:
+    # Keys in another order, missing, null in a whole file or typed only in a later file.
+    files = {
+        "1.jsonl": [{"id": 1, "tag": None, "n": 2}, {"n": 3, "id": 2}],
+        "2.jsonl": [{"tag": "x", "id": 3, "extra": True, "n": 2.5}],
+        "3.jsonl": [{"id": 4, "tag": None}] * 40,
+    }
+    for name, objs in files.items():
+        write(tmp_path / "d" / name, "".join(json.dumps(o) + "\n" for o in objs))
+    objs = [o for name in sorted(files) for o in files[name]]
+    keys = list(dict.fromkeys(k for o in objs for k in o))
+    assert keys == ["id", "tag", "n", "extra"]
+    # n is an int in one file and a float in another: float everywhere.
+    expect = [
+        tuple(float(o[k]) if k == "n" and o.get(k) is not None else o.get(k) for k in keys)
+        for o in objs
+    ]
+    spec = FileSpec("jsonl", str(tmp_path / "d"))
+    for shards in (1, 2, 5):
+        batches = read_batches(spec, shards)
+        assert {tuple(b.schema.names) for b in batches} == {tuple(keys)}
+        rows = [r for b in batches for r in batch_to_rows(b)]
+        assert [ref.canonical(r) for r in rows] == [ref.canonical(r) for r in expect]
+
+
+def test_jsonl_field_null_through_the_first_mib_then_typed(tmp_path: Path) -> None:
+    objs = [{"k": i, "late": None, "s": "v" * 20} for i in range(40000)]
+    objs += [{"k": i, "late": f"x{i}", "s": "w"} for i in range(40000, 40010)]
+    text = "".join(json.dumps(o) + "\n" for o in objs)
+    assert len(text) > 1 << 20
+    p = write(tmp_path / "late.jsonl", text)
+    expect = [tuple(o.values()) for o in objs]
+    for shards in (1, 3):
+        batches = read_batches(FileSpec("jsonl", p), shards)
+        assert {tuple(b.schema.names) for b in batches} == {("k", "late", "s")}
+        assert [r for b in batches for r in batch_to_rows(b)] == expect
 
 
 def test_jsonl_bad_line_names_file_and_line(tmp_path: Path) -> None:

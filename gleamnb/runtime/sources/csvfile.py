@@ -1,10 +1,13 @@
 """The csv/tsv reader, on pyarrow.csv.
 
-A byte range is read in newline-aligned chunks, each parsed by ``pyarrow.csv.read_csv`` with
-the file's column names and types from its :class:`~gleamnb.runtime.sources.meta.FileMeta`
-(so every range of a file agrees) and the projection pushed down (``include_columns``). The
-header line is skipped only in the chunk that starts the file. A file whose quoted values hold
-newlines (``newlines_in_values=True``) is read whole, as a stream.
+A byte range is read in newline-aligned chunks, each checked as UTF-8
+(:func:`~gleamnb.runtime.sources.text.checked_utf8`, ``errors=`` as for txt) and parsed by
+``pyarrow.csv.read_csv`` with the file's column names and types from its
+:class:`~gleamnb.runtime.sources.meta.FileMeta` (so every range of a file agrees) and the
+projection pushed down (``include_columns``). The header line is skipped only in the chunk
+that starts the file. A file whose quoted values hold newlines (``newlines_in_values=True``) is
+read whole, as a stream. A ``bytes`` column asked for in ``types=`` keeps the file's raw bytes
+(:func:`~gleamnb.runtime.sources.meta.raw_bytes`).
 
 Errors name the file and the real 1-based line (header included): pyarrow reports the number
 of the bad row among the non-empty rows of what it parsed; the error path turns it into a line
@@ -35,10 +38,10 @@ import pyarrow.csv as pcsv
 from gleamnb.errors import MalformedInputError, truncate
 from gleamnb.runtime.sources.chunks import CHUNK_BYTES, iter_chunks, lines_before
 from gleamnb.runtime.sources.compression import open_stream
-from gleamnb.runtime.sources.meta import FileMeta, csv_parse_options
+from gleamnb.runtime.sources.meta import FileMeta, csv_parse_options, raw_bytes
 from gleamnb.runtime.sources.projection import project
 from gleamnb.runtime.sources.spec import FileSpec
-from gleamnb.runtime.sources.text import BATCH_ROWS
+from gleamnb.runtime.sources.text import BATCH_ROWS, Utf8Stream, checked_utf8
 
 __all__ = ["read_csv"]
 
@@ -58,7 +61,10 @@ def read_csv(
     if spec.newlines_in_values:
         yield from _read_stream(spec, path, meta, convert, out_names)
         return
+    check = not raw_bytes(spec)
     for offset, data in iter_chunks(path, start, end):
+        if check:
+            data = checked_utf8(spec, path, offset, data)
         bad: list[Any] = []
 
         def on_bad_row(row: Any, bad: list[Any] = bad) -> str:
@@ -95,7 +101,7 @@ def _read_stream(
         bad.append(row)
         return "error"
 
-    stream = open_stream(path)
+    stream = open_stream(path) if raw_bytes(spec) else Utf8Stream(spec, path)
     try:
         try:
             reader = pcsv.open_csv(

@@ -1,8 +1,11 @@
 """The JSON lines reader, on pyarrow.json.
 
-A byte range is read in newline-aligned chunks; each chunk is parsed with the schema inferred
-from the file's start (so ranges agree on types), and parsed again with plain inference when a
-value does not fit it (an int field that later holds 2.5 becomes a float field). A line that
+A byte range is read in newline-aligned chunks; each chunk's UTF-8 is checked
+(:func:`~gleamnb.runtime.sources.text.checked_utf8`, ``errors=`` as for txt), then it is parsed
+with the schema inferred from the files' starts (so ranges agree on types), and parsed again
+with plain inference when a value does not fit it (an int field that later holds 2.5 becomes a
+float field). Fields come in the order of their first appearance: those of the files' starts
+(a field null on every line there included), then any that only later lines hold. A line that
 is not a JSON object, or a field whose JSON type changes within a chunk, is reported with its
 file and line number, found by Python's json module on the error path only.
 
@@ -10,15 +13,17 @@ Examples
 --------
 >>> import os, tempfile
 >>> p = os.path.join(tempfile.mkdtemp(), "a.jsonl")
->>> _ = open(p, "w").write('{"id": 1, "tag": "x"}\\n{"id": 2, "tag": null}\\n')
->>> [b.to_pydict() for b in read_jsonl(FileSpec("jsonl", p), p, 0, None, None)]
-[{'id': [1, 2], 'tag': ['x', None]}]
+>>> _ = open(p, "w").write('{"id": 1, "no": null, "tag": "x"}\\n{"id": 2, "tag": null}\\n')
+>>> from gleamnb.runtime.sources.meta import jsonl_meta
+>>> spec = FileSpec("jsonl", p)
+>>> [b.to_pydict() for b in read_jsonl(spec, p, 0, None, jsonl_meta(spec, p))]
+[{'id': [1, 2], 'no': [None, None], 'tag': ['x', None]}]
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -29,7 +34,7 @@ from gleamnb.runtime.rows import renumber
 from gleamnb.runtime.sources.chunks import iter_chunks, lines_before
 from gleamnb.runtime.sources.meta import FileMeta
 from gleamnb.runtime.sources.spec import FileSpec
-from gleamnb.runtime.sources.text import BATCH_ROWS
+from gleamnb.runtime.sources.text import BATCH_ROWS, checked_utf8
 
 __all__ = ["read_jsonl"]
 
@@ -63,9 +68,11 @@ def read_jsonl(
 ) -> Iterator[pa.RecordBatch]:
     """Batches of the JSON objects of ``path`` whose line starts in ``[start, end)``."""
     parse = _parse_options(spec, meta)
+    known = (meta.names or ()) if meta is not None else ()
     for offset, data in iter_chunks(path, start, end):
         if not data.strip():
             continue
+        data = checked_utf8(spec, path, offset, data)
         try:
             table = _read(data, parse)
         except pa.ArrowInvalid:
@@ -75,6 +82,8 @@ def read_jsonl(
                 raise _error(err, path, offset, data) from None
         if spec.columns is not None:
             table = _project(table, [str(c) for c in spec.columns])
+        elif table.column_names[: len(known)] != list(known):
+            table = _in_order(table, known)
         if table.num_rows:
             yield from table.to_batches(max_chunksize=BATCH_ROWS)
 
@@ -83,6 +92,16 @@ def _project(table: pa.Table, columns: list[str]) -> pa.Table:
     have = set(table.column_names)
     arrays = [table.column(c) if c in have else pa.nulls(table.num_rows) for c in columns]
     return pa.Table.from_arrays(arrays, names=renumber(columns))
+
+
+def _in_order(table: pa.Table, known: Sequence[str]) -> pa.Table:
+    # Arrow puts the fields it infers (those null at the files' starts, or new) after the given
+    # schema's; the known fields come first, in the files' order, then the chunk's new ones.
+    seen = set(known)
+    names = [*known, *(c for c in table.column_names if c not in seen)]
+    have = set(table.column_names)
+    arrays = [table.column(c) if c in have else pa.nulls(table.num_rows) for c in names]
+    return pa.Table.from_arrays(arrays, names=names)
 
 
 def _kind(value: Any) -> str | None:

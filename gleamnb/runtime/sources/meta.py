@@ -3,7 +3,9 @@
 Every byte range of a file must produce the same columns with the same types, so the CSV
 header and the column types are read once per file (types are inferred from its first
 :data:`INFER_BYTES`) and shipped to each range with its split. A JSON lines file gets its
-inferred schema the same way (fields that were all null are left to later inference).
+field names and inferred schema the same way (fields that were all null are named but left to
+later inference); the files of one jsonl source then share one field order and one schema
+(:func:`merge_jsonl_metas`), so rows from every file and range line up.
 
 Examples
 --------
@@ -17,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,13 +28,22 @@ import pyarrow.csv as pcsv
 import pyarrow.json as pjson
 
 from gleamnb.errors import MalformedInputError
-from gleamnb.runtime.rows import positional_names
+from gleamnb.runtime.rows import positional_names, unify_type
 from gleamnb.runtime.sources.chunks import read_head
-from gleamnb.runtime.sources.compression import open_stream
 from gleamnb.runtime.sources.projection import type_overrides
 from gleamnb.runtime.sources.spec import FileSpec
+from gleamnb.runtime.sources.text import checked_utf8
 
-__all__ = ["INFER_BYTES", "FileMeta", "file_meta", "csv_meta", "jsonl_meta", "csv_parse_options"]
+__all__ = [
+    "INFER_BYTES",
+    "FileMeta",
+    "file_meta",
+    "csv_meta",
+    "jsonl_meta",
+    "merge_jsonl_metas",
+    "csv_parse_options",
+    "raw_bytes",
+]
 
 INFER_BYTES = 1 << 20
 """Bytes from the start of a file used to infer its column types."""
@@ -45,9 +57,12 @@ class FileMeta:
     ----------
     names
         csv/tsv: the file's column names (header, or ``_1.._n``); None for an empty file.
+        jsonl: the fields seen at the file's start, in order of first appearance (a split's:
+        those of all the source's files, :func:`merge_jsonl_metas`).
     types
         csv/tsv: column types (inferred, then ``types=`` overrides); jsonl: the schema
-        inferred from the file's start. Columns inferred as all-null are left out.
+        inferred from the file's start (a split's: merged). Columns inferred as all-null are
+        left out.
     """
 
     names: tuple[str, ...] | None = None
@@ -73,6 +88,20 @@ def csv_parse_options(spec: FileSpec, handler: Any = None) -> pcsv.ParseOptions:
     )
 
 
+def raw_bytes(spec: FileSpec) -> bool:
+    """True if a csv/tsv source asks for a ``bytes`` column under ``errors="strict"``.
+
+    Its files are then given to Arrow unchecked, so that column holds the raw bytes (Arrow
+    still checks the UTF-8 of the string columns).
+
+    >>> raw_bytes(FileSpec("csv", "a.csv", types={"blob": bytes})), raw_bytes(FileSpec("csv", "a"))
+    (True, False)
+    """
+    return spec.errors == "strict" and any(
+        pa.types.is_binary(t) or pa.types.is_large_binary(t) for _, t in spec.types or ()
+    )
+
+
 def _skip(row: Any) -> str:
     return "skip"
 
@@ -85,13 +114,15 @@ def _has_null(t: pa.DataType) -> bool:
 
 def csv_meta(spec: FileSpec, path: str) -> FileMeta:
     """Read the header (or count the first line's fields) and infer column types."""
-    stream = open_stream(path)
+    head = read_head(path, INFER_BYTES)
+    if not raw_bytes(spec):
+        head = checked_utf8(spec, path, 0, head)
     try:
         reader = pcsv.open_csv(
-            stream,
+            pa.BufferReader(head),
             read_options=pcsv.ReadOptions(
                 use_threads=False,
-                block_size=INFER_BYTES,
+                block_size=len(head) + 1,
                 autogenerate_column_names=not spec.header,
             ),
             # Bad lines are reported with their line number when the ranges are read.
@@ -107,8 +138,6 @@ def csv_meta(spec: FileSpec, path: str) -> FileMeta:
             hint="check the file's format, delimiter and quoting "
             "(pass newlines_in_values=True if quoted values hold newlines)",
         ) from None
-    finally:
-        stream.close()
     names = list(schema.names) if spec.header else positional_names(len(schema))
     types = {n: f.type for n, f in zip(names, schema) if not _has_null(f.type)}
     types.update(type_overrides(spec, names, path))
@@ -116,10 +145,11 @@ def csv_meta(spec: FileSpec, path: str) -> FileMeta:
 
 
 def jsonl_meta(spec: FileSpec, path: str) -> FileMeta:
-    """Infer the schema of a JSON lines file from its start (empty on any doubt)."""
+    """The field names and schema of a JSON lines file's start (empty on any doubt)."""
     head = read_head(path, INFER_BYTES)
     if not head.strip():
         return FileMeta()
+    head = checked_utf8(spec, path, 0, head)
     try:
         table = pjson.read_json(
             pa.BufferReader(head),
@@ -129,4 +159,36 @@ def jsonl_meta(spec: FileSpec, path: str) -> FileMeta:
         # Reading the ranges reports the bad line with its number.
         return FileMeta()
     fields = tuple((f.name, f.type) for f in table.schema if not _has_null(f.type))
-    return FileMeta(None, fields)
+    return FileMeta(tuple(table.schema.names), fields)
+
+
+def merge_jsonl_metas(metas: Sequence[FileMeta]) -> FileMeta:
+    """One :class:`FileMeta` for all the files of a jsonl source.
+
+    ``metas`` are the files' own, in the source's file order. Fields are in order of first
+    appearance over the files; a field typed in several files gets the type they all convert
+    to (null in one file and typed in another: that type; int in one and float in another:
+    float). A field whose types do not unify keeps no type here: each range infers its own,
+    and the step that combines them reports the clash.
+
+    >>> a = FileMeta(("id", "tag"), (("id", pa.int64()),))
+    >>> b = FileMeta(("id", "score", "tag"), (("id", pa.float64()), ("tag", pa.string())))
+    >>> m = merge_jsonl_metas([a, b])
+    >>> m.names, m.types
+    (('id', 'tag', 'score'), (('id', DataType(double)), ('tag', DataType(string))))
+    """
+    names: dict[str, None] = {}
+    types: dict[str, pa.DataType] = {}
+    clashes: set[str] = set()
+    for meta in metas:
+        names.update(dict.fromkeys(meta.names or ()))
+        for name, t in meta.types:
+            if name in clashes:
+                continue
+            both = unify_type(types[name], t) if name in types else t
+            if both is None:
+                clashes.add(name)
+                del types[name]
+            else:
+                types[name] = both
+    return FileMeta(tuple(names), tuple((n, types[n]) for n in names if n in types))

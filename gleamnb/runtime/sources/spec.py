@@ -183,7 +183,8 @@ class FileSpec:
     shards
         The shard count, or None for one per file (a large plain text file: one per 64 MiB).
     errors
-        txt: how to decode bytes that are not UTF-8: ``strict``, ``replace`` or ``ignore``.
+        txt/csv/tsv/jsonl: how to decode bytes that are not UTF-8: ``strict`` (fail, naming the
+        file and byte offset), ``replace`` (U+FFFD) or ``ignore`` (drop them).
     header
         csv/tsv: the first line of each file holds the column names.
     delimiter

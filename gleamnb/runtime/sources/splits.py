@@ -29,7 +29,7 @@ from gleamnb.errors import ArgumentError
 from gleamnb.runtime.sources.columnar import piece_sizes
 from gleamnb.runtime.sources.compression import compression_of
 from gleamnb.runtime.sources.listing import FileInfo, list_files
-from gleamnb.runtime.sources.meta import FileMeta, file_meta
+from gleamnb.runtime.sources.meta import FileMeta, file_meta, jsonl_meta, merge_jsonl_metas
 from gleamnb.runtime.sources.spec import FileSpec, check_shards
 
 __all__ = ["SPLIT_BYTES", "Split", "splittable", "default_shards", "plan_splits"]
@@ -116,7 +116,13 @@ def plan_splits(spec: FileSpec, files: Sequence[FileInfo] | None, shards: int) -
     files = list_files(spec) if files is None else list(files)
     if spec.format in ("parquet", "orc"):
         return _plan_columnar(spec, files, shards)
-    metas = {f.path: file_meta(spec, f.path) for f in files}
+    metas: dict[str, FileMeta | None]
+    if spec.format == "jsonl":
+        # Every range of every file reads its fields in one order with one schema.
+        shared = merge_jsonl_metas([jsonl_meta(spec, f.path) for f in files])
+        metas = dict.fromkeys((f.path for f in files), shared)
+    else:
+        metas = {f.path: file_meta(spec, f.path) for f in files}
     items = [(f, splittable(spec, f.path)) for f in files]
     if not any(cut for _, cut in items):
         groups = _balanced([f.size for f in files], shards)

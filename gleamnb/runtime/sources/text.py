@@ -1,10 +1,11 @@
 """The txt reader: one row per line, one string column ``_1``.
 
-The fast path never makes a Python string per line: numpy finds the newlines in a chunk of raw
-bytes, the line lengths give the offsets, and the bytes without their line ends become the data
-buffer of an Arrow ``StringArray`` (``from_buffers``). Arrow then checks the UTF-8 of the whole
-chunk at once. Only a chunk that fails the check goes through Python's codec (for
-``errors="replace"`` / ``"ignore"``) or to the error path (``"strict"``).
+The fast path never makes a Python string per line: Arrow checks the UTF-8 of a whole chunk of
+raw bytes at once (:func:`checked_utf8`), numpy finds the newlines, the line lengths give the
+offsets, and the bytes without their line ends become the data buffer of an Arrow
+``StringArray`` (``from_buffers``). Only a chunk that fails the check goes through Python's
+codec (for ``errors="replace"`` / ``"ignore"``) or to the error path (``"strict"``). The csv,
+tsv and jsonl readers check their chunks with the same :func:`checked_utf8`.
 
 A line is the bytes up to a ``\\n``; the ``\\n`` and one ``\\r`` right before it are dropped.
 A last line without ``\\n`` counts.
@@ -17,7 +18,9 @@ Examples
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,7 +30,7 @@ from gleamnb.runtime.sources.chunks import iter_chunks, lines_before
 from gleamnb.runtime.sources.compression import compression_of
 from gleamnb.runtime.sources.spec import FileSpec
 
-__all__ = ["BATCH_ROWS", "lines_to_array", "read_txt"]
+__all__ = ["BATCH_ROWS", "Utf8Stream", "checked_utf8", "lines_to_array", "read_txt"]
 
 BATCH_ROWS = 1 << 18
 """At most this many rows per batch (a chunk of short lines is sliced, without copying)."""
@@ -74,12 +77,93 @@ def lines_to_array(data: bytes) -> pa.Array:
     return cls.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(payload))
 
 
-def _is_valid_utf8(array: pa.Array) -> bool:
+def _is_valid_utf8(data: bytes) -> bool:
+    # ``data`` as the one value of a string array: Arrow's full validation checks its UTF-8
+    # without making a Python string.
+    n = len(data)
+    large = n > _INT32_MAX
+    offsets = np.array([0, n], dtype=np.int64 if large else np.int32)
+    cls = pa.LargeStringArray if large else pa.StringArray
     try:
-        array.validate(full=True)
+        cls.from_buffers(1, pa.py_buffer(offsets), pa.py_buffer(data)).validate(full=True)
     except pa.ArrowInvalid:
         return False
     return True
+
+
+def checked_utf8(spec: FileSpec, path: str, offset: int, data: bytes) -> bytes:
+    """``data`` if it is valid UTF-8, else as ``spec.errors`` says.
+
+    Parameters
+    ----------
+    spec
+        The source; ``spec.errors`` is ``"strict"``, ``"replace"`` or ``"ignore"``.
+    path, offset
+        The file and the (uncompressed) offset of ``data[0]``, for the error.
+    data
+        Whole lines of the file.
+
+    Returns
+    -------
+    bytes
+        ``data`` itself when valid; else decoded with the ``errors`` handler and encoded again
+        (``replace``: each bad byte becomes U+FFFD; ``ignore``: bad bytes are dropped).
+
+    Raises
+    ------
+    MalformedInputError
+        With ``errors="strict"``: naming the file, the byte offset and the line.
+
+    Examples
+    --------
+    >>> checked_utf8(FileSpec("txt", "a.txt", errors="replace"), "a.txt", 0, b"a\\xffb\\n")
+    b'a\\xef\\xbf\\xbdb\\n'
+    """
+    if _is_valid_utf8(data):
+        return data
+    if spec.errors == "strict":
+        raise _bad_utf8(path, offset, data)
+    return data.decode("utf-8", spec.errors).encode("utf-8")
+
+
+class Utf8Stream(io.RawIOBase):
+    """A readable stream of a file (decompressed) whose bytes passed :func:`checked_utf8`.
+
+    For readers that take a whole file as a stream (csv whose values hold newlines); the file
+    is read by :func:`~gleamnb.runtime.sources.chunks.iter_chunks`, so errors name the byte
+    offset and line.
+
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.txt")
+    >>> _ = open(p, "wb").write(b"a\\xff\\n")
+    >>> Utf8Stream(FileSpec("txt", p, errors="ignore"), p).read()
+    b'a\\n'
+    """
+
+    def __init__(self, spec: FileSpec, path: str) -> None:
+        super().__init__()
+        self._spec = spec
+        self._path = path
+        self._chunks = iter_chunks(path)
+        self._left = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._left:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._left = memoryview(checked_utf8(self._spec, self._path, *chunk))
+        n = min(len(buffer), len(self._left))
+        buffer[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+    def close(self) -> None:
+        self._chunks.close()
+        super().close()
 
 
 def _bad_utf8(path: str, offset: int, data: bytes) -> MalformedInputError:
@@ -115,11 +199,7 @@ def read_txt(
     [{'_1': ['alpha', 'beta']}]
     """
     for offset, data in iter_chunks(path, start, end):
-        array = lines_to_array(data)
-        if not _is_valid_utf8(array):
-            if spec.errors == "strict":
-                raise _bad_utf8(path, offset, data)
-            array = lines_to_array(data.decode("utf-8", spec.errors).encode("utf-8"))
+        array = lines_to_array(checked_utf8(spec, path, offset, data))
         for lo in range(0, len(array), BATCH_ROWS):
             piece = array.slice(lo, BATCH_ROWS)
             yield pa.RecordBatch.from_arrays([piece], names=["_1"])
