@@ -1,9 +1,13 @@
 """Grouping operators: reduce by key, reduce all rows, group by key, count.
 
 Known aggregates (``sum``, ``count``, ``min``, ``max``, ``first``, ``last``) run as Arrow hash
-aggregates. A Python reducer ``fn(a, b)`` is folded over each group in row order; it gets
-scalars when there is one value field and tuples otherwise. Groups come out in order of first
-appearance, key fields first.
+aggregates; ``sum``, ``min`` and ``max`` skip ``None`` values, as in SQL. Integer sums are
+Python's exact sums: Arrow's 64-bit sums wrap, so when a column's values could overflow, the
+sums are checked (see :func:`_exact_sums`) and those that leave 64 bits come out as Python
+ints, as a Python reducer's would. A Python reducer ``fn(a, b)`` is folded over each group in
+row order; it gets scalars when there is one value field and tuples otherwise, and what it
+returns for one value field is that one field, a tuple included. Groups come out in order of
+first appearance, key fields first.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from gleamnb.runtime.rows import (
     pyobject_array,
     renumber,
     rows_to_batch,
+    values_to_array,
 )
 
 __all__ = [
@@ -62,6 +67,85 @@ def _plain_keys_ok(table: pa.Table, width: int) -> bool:
     )
 
 
+_HALF = 32  # integers are summed as two 32-bit halves to check a sum exactly
+
+
+def _sum_may_overflow(col: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether Arrow's 64-bit sum of ``col`` could wrap: a bound from its count and extremes."""
+    if not pa.types.is_integer(col.type):
+        return False
+    extremes = pc.min_max(col).as_py()
+    if extremes["min"] is None:
+        return False
+    count = len(col) - col.null_count
+    if pa.types.is_signed_integer(col.type):
+        return count * max(-extremes["min"], extremes["max"]) >= 2**63
+    return count * extremes["max"] >= 2**64
+
+
+def _halves(col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """``col`` (an integer column) as high and low 32-bit halves, ``v = high * 2**32 + low``.
+
+    Nulls count as 0, which leaves every sum unchanged. The halves of a group of fewer than
+    2**31 rows sum without overflow (far more rows than one task holds).
+    """
+    dtype = np.int64 if pa.types.is_signed_integer(col.type) else np.uint64
+    v = pc.fill_null(col, 0).to_numpy().astype(dtype, copy=False)
+    high = v >> dtype(_HALF)  # arithmetic for signed values: the low half stays >= 0
+    low = v & dtype(2**_HALF - 1)
+    return high, low
+
+
+def _exact_sums(sums: pa.Array | pa.ChunkedArray, high: np.ndarray, low: np.ndarray) -> pa.Array:
+    """Arrow's ``sums`` of an integer column, or the exact sums where some of them wrapped.
+
+    ``high`` and ``low`` are the sums of the values' halves (:func:`_halves`) over the same
+    groups. A wrapped 64-bit sum is the true sum modulo 2**64, so it is exact whenever the
+    true sum fits the sum's type; otherwise the column holds the true sums as Python ints (a
+    Python-object column, as a Python reducer's result would be). All-null groups stay null.
+    """
+    top = high + (low >> low.dtype.type(_HALF))  # the true sum is top * 2**32 + (low % 2**32)
+    if high.dtype == np.int64:
+        fits = (top >= -(2 ** (63 - _HALF))) & (top < 2 ** (63 - _HALF))
+    else:
+        fits = top < np.uint64(2 ** (64 - _HALF))
+    if fits.all():
+        return sums.combine_chunks() if isinstance(sums, pa.ChunkedArray) else sums
+    valid = sums.is_valid().to_numpy(zero_copy_only=False)
+    exact = [
+        (int(h) << _HALF) + int(lo) if ok else None
+        for h, lo, ok in zip(high.tolist(), low.tolist(), valid.tolist())
+    ]
+    return values_to_array(exact)
+
+
+def _fold_function(
+    fn: Callable[[Any, Any], Any], agg: str | None, multi: bool
+) -> Callable[[Any, Any], Any]:
+    """The ``fn(a, b)`` the Python fold applies for a reducer ``fn`` known as ``agg``.
+
+    A user's function (``agg`` None) is used as it is and sees every value, ``None``
+    included. A known aggregate that takes the Python path (its values have no vectorized
+    kernel, or a merge step gets the Python ints of sums that left 64 bits) keeps the
+    vectorized semantics: it applies to each value field on its own, and ``sum``, ``min`` and
+    ``max`` skip ``None``.
+    """
+    if agg is None:
+        return fn
+
+    def skipping_nulls(a: Any, b: Any) -> Any:
+        return b if a is None else a if b is None else fn(a, b)
+
+    one = skipping_nulls if agg in ("sum", "min", "max") else fn
+    if not multi:
+        return one
+
+    def per_field(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(map(one, a, b))
+
+    return per_field
+
+
 def _fold(
     fn: Callable[[Any, Any], Any],
     ids: np.ndarray,
@@ -92,9 +176,11 @@ def _value_rows(table: pa.Table, start: int) -> list[Any]:
 
 
 def _result_rows(keys: list[tuple[Any, ...]], acc: list[Any], multi: bool) -> list[tuple[Any, ...]]:
+    """Output rows: a reducer's tuple spreads over several value fields, but with one value
+    field the result is that field's value, whatever it is (a tuple stays one value)."""
     if multi:
         return [(*k, *(a if isinstance(a, tuple) else (a,))) for k, a in zip(keys, acc)]
-    return [(*k, *a) if isinstance(a, tuple) else (*k, a) for k, a in zip(keys, acc)]
+    return [(*k, a) for k, a in zip(keys, acc)]
 
 
 @dataclass(frozen=True)
@@ -161,7 +247,8 @@ class ReduceByKeyOp(Op):
         values = _value_rows(table, width)
         multi = table.num_columns - width > 1
         key_rows = list(zip(*[column_to_pylist(c) for c in keys.columns]))
-        acc = _fold(self.reducer.fn, ids, n, values, ctx, self.name, lambda g: key_rows[g])
+        fn = _fold_function(self.reducer.fn, agg, multi)
+        acc = _fold(fn, ids, n, values, ctx, self.name, lambda g: key_rows[g])
         out = rows_to_batch(_result_rows(key_rows, acc, multi), step=self.name)
         out_names = names if out.num_columns == len(names) else names[:width]
         out_names = [*out_names, *(f"_{i + 1}" for i in range(len(out_names), out.num_columns))]
@@ -187,12 +274,26 @@ class ReduceByKeyOp(Op):
         )
         # first/last keep None values, as the Python reducer does
         options = pc.ScalarAggregateOptions(skip_nulls=False) if agg in ("first", "last") else None
-        res = _group_aggregate(
-            keyed, width, [(f"c{i}", agg, options) for i in range(width, table.num_columns)]
-        )
-        cols = [res.column(f"c{i}") for i in range(width)] + [
-            res.column(f"c{i}_{agg}") for i in range(width, table.num_columns)
+        aggregations = [(f"c{i}", agg, options) for i in range(width, table.num_columns)]
+        checked = [
+            i
+            for i in range(width, table.num_columns)
+            if agg == "sum" and _sum_may_overflow(table.column(i))
         ]
+        for i in checked:
+            high, low = _halves(table.column(i))
+            keyed = keyed.append_column(f"h{i}", pa.array(high)).append_column(
+                f"l{i}", pa.array(low)
+            )
+            aggregations += [(f"h{i}", "sum"), (f"l{i}", "sum")]
+        res = _group_aggregate(keyed, width, aggregations)
+        cols = [res.column(f"c{i}") for i in range(width)]
+        for i in range(width, table.num_columns):
+            col = res.column(f"c{i}_{agg}")
+            if i in checked:
+                high, low = (res.column(f"{h}{i}_sum").to_numpy() for h in "hl")
+                col = _exact_sums(col, high, low)
+            cols.append(col)
         return pa.Table.from_arrays(cols, names=list(names))
 
 
@@ -230,10 +331,15 @@ class ReduceAllOp(Op):
             fn = {"sum": pc.sum, "min": pc.min, "max": pc.max}.get(agg)
             cols = []
             for col in table.columns:
-                if fn is not None:
-                    cols.append(pa.array([fn(col).as_py()], type=col.type))
-                else:
+                if fn is None:
                     cols.append(col.slice(0 if agg == "first" else table.num_rows - 1, 1))
+                    continue
+                result = fn(col)  # a sum has its own type: int64 for int8 values
+                one = pa.array([result.as_py()], type=result.type)
+                if agg == "sum" and _sum_may_overflow(col):
+                    high, low = _halves(col)
+                    one = _exact_sums(one, high.sum(keepdims=True), low.sum(keepdims=True))
+                cols.append(one)
             yield pa.RecordBatch.from_arrays(
                 [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in cols],
                 names=table.schema.names,
@@ -244,9 +350,11 @@ class ReduceAllOp(Op):
             return
         values = _value_rows(table, 0)
         ids = np.zeros(table.num_rows, dtype=np.int64)
-        acc = _fold(self.reducer.fn, ids, 1, values, ctx, self.name, lambda g: ())  # type: ignore[arg-type]
+        multi = table.num_columns > 1
+        fn = _fold_function(self.reducer.fn, agg, multi)  # type: ignore[arg-type]
+        acc = _fold(fn, ids, 1, values, ctx, self.name, lambda g: ())
         result = acc[0]
-        out = rows_to_batch([result if isinstance(result, tuple) else (result,)], step=self.name)
+        out = rows_to_batch(_result_rows([()], [result], multi), step=self.name)
         if out.num_columns == table.num_columns:
             out = out.rename_columns(table.schema.names)
         yield out
