@@ -248,11 +248,16 @@ def _fold_partials(fn: Reducer, partials: list[Any]) -> Any:
     return functools.reduce(_reducer(fn), partials)
 
 
+def _as_fields(result: Any, width: int) -> Row:
+    """A reducer's result as the value fields: the one field itself, or a tuple's items."""
+    return tuple(result) if width > 1 and isinstance(result, tuple) else (result,)
+
+
 def _reduce_groups(groups: dict[Any, list[Row]], fn: Reducer, key: Sequence[int]) -> list[Row]:
     out = []
     for rows in groups.values():
         result = _fold(fn, [_value(values_of(r, key)) for r in rows])
-        out.append(key_of(rows[0], key) + (result if isinstance(result, tuple) else (result,)))
+        out.append(key_of(rows[0], key) + _as_fields(result, len(values_of(rows[0], key))))
     return out
 
 
@@ -263,14 +268,15 @@ def reduce_by_key(shards: Shards, fn: Reducer, key: Sequence[int] = (1,)) -> lis
     """
     partials: dict[Any, list[Any]] = {}
     keys: dict[Any, Row] = {}
+    widths: dict[Any, int] = {}
     for shard in shards:
         for k, rows in _group(shard, key).items():
             keys.setdefault(k, key_of(rows[0], key))
+            widths.setdefault(k, len(values_of(rows[0], key)))
             partials.setdefault(k, []).append(_fold(fn, [_value(values_of(r, key)) for r in rows]))
     out = []
     for k, parts in partials.items():
-        result = _fold_partials(fn, parts)
-        out.append(keys[k] + (result if isinstance(result, tuple) else (result,)))
+        out.append(keys[k] + _as_fields(_fold_partials(fn, parts), widths[k]))
     return out
 
 
@@ -279,7 +285,8 @@ def reduce_all(shards: Shards, fn: Reducer) -> list[Row]:
     parts = [_fold(fn, [_value(r) for r in shard]) for shard in shards if shard]
     if not parts:
         return []
-    return [as_row(_fold_partials(fn, parts))]
+    width = len(next(r for shard in shards for r in shard))
+    return [_as_fields(_fold_partials(fn, parts), width)]
 
 
 # ---------------------------------------------------------------------------------------------
