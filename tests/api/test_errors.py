@@ -418,6 +418,12 @@ def test_udf_calls_sys_exit_fails_its_row_not_its_executor(runner: LocalRunner) 
     assert_mentions(message, f'File "{THIS_FILE}", line {line_of("# <- leaver exits here")}')
     assert_shard(message, 2)
     assert {e.pid for e in runner.pool} == pids  # no executor was lost
+    with pytest.raises(gl.UserCodeError) as info:
+        f.slices([("a", 1), ("a", 2)]).reduce_by_key(lambda a, b: sys.exit(2)).collect(
+            runner, progress=False
+        )
+    assert_mentions(str(info.value), "reducer", "SystemExit", "'a'")
+    assert {e.pid for e in runner.pool} == pids
     assert_runner_works(runner)
 
 

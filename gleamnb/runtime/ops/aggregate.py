@@ -25,7 +25,14 @@ from gleamnb.plan.order import FieldRef
 from gleamnb.plan.steps import Reducer
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.grouping import canonical_key_column, first_indices, group_ids
-from gleamnb.runtime.ops.base import Op, concat_batches, empty_like, rebatch, user_error
+from gleamnb.runtime.ops.base import (
+    USER_CODE_ERRORS,
+    Op,
+    concat_batches,
+    empty_like,
+    rebatch,
+    user_error,
+)
 from gleamnb.runtime.ops.relational import select_key_first
 from gleamnb.runtime.rows import (
     TupleType,
@@ -165,7 +172,7 @@ def _fold(
             else:
                 acc[g] = v
                 seen[g] = True
-    except Exception as exc:
+    except USER_CODE_ERRORS as exc:
         raise user_error(exc, ctx, step, (*keys_of(g), acc[g]), what="reducer") from None
     return acc
 
