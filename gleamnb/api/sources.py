@@ -185,8 +185,10 @@ def jsonl(
 ) -> FileSpec:
     """Read JSON lines files: one JSON object per line, one field per key.
 
-    Fields are in the order the keys first appear in the files; a key missing on a line, or
-    missing from a whole file, reads as None.
+    The fields are the keys found in the first MiB of each file, in the order they first
+    appear; a key missing on a line, or missing from a whole file, reads as None. A key that
+    no file holds in its first MiB is an error naming the file, line and byte of a line that
+    holds it: name every field with ``columns=``, or put a line holding every key first.
 
     Parameters
     ----------
@@ -195,7 +197,8 @@ def jsonl(
     shards
         The shard count; None for one per file (one per 64 MiB of a large plain file).
     columns
-        Read only these keys, in this order (missing keys read as None).
+        Read only these keys, in this order, wherever in the files they appear (missing keys
+        read as None; keys not named are skipped).
     errors
         How to decode bytes that are not UTF-8: ``"strict"`` (fail, naming the file and
         byte offset), ``"replace"`` (U+FFFD) or ``"ignore"`` (drop them).

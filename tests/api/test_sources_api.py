@@ -158,3 +158,31 @@ def test_invalid_utf8_is_a_clear_error_or_replaced(
         expect = [(int(a), b) for a, b in lines[1:]]
     got = _collect(gl.Flow("replace").read(make(str(path), errors="replace")), inline)
     ref.assert_rows(got, expect, ordered=True)
+
+
+def test_jsonl_key_after_the_first_mib_is_an_error_then_read_with_columns(
+    tmp_path: Path, inline: LocalRunner
+) -> None:
+    # "late" first appears on line 40001, past the first MiB; then every 1000th line
+    # (past 4 MiB of the long file too); "s" is missing from every 9th line.
+    objs = [{"id": i, "s": "x" * 20} if i % 9 else {"id": i} for i in range(150000)]
+    for i in range(40000, len(objs), 1000):
+        objs[i]["late"] = i / 2
+    lines = [json.dumps(o) for o in objs]
+    at = sum(len(line) + 1 for line in lines[:40000])
+    assert at > 1 << 20 and sum(len(line) + 1 for line in lines) > 4 << 20
+    for n, shard_counts in ((41000, (1, 3)), (len(lines), (1,))):
+        path = tmp_path / f"{n}.jsonl"
+        path.write_text("".join(line + "\n" for line in lines[:n]))
+        for shards in shard_counts:
+            with pytest.raises(MalformedInputError) as err:
+                _collect(gl.Flow("late").read(jsonl(str(path), shards)), inline)
+            text = str(err.value)
+            assert f"'late' on line 40001 of {path} (byte {at})" in text
+            assert "first 1 MiB of each file" in text
+            assert "columns=['id', 's', 'late']" in text
+            assert "rows change arity" not in text
+            keys = ["id", "s", "late"]
+            ds = gl.Flow("all").read(jsonl(str(path), shards, columns=keys))
+            expect = [tuple(json.loads(line).get(k) for k in keys) for line in lines[:n]]
+            ref.assert_rows(_collect(ds, inline), expect, ordered=True)

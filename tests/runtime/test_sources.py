@@ -723,6 +723,110 @@ def test_jsonl_int_then_float_becomes_float(tmp_path: Path) -> None:
     assert read_rows(FileSpec("jsonl", p)) == [(1.0,), (2.5,)]
 
 
+def _late_key_lines(n_lines: int) -> list[str]:
+    """JSON lines whose first MiB holds keys id and s only; "late" shows up after it, on the
+    line 30000 and (in a long enough file) after 4 MiB, and s is missing from some lines."""
+    objs: list[dict] = []
+    for i in range(n_lines):
+        o: dict = {"id": i, "s": "v" * 20}
+        if i % 7 == 3 and i > 10:
+            del o["s"]
+        if i == 30000 or (i > 150000 and i % 1000 == 0):
+            o["late"] = i * 2
+        objs.append(o)
+    return [json.dumps(o) for o in objs]
+
+
+def _late_key_reference(lines: list[str]) -> tuple[int, int]:
+    """The 1-based line number and byte offset of the first line with "late", by plain Python."""
+    at = 0
+    for i, line in enumerate(lines):
+        if "late" in json.loads(line):
+            return i + 1, at
+        at += len(line.encode()) + 1
+    raise AssertionError("no late key")
+
+
+def test_jsonl_key_first_seen_after_the_first_mib_is_one_clear_error(tmp_path: Path) -> None:
+    short = _late_key_lines(40000)
+    long = _late_key_lines(170000)
+    line, at = _late_key_reference(short)
+    assert at > 1 << 20 and len("\n".join(long)) > 4 * (1 << 20)
+    assert _late_key_reference(long) == (line, at)
+    small = write(tmp_path / "small" / "k.jsonl", "\n".join(short) + "\n")
+    big = write(tmp_path / "big" / "k.jsonl", "\n".join(long) + "\n")
+    messages = set()
+    for p, shards in ((small, 1), (small, 3), (big, 1), (big, 4)):
+        with pytest.raises(MalformedInputError) as err:
+            read_rows(FileSpec("jsonl", p), shards)
+        text = str(err.value)
+        assert err.value.location == f"{p}:{line}"
+        assert f"'late' on line {line} of {p} (byte {at})" in text
+        assert "first 1 MiB of each file" in text
+        assert "columns=['id', 's', 'late']" in err.value.hint
+        assert "put a line holding every key first" in err.value.hint
+        assert err.value.row == short[line - 1]
+        messages.add(text.replace(p, "<file>"))
+    assert len(messages) == 1
+
+
+def test_jsonl_all_keys_in_columns_read_keys_first_seen_late(tmp_path: Path) -> None:
+    keys = ("id", "s", "late")
+    for lines, shard_counts in ((_late_key_lines(40000), (1, 3)), (_late_key_lines(170000), (1,))):
+        p = write(tmp_path / f"{len(lines)}.jsonl", "\n".join(lines) + "\n")
+        expect = [tuple(json.loads(line).get(k) for k in keys) for line in lines]
+        for shards in shard_counts:
+            assert read_rows(FileSpec("jsonl", p, columns=keys), shards) == expect
+
+
+def test_jsonl_key_late_in_one_file_but_at_the_start_of_another(tmp_path: Path) -> None:
+    # Fields are inferred from the start of every file of the source, so "late" is known.
+    lines = _late_key_lines(40000)
+    write(tmp_path / "d" / "1.jsonl", "\n".join(lines) + "\n")
+    write(tmp_path / "d" / "2.jsonl", '{"late": 1, "id": -1}\n')
+    objs = [json.loads(line) for line in [*lines, '{"late": 1, "id": -1}']]
+    expect = [tuple(o.get(k) for k in ("id", "s", "late")) for o in objs]
+    for shards in (1, 3):
+        assert read_rows(FileSpec("jsonl", str(tmp_path / "d")), shards) == expect
+
+
+def test_jsonl_empty_file_leaves_the_late_key_check_on(tmp_path: Path) -> None:
+    lines = _late_key_lines(40000)
+    line, _ = _late_key_reference(lines)
+    write(tmp_path / "d" / "0.jsonl", "")
+    p = write(tmp_path / "d" / "1.jsonl", "\n".join(lines) + "\n")
+    with pytest.raises(MalformedInputError) as err:
+        read_rows(FileSpec("jsonl", str(tmp_path / "d")), 2)
+    assert err.value.location == f"{p}:{line}"
+
+
+def test_jsonl_late_key_offset_counts_file_bytes_under_errors_replace(tmp_path: Path) -> None:
+    lines = _late_key_lines(40000)
+    line, _ = _late_key_reference(lines)
+    # A bad byte after the first MiB and before "late": replaced by 3 bytes, still one line.
+    bad = '{"id": 29000, "s": "\udcff"}'
+    lines[29000] = bad
+    data = "\n".join(lines).encode("utf-8", "surrogateescape") + b"\n"
+    at = data.index(b'"late"')
+    at = data.rindex(b"\n", 0, at) + 1
+    p = write(tmp_path / "r.jsonl", data)
+    with pytest.raises(MalformedInputError) as err:
+        read_rows(FileSpec("jsonl", p, errors="replace"))
+    assert f"'late' on line {line} of {p} (byte {at})" in str(err.value)
+
+
+def test_jsonl_two_objects_on_a_line_past_the_first_mib(tmp_path: Path) -> None:
+    # Arrow reads two objects on one line as two rows; a new key there is reported as the
+    # line not being one JSON object.
+    lines = _late_key_lines(40000)
+    lines[30000] = '{"id": 1, "s": "a"} {"late": 2}'
+    p = write(tmp_path / "two.jsonl", "\n".join(lines) + "\n")
+    with pytest.raises(MalformedInputError) as err:
+        read_rows(FileSpec("jsonl", p))
+    assert err.value.location == f"{p}:30001"
+    assert "not valid JSON" in str(err.value)
+
+
 # ---------------------------------------------------------------------------------------------
 # parquet / orc
 

@@ -4,8 +4,10 @@ A byte range is read in newline-aligned chunks; each chunk's UTF-8 is checked
 (:func:`~gleamnb.runtime.sources.text.checked_utf8`, ``errors=`` as for txt), then it is parsed
 with the schema inferred from the files' starts (so ranges agree on types), and parsed again
 with plain inference when a value does not fit it (an int field that later holds 2.5 becomes a
-float field). Fields come in the order of their first appearance: those of the files' starts
-(a field null on every line there included), then any that only later lines hold. A line that
+float field). The fields are those of the files' starts (a field null on every line there
+included), in the order of their first appearance; a line lacking one reads None there. A key
+that is none of them is an error naming its line (set comparison once per chunk), so every
+range of every file gives rows of one width; ``columns=`` names the fields instead. A line that
 is not a JSON object, or a field whose JSON type changes within a chunk, is reported with its
 file and line number, found by Python's json module on the error path only.
 
@@ -32,7 +34,8 @@ import pyarrow.json as pjson
 from gleamnb.errors import MalformedInputError, truncate
 from gleamnb.runtime.rows import renumber
 from gleamnb.runtime.sources.chunks import iter_chunks, lines_before
-from gleamnb.runtime.sources.meta import FileMeta
+from gleamnb.runtime.sources.compression import compression_of
+from gleamnb.runtime.sources.meta import INFER_BYTES, FileMeta
 from gleamnb.runtime.sources.spec import FileSpec
 from gleamnb.runtime.sources.text import BATCH_ROWS, checked_utf8
 
@@ -66,13 +69,23 @@ def _read(data: bytes, parse: pjson.ParseOptions | None) -> pa.Table:
 def read_jsonl(
     spec: FileSpec, path: str, start: int, end: int | None, meta: FileMeta | None
 ) -> Iterator[pa.RecordBatch]:
-    """Batches of the JSON objects of ``path`` whose line starts in ``[start, end)``."""
+    """Batches of the JSON objects of ``path`` whose line starts in ``[start, end)``.
+
+    Raises
+    ------
+    MalformedInputError
+        A line is not a JSON object, a field changes JSON type within a chunk, or (without
+        ``columns=``) a line holds a key that is not among ``meta.names``.
+    """
     parse = _parse_options(spec, meta)
-    known = (meta.names or ()) if meta is not None else ()
-    for offset, data in iter_chunks(path, start, end):
-        if not data.strip():
+    # None: no field set to hold chunks to (columns= projects; or a file's start could not be
+    # parsed, and the range holding it reports why).
+    known = None if spec.columns is not None or meta is None else meta.names
+    allowed = frozenset(known or ())
+    for offset, raw in iter_chunks(path, start, end):
+        if not raw.strip():
             continue
-        data = checked_utf8(spec, path, offset, data)
+        data = checked_utf8(spec, path, offset, raw)
         try:
             table = _read(data, parse)
         except pa.ArrowInvalid:
@@ -82,8 +95,11 @@ def read_jsonl(
                 raise _error(err, path, offset, data) from None
         if spec.columns is not None:
             table = _project(table, [str(c) for c in spec.columns])
-        elif table.column_names[: len(known)] != list(known):
-            table = _in_order(table, known)
+        elif known is not None:
+            if not allowed.issuperset(table.column_names):
+                raise _new_key_error(path, offset, raw, data, known, table)
+            if table.column_names != list(known):
+                table = _in_order(table, known)
         if table.num_rows:
             yield from table.to_batches(max_chunksize=BATCH_ROWS)
 
@@ -95,13 +111,47 @@ def _project(table: pa.Table, columns: list[str]) -> pa.Table:
 
 
 def _in_order(table: pa.Table, known: Sequence[str]) -> pa.Table:
-    # Arrow puts the fields it infers (those null at the files' starts, or new) after the given
-    # schema's; the known fields come first, in the files' order, then the chunk's new ones.
-    seen = set(known)
-    names = [*known, *(c for c in table.column_names if c not in seen)]
+    # Arrow puts the fields it infers (those null at the files' starts) after the given
+    # schema's, and leaves out those no line of the chunk holds.
     have = set(table.column_names)
-    arrays = [table.column(c) if c in have else pa.nulls(table.num_rows) for c in names]
-    return pa.Table.from_arrays(arrays, names=names)
+    arrays = [table.column(c) if c in have else pa.nulls(table.num_rows) for c in known]
+    return pa.Table.from_arrays(arrays, names=list(known))
+
+
+def _new_key_error(
+    path: str, offset: int, raw: bytes, data: bytes, known: Sequence[str], table: pa.Table
+) -> MalformedInputError:
+    """An error naming the first line of a chunk that holds a key not among ``known``.
+
+    ``raw`` is the chunk as read from ``offset``, ``data`` the same lines after the UTF-8
+    check (``errors="replace"`` may change their lengths, not their number). A line that
+    Python's json module cannot read (Arrow takes two objects on one line) is reported as such.
+    """
+    new = [c for c in table.column_names if c not in set(known)]
+    key, index, at, line = new[0], 0, offset, data.split(b"\n", 1)[0]
+    pos = offset
+    for i, (text, raw_line) in enumerate(zip(data.split(b"\n"), raw.split(b"\n"))):
+        try:
+            value = json.loads(text) if text.strip() else {}
+        except ValueError as err:
+            return _error(err, path, offset, data)
+        hit = [k for k in value if k in new]
+        if hit:
+            key, index, at, line = hit[0], i, pos, text
+            break
+        pos += len(raw_line) + 1
+    line_no = lines_before(path, offset) + index + 1
+    fields = ", ".join(map(repr, known)) or "none"
+    unit = " (uncompressed)" if compression_of(path) else ""
+    return MalformedInputError(
+        f"key {key!r} on line {line_no} of {path} (byte {at}{unit}) is not among the fields "
+        f"inferred from the first {INFER_BYTES >> 20} MiB of each file: {truncate(fields)}",
+        location=f"{path}:{line_no}",
+        row=truncate(line.decode("utf-8", "replace").rstrip("\r")),
+        hint="pass columns=[...] naming every field to read, e.g. "
+        f"columns={truncate(repr([*known, *new]))}, or put a line holding every key first "
+        "in one of the files",
+    )
 
 
 def _kind(value: Any) -> str | None:

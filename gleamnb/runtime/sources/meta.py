@@ -5,7 +5,8 @@ header and the column types are read once per file (types are inferred from its 
 :data:`INFER_BYTES`) and shipped to each range with its split. A JSON lines file gets its
 field names and inferred schema the same way (fields that were all null are named but left to
 later inference); the files of one jsonl source then share one field order and one schema
-(:func:`merge_jsonl_metas`), so rows from every file and range line up.
+(:func:`merge_jsonl_metas`), so rows from every file and range line up. Those are all its
+fields: a key that no file's start holds is an error where a later line holds it.
 
 Examples
 --------
@@ -58,7 +59,8 @@ class FileMeta:
     names
         csv/tsv: the file's column names (header, or ``_1.._n``); None for an empty file.
         jsonl: the fields seen at the file's start, in order of first appearance (a split's:
-        those of all the source's files, :func:`merge_jsonl_metas`).
+        those of all the source's files, :func:`merge_jsonl_metas`); None when the start
+        could not be parsed.
     types
         csv/tsv: column types (inferred, then ``types=`` overrides); jsonl: the schema
         inferred from the file's start (a split's: merged). Columns inferred as all-null are
@@ -145,10 +147,10 @@ def csv_meta(spec: FileSpec, path: str) -> FileMeta:
 
 
 def jsonl_meta(spec: FileSpec, path: str) -> FileMeta:
-    """The field names and schema of a JSON lines file's start (empty on any doubt)."""
+    """The field names and schema of a JSON lines file's start (names None if unparsable)."""
     head = read_head(path, INFER_BYTES)
     if not head.strip():
-        return FileMeta()
+        return FileMeta(names=())
     head = checked_utf8(spec, path, 0, head)
     try:
         table = pjson.read_json(
@@ -169,14 +171,19 @@ def merge_jsonl_metas(metas: Sequence[FileMeta]) -> FileMeta:
     appearance over the files; a field typed in several files gets the type they all convert
     to (null in one file and typed in another: that type; int in one and float in another:
     float). A field whose types do not unify keeps no type here: each range infers its own,
-    and the step that combines them reports the clash.
+    and the step that combines them reports the clash. If one file's start could not be
+    parsed the names are None (reading that file fails; no field set is checked meanwhile).
 
     >>> a = FileMeta(("id", "tag"), (("id", pa.int64()),))
     >>> b = FileMeta(("id", "score", "tag"), (("id", pa.float64()), ("tag", pa.string())))
     >>> m = merge_jsonl_metas([a, b])
     >>> m.names, m.types
     (('id', 'tag', 'score'), (('id', DataType(double)), ('tag', DataType(string))))
+    >>> merge_jsonl_metas([a, FileMeta()]).names is None
+    True
     """
+    if any(meta.names is None for meta in metas):
+        return FileMeta()
     names: dict[str, None] = {}
     types: dict[str, pa.DataType] = {}
     clashes: set[str] = set()
