@@ -25,6 +25,8 @@ __all__ = [
     "restore_filenames",
     "stage_functions",
     "crashed_step",
+    "check_shards_agree",
+    "function_steps",
 ]
 
 
@@ -70,18 +72,21 @@ def collect_targets(
     """What each target produced: a table (rows, shards in order), a count, or saved files."""
     outputs: list[Any] = []
     for target in plan.targets:
+        made_by = target.node.inputs[0].step.name if target.node.inputs else None
         if target.kind == "count":
             outputs.append(sum(e.get("count", 0) for e in extras[target.stage]))  # type: ignore[index]
         elif target.kind == "save":
-            outputs.append([e["saved"] for e in extras[target.stage] if "saved" in e])  # type: ignore[index]
+            saved = [e["saved"] for e in extras[target.stage] if "saved" in e]  # type: ignore[index]
+            # each shard wrote its own part file: they meet only here
+            check_shards_agree([[s["schema"]] if s.get("schema") else [] for s in saved], made_by)
+            outputs.append(saved)
         else:
             shards = read_shards(target.shards)
             tables = [t for shard in shards for t in shard]
             batches = [b for t in tables for b in t.to_batches()]
             if batches:
                 # rows of different shards meet here first: name the step that made them
-                made_by = target.node.inputs[0].step.name if target.node.inputs else None
-                _check_shards_agree(shards, made_by)
+                check_shards_agree([[t.schema for t in ts if t.num_rows] for ts in shards], made_by)
                 outputs.append(concat_batches(batches, step=made_by))
             elif tables:
                 outputs.append(empty_table(tables[0].schema))
@@ -90,18 +95,44 @@ def collect_targets(
     return outputs
 
 
-def _check_shards_agree(shards: list[list[pa.Table]], step: str | None) -> None:
-    """Raise a :class:`SchemaError` naming the first shard whose fields do not fit the others."""
-    schemas: list[pa.Schema] = []
-    for j, tables in enumerate(shards):
-        for t in tables:
-            if t.num_rows == 0:
-                continue
+def check_shards_agree(shards: Sequence[Sequence[pa.Schema]], step: str | None) -> None:
+    """Check that the shards of one dataset agree on their fields' types.
+
+    ``shards[j]`` holds the schemas of shard ``j``'s pieces that have rows. The first piece
+    that does not fit the ones before it is a :class:`SchemaError` naming its shard and the
+    earlier shard it disagrees with.
+
+    >>> ints, texts = pa.schema([("_1", pa.int64())]), pa.schema([("_1", pa.string())])
+    >>> check_shards_agree([[ints], [], [texts]], "map")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gleamnb.errors.SchemaError: field 1 (_1) changes type ... (shard 1/3, then shard 3/3)
+      where: step 'map', shard 3/3
+      fix: ...
+    """
+    n = len(shards)
+    seen: list[tuple[int, pa.Schema]] = []
+    unified: pa.Schema | None = None
+    for j, schemas in enumerate(shards):
+        for schema in schemas:
             try:
-                unify_schemas([*schemas[:1], t.schema], step=step)
+                unified = schema if unified is None else unify_schemas([unified, schema], step=step)
             except SchemaError as err:
-                raise err.with_context(shard=f"{j + 1}/{len(shards)}") from None
-            schemas = schemas or [t.schema]
+                # name the first earlier shard that this one cannot go with
+                other, conflict = seen[0][0], err
+                for k, earlier in seen:
+                    try:
+                        unify_schemas([earlier, schema], step=step)
+                    except SchemaError as pair:
+                        other, conflict = k, pair
+                        break
+                raise SchemaError(
+                    f"{conflict.message} (shard {other + 1}/{n}, then shard {j + 1}/{n})",
+                    step=step,
+                    shard=f"{j + 1}/{n}",
+                    hint=conflict.hint,
+                ) from None
+            seen.append((j, schema))
 
 
 def _code_objects(fn: Any) -> list[Any]:
@@ -153,12 +184,22 @@ def restore_filenames(detail: str, functions: Sequence[Any]) -> str:
 
 
 def crashed_step(stage: Any, report: str) -> str | None:
-    """The step whose function shows in a crashed executor's stack dump, if any."""
+    """The step that crashed an executor, when it can be known.
+
+    That is the step whose function shows in the executor's stack dump (a segfault prints
+    one), else the stage's only step that runs a user function (``os._exit`` prints nothing).
+    """
     for op in reversed(stage.ops):
         for fn in stage_functions_of(op):
             if any(f" in {c.co_name}" in report for c in _code_objects(fn)):
                 return op.name
-    return None
+    steps = function_steps(stage)
+    return steps[0] if len(steps) == 1 else None
+
+
+def function_steps(stage: Any) -> list[str]:
+    """The names of a stage's steps that run user functions."""
+    return [op.name for op in stage.ops if stage_functions_of(op)]
 
 
 def stage_functions_of(op: Any) -> list[Any]:

@@ -2,8 +2,10 @@
 
 Stages run when the stages they read are done; their tasks go to idle executors (one per core
 by default), which stay warm between runs. Task outputs are Arrow IPC pieces in shared memory
-until the run's memory budget is used up, then in a disk folder ("spilling"); ``on_disk()``
-datasets always go to disk. A piece is deleted as soon as every stage reading it is done.
+while the run's memory budget lasts: each task gets an allowance of it and writes what comes
+past its allowance to a disk folder ("spilling"); ``on_disk()`` datasets always go to disk. A
+piece is deleted as soon as every stage reading it is done. A failed or cancelled run stops
+its tasks and keeps nothing: not its pieces, nor the part files its saves wrote.
 
 ``gl.local(mode="inline")`` runs the same tasks in the calling process, one at a time, so a
 debugger can step into a UDF.
@@ -12,6 +14,8 @@ debugger can step into a UDF.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import math
 import os
 import queue
 import re
@@ -23,7 +27,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import cloudpickle
@@ -33,9 +37,11 @@ from gleamnb.planner.physical import PhysicalPlan, PhysicalStage
 from gleamnb.runners import spawn
 from gleamnb.runners.base import (
     Runner,
+    check_shards_agree,
     collect_targets,
     crashed_step,
     emit,
+    function_steps,
     restore_filenames,
     stage_functions,
     stage_infos,
@@ -53,10 +59,12 @@ from gleamnb.runners.events import (
 )
 from gleamnb.runners.pool import ExecutorProcess, InlineExecutor, Message
 from gleamnb.runners.result import RunResult, StageStats, StepTotals
+from gleamnb.runtime.ops.io import SaveOp
 from gleamnb.runtime.protocol import Progress, RunTask, TaskDone, TaskFailed
+from gleamnb.runtime.save import part_files
 from gleamnb.runtime.sorting import boundaries
-from gleamnb.runtime.stage import MergeRange, StageSpec
-from gleamnb.runtime.store import Piece, read_piece, write_piece
+from gleamnb.runtime.stage import Discard, MergeRange, StageSpec
+from gleamnb.runtime.store import Piece, read_piece, read_schema, write_piece
 
 __all__ = ["LocalRunner", "parse_size"]
 
@@ -78,21 +86,36 @@ _UNITS = {
 }
 
 
-def parse_size(size: int | float | str) -> int:
-    """Bytes in ``size``: an int, or text like ``"512MB"``, ``"2GiB"``.
+def parse_size(size: int | float | str, what: str | None = None) -> int:
+    """Bytes in ``size``: a number of bytes, or text like ``"512MB"``, ``"2GiB"``.
+
+    ``what`` names the setting in error messages.
 
     >>> parse_size("512MB"), parse_size("1.5GiB"), parse_size(1024)
     (512000000, 1610612736, 1024)
+    >>> parse_size("-5MB", "memory_limit")
+    Traceback (most recent call last):
+    ...
+    gleamnb.errors.ArgumentError: memory_limit: a size cannot be negative, got '-5MB'
+      fix: give a size of 0 bytes or more, e.g. "512MB" or "2GiB"
     """
+    hint = 'write it as bytes (an int) or with a unit, e.g. "512MB" or "2GiB"'
+    prefix = f"{what}: " if what else ""
     if isinstance(size, (int, float)) and not isinstance(size, bool):
-        return int(size)
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(size))
-    if m is None or m.group(2).lower() not in _UNITS:
+        value = float(size)
+    else:
+        m = re.fullmatch(r"\s*([-+]?[0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(size))
+        if m is None or m.group(2).lower() not in _UNITS:
+            raise ArgumentError(f"{prefix}cannot read the size {size!r}", hint=hint)
+        value = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    if not math.isfinite(value):
+        raise ArgumentError(f"{prefix}cannot read the size {size!r}", hint=hint)
+    if value < 0:
         raise ArgumentError(
-            f"cannot read the size {size!r}",
-            hint='write it as bytes (an int) or with a unit, e.g. "512MB" or "2GiB"',
+            f"{prefix}a size cannot be negative, got {size!r}",
+            hint='give a size of 0 bytes or more, e.g. "512MB" or "2GiB"',
         )
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    return int(value)
 
 
 def _memory_root() -> str:
@@ -118,8 +141,9 @@ class LocalRunner(Runner):
     mode
         ``"process"`` (default) or ``"inline"`` (in the calling process, for debugging).
     memory_limit
-        Budget for shard data held in memory (bytes or text like ``"2GB"``); past it, shards
-        spill to ``spill_dir``. Default: half the RAM (or 90% of free shared memory).
+        Budget for shard data held in memory (bytes or text like ``"2GB"``, at least 1 byte);
+        it holds while tasks write: past it, their output spills to ``spill_dir``. Default:
+        half the RAM (or 90% of free shared memory).
     spill_dir
         Folder for spilled and ``on_disk()`` shards (default: the system temp folder).
 
@@ -153,10 +177,16 @@ class LocalRunner(Runner):
         self.size = 1 if mode == "inline" else (executors or os.cpu_count() or 1)
         self.memory_root = _memory_root()
         self.memory_limit = (
-            parse_size(memory_limit)
+            parse_size(memory_limit, "memory_limit")
             if memory_limit is not None
             else _default_budget(self.memory_root)
         )
+        if self.memory_limit < 1:
+            raise ArgumentError(
+                f"memory_limit must be at least 1 byte, got {memory_limit!r}",
+                hint='give a budget such as memory_limit="2GB" (past it, shards spill to '
+                "spill_dir), or leave it out for half the RAM",
+            )
         self.spill_dir = spill_dir or tempfile.gettempdir()
         self.name = "local-inline" if mode == "inline" else "local"
         self.inbox: queue.Queue[Message] = queue.Queue()
@@ -208,6 +238,10 @@ class LocalRunner(Runner):
                     e.ready.wait(max(0.0, deadline - time.monotonic()))
         return self
 
+    def idle_count(self) -> int:
+        """Executors that could start a task now (idle ones, and ones not started yet)."""
+        return sum(1 for e in self.pool if e.task is None) + self.size - len(self.pool)
+
     def idle_executor(self) -> Any | None:
         self.pool = [e for e in self.pool if e.alive]
         for e in self.pool:
@@ -250,7 +284,9 @@ class _Run:
         base = f"gleamnb-{os.getpid()}-{self.run_id}"
         self.mem_dir = os.path.join(runner.memory_root, base)
         self.disk_dir = os.path.join(runner.spill_dir, base)
-        self.mem_bytes = 0
+        self.mem_bytes = 0  # bytes of the run's pieces in shared memory
+        self.reserved: dict[int, int] = {}  # task -> shared-memory allowance while it runs
+        self.data_spilled = 0
         self.pieces: dict[int, list[list[Piece | None] | None]] = {}
         self.extras: dict[int, list[dict[str, Any]]] = {}
         self.left: dict[int, int] = {}
@@ -266,6 +302,9 @@ class _Run:
         self.last_progress: dict[int, float] = {}
         self.blobs: dict[int, bytes] = {}
         self.failed_stage: int | None = None
+        self.current: int | None = None  # the stage the driver is working on
+        # (folder, format, shards, part files there before the run) of each save
+        self.saves: list[tuple[str, str, int, set[str]]] = []
         self.sys_path = tuple(os.path.abspath(p or os.curdir) for p in sys.path)
         self.t0 = time.perf_counter()
 
@@ -274,24 +313,46 @@ class _Run:
     def emit(self, event: Any) -> None:
         emit(self.listeners, event)
 
+    @contextlib.contextmanager
+    def working_on(self, sid: int) -> Iterator[None]:
+        """Mark stage ``sid`` as the one the driver works on, for errors raised meanwhile.
+
+        On an exception the mark stays (no ``finally``), so the run's error names the stage.
+        """
+        before = self.current
+        self.current = sid
+        yield
+        self.current = before
+
     # -- set-up --------------------------------------------------------------------------------
 
     def prepare(self) -> None:
         os.makedirs(self.mem_dir, exist_ok=True)
+        os.makedirs(self.disk_dir, exist_ok=True)
         for st in self.plan.stages:
             for up in st.upstream():
                 self.readers[up] = self.readers.get(up, 0) + 1
+            for op in st.ops:
+                if isinstance(op, SaveOp):
+                    before = part_files(op.path, op.format, st.tasks)
+                    self.saves.append((op.path, op.format, st.tasks, before))
         for t in self.plan.targets:
             for refs in t.shards:
                 for r in refs:
                     self.keep.add(r.stage)
+        budget = self.runner.memory_limit
         for k, tables in enumerate(self.plan.data):
-            sid = -(k + 1)
-            self.pieces[sid] = [
-                [write_piece(os.path.join(self.mem_dir, f"d{k}-t{j}-b0.arrow"), table)]
-                for j, table in enumerate(tables)
-            ]
-            self.mem_bytes += sum(p[0].nbytes for p in self.pieces[sid] if p and p[0])
+            shards: list[list[Piece | None] | None] = []
+            for j, table in enumerate(tables):
+                in_memory = self.mem_bytes + table.nbytes <= budget
+                folder = self.mem_dir if in_memory else self.disk_dir
+                piece = write_piece(os.path.join(folder, f"d{k}-t{j}-b0.arrow"), table)
+                if in_memory:
+                    self.mem_bytes += piece.nbytes
+                else:
+                    self.data_spilled += piece.nbytes
+                shards.append([piece])
+            self.pieces[-(k + 1)] = shards
         for st in self.plan.stages:
             self.waiting.append(st)
             self.stats[st.id] = StageStats(st.id, st.name, st.tasks, steps=[])
@@ -320,49 +381,72 @@ class _Run:
         self.waiting = still
 
     def start_stage(self, st: PhysicalStage) -> None:
-        self.pieces[st.id] = [None] * st.tasks
-        self.extras[st.id] = [{} for _ in range(st.tasks)]
-        self.left[st.id] = st.tasks
-        self.started[st.id] = time.perf_counter()
-        self.blobs[st.id] = cloudpickle.dumps(self.stage_spec(st))
-        if st.needs_cuts:
-            self.add_cuts(st)
-        self.emit(StageStarted(self.run_id, stage=st.id, tasks=st.tasks))
-        for j in range(st.tasks):
-            self.queue.append((st.id, j))
-        if st.tasks == 0:
-            self.finish_stage(st)
+        with self.working_on(st.id):
+            self.pieces[st.id] = [None] * st.tasks
+            self.extras[st.id] = [{} for _ in range(st.tasks)]
+            self.left[st.id] = st.tasks
+            self.started[st.id] = time.perf_counter()
+            self.blobs[st.id] = cloudpickle.dumps(self.stage_spec(st))
+            self.emit(StageStarted(self.run_id, stage=st.id, tasks=st.tasks))
+            if st.needs_cuts:
+                self.add_cuts(st)
+            for j in range(st.tasks):
+                self.queue.append((st.id, j))
+            if st.tasks == 0:
+                self.finish_stage(st)
 
     def add_cuts(self, st: PhysicalStage) -> None:
         head = st.head
         assert isinstance(head, MergeRange)
         src = st.upstream()[0]
+        # the sorted runs meet here first: their keys can only be compared if their types agree
+        runs = [
+            [read_schema(f.path) for p in got or [] if p is not None for f in p.files() if f.rows]
+            for got in self.pieces[src]
+        ]
         samples = [e.get("sample") for e in self.extras[src]]
         desc = [k.descending for k in head.order.keys]
-        cuts = boundaries([s for s in samples if s is not None], desc, st.tasks)
+        try:
+            check_shards_agree(runs, head.name)
+            cuts = boundaries([s for s in samples if s is not None], desc, st.tasks)
+        except GleamError as err:
+            raise err.with_context(step=head.name, stage=st.name) from None
         st.params = [{**p, "cuts": cuts} for p in st.params]
 
-    def path_of(self, ref: Any) -> str | None:
+    def paths_of(self, ref: Any) -> list[str]:
+        """The files of one piece, in row order."""
         got = self.pieces[ref.stage][ref.task]
         piece = got[ref.bucket] if got is not None else None
-        return piece.path if piece is not None else None
+        return [f.path for f in piece.files()] if piece is not None else []
 
-    def task_message(self, st: PhysicalStage, j: int) -> RunTask:
-        inputs = [
-            [p for p in (self.path_of(r) for r in shards[j]) if p is not None]
-            for shards in st.inputs
-        ]
-        spill = st.on_disk or self.mem_bytes >= self.runner.memory_limit
-        out_dir = self.disk_dir if spill else self.mem_dir
-        os.makedirs(out_dir, exist_ok=True)
+    def allowance(self, st: PhysicalStage) -> int | None:
+        """Shared memory the next task of ``st`` may write, or None (it writes to disk).
+
+        The budget not held by stored pieces nor promised to running tasks is shared evenly
+        by the tasks about to start; a task writes its pieces past its share to disk, so the
+        run's bytes in shared memory stay within the budget even while tasks write.
+        """
+        if st.on_disk:
+            return None
+        if isinstance(st.output, Discard):
+            return 0
+        free = self.runner.memory_limit - self.mem_bytes - sum(self.reserved.values())
+        starting = max(1, min(len(self.queue) + 1, self.runner.idle_count()))
+        return max(0, free) // starting
+
+    def task_message(self, st: PhysicalStage, j: int, allowance: int | None) -> RunTask:
+        inputs = [[path for r in shards[j] for path in self.paths_of(r)] for shards in st.inputs]
+        params = {**st.params[j], "memory_budget": self.runner.memory_limit / self.runner.size}
+        if allowance is not None:
+            params.update(memory_allowance=allowance, spill_dir=self.disk_dir)
         return RunTask(
             task=self.runner.next_task_id(),
             stage_key=f"{self.run_id}-{st.id}",
             stage_blob=None,
             shard=j,
             inputs=inputs,
-            params={**st.params[j], "memory_budget": self.runner.memory_limit / self.runner.size},
-            out_dir=out_dir,
+            params=params,
+            out_dir=self.disk_dir if st.on_disk else self.mem_dir,
             prefix=f"s{st.id}-t{j}",
             where={"flow": self.plan.flow, "stage": st.name, "shard": f"{j + 1}/{st.tasks}"},
             sys_path=self.sys_path,
@@ -375,11 +459,13 @@ class _Run:
                 return
             sid, j = self.queue.popleft()
             st = self.plan.stages[sid]
-            msg = self.task_message(st, j)
+            allowance = self.allowance(st)
+            msg = self.task_message(st, j, allowance)
             key = msg.stage_key
             if key not in ex.loaded:
                 msg = RunTask(**{**msg.__dict__, "stage_blob": self.blobs[sid]})
             self.running[msg.task] = (sid, j, ex)
+            self.reserved[msg.task] = allowance or 0
             ex.submit(msg)
 
     # -- messages ------------------------------------------------------------------------------
@@ -392,22 +478,28 @@ class _Run:
         if msg.task not in self.running:
             return  # from an earlier, cancelled run
         sid, j, _ = self.running[msg.task]
-        if isinstance(msg, Progress):
-            self.task_rows[msg.task] = msg.rows
-            self.progress(sid)
-        elif isinstance(msg, TaskDone):
-            del self.running[msg.task]
-            self.task_rows.pop(msg.task, None)
-            ex.task = None
-            self.task_done(sid, j, msg)
-        elif isinstance(msg, TaskFailed):
-            del self.running[msg.task]
-            ex.task = None
-            self.failed_stage = sid
-            err = msg.error
-            if err.detail:
-                err.detail = restore_filenames(err.detail, stage_functions(self.plan.stages[sid]))
-            raise err.with_context(flow=self.plan.flow)
+        with self.working_on(sid):
+            if isinstance(msg, Progress):
+                self.task_rows[msg.task] = msg.rows
+                self.progress(sid)
+            elif isinstance(msg, TaskDone):
+                self.end_task(msg.task, ex)
+                self.task_done(sid, j, msg)
+            elif isinstance(msg, TaskFailed):
+                self.end_task(msg.task, ex)
+                self.failed_stage = sid
+                err = msg.error
+                if err.detail:
+                    err.detail = restore_filenames(
+                        err.detail, stage_functions(self.plan.stages[sid])
+                    )
+                raise err.with_context(flow=self.plan.flow)
+
+    def end_task(self, task: int, ex: Any) -> None:
+        del self.running[task]
+        self.task_rows.pop(task, None)
+        self.reserved.pop(task, None)
+        ex.task = None
 
     def executor_died(self, ex: Any, code: int) -> None:
         self.runner.drop(ex)
@@ -415,6 +507,7 @@ class _Run:
         if task is None or task not in self.running:
             return
         sid, j, _ = self.running.pop(task)
+        self.reserved.pop(task, None)
         st = self.plan.stages[sid]
         self.failed_stage = sid
         attempts = self.retries.get((sid, j), 0)
@@ -424,10 +517,17 @@ class _Run:
             return
         how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
         report = restore_filenames(ex.crash_report(), stage_functions(st))
+        step = crashed_step(st, report)
+        steps = function_steps(st)
+        during = (
+            f" while running one of the steps {', '.join(map(repr, steps))}"
+            if step is None and len(steps) > 1
+            else ""
+        )
         raise ExecutorCrashedError(
-            f"the executor process running this task died ({how})",
+            f"the executor process running this task died ({how}){during}",
             flow=self.plan.flow,
-            step=crashed_step(st, report),
+            step=step,
             stage=st.name,
             shard=f"{j + 1}/{st.tasks}",
             hint="a function in this stage crashed its process (os._exit, a segfault in a C "
@@ -471,15 +571,13 @@ class _Run:
             stats.rows += last.rows
             stats.bytes += last.bytes
         stats.task_seconds += msg.seconds
-        for p in msg.pieces:
-            if p is None:
-                continue
-            if p.path.startswith(self.mem_dir):
-                self.mem_bytes += p.nbytes
+        for f in (f for p in msg.pieces if p is not None for f in p.files()):
+            if f.path.startswith(self.mem_dir):
+                self.mem_bytes += f.nbytes
             elif st.on_disk:
-                stats.disk_bytes += p.nbytes
+                stats.disk_bytes += f.nbytes
             else:
-                stats.spilled_bytes += p.nbytes
+                stats.spilled_bytes += f.nbytes
         self.left[sid] -= 1
         self.progress(sid, force=True)
         if self.left[sid] == 0:
@@ -509,13 +607,11 @@ class _Run:
     def free(self, sid: int) -> None:
         """Delete a stage's pieces: every reader is done with them."""
         for got in self.pieces.get(sid) or []:
-            for p in got or []:
-                if p is None:
-                    continue
-                if p.path.startswith(self.mem_dir):
-                    self.mem_bytes -= p.nbytes
+            for f in (f for p in got or [] if p is not None for f in p.files()):
+                if f.path.startswith(self.mem_dir):
+                    self.mem_bytes -= f.nbytes
                 try:
-                    os.unlink(p.path)
+                    os.unlink(f.path)
                 except FileNotFoundError:
                     pass
 
@@ -540,7 +636,7 @@ class _Run:
                 self.handle(kind, ex, payload)
             outputs = collect_targets(self.plan, self.read_shards, self.extras)
         except KeyboardInterrupt:
-            self.stop_running()
+            self.abandon()
             seconds = time.perf_counter() - self.t0
             self.emit(RunCancelled(self.run_id, seconds=seconds))
             raise RunCancelledError(
@@ -548,26 +644,54 @@ class _Run:
                 flow=self.plan.flow,
                 hint="nothing was kept from it; run it again when ready",
             ) from None
-        except GleamError as err:
-            self.stop_running()
+        except Exception as exc:
+            err = exc if isinstance(exc, GleamError) else self.internal_error(exc)
+            self.abandon()
             err.with_context(flow=self.plan.flow)
-            failed = self.failed_stage
+            failed = self.failed_stage if self.failed_stage is not None else self.current
             if failed is not None:
                 self.emit(StageFailed(self.run_id, stage=failed, error=str(err)))
             self.emit(RunFailed(self.run_id, error=str(err), seconds=time.perf_counter() - self.t0))
-            raise
+            if err is exc:
+                raise
+            raise err from exc
         finally:
             self.cleanup()
         seconds = time.perf_counter() - self.t0
         stages = [self.stats[s.id] for s in self.plan.stages]
         self.emit(RunFinished(self.run_id, seconds=seconds, rows=stages[-1].rows if stages else 0))
-        return RunResult(self.plan.flow, runner_name, seconds, stages, outputs)
+        return RunResult(
+            self.plan.flow,
+            runner_name,
+            seconds,
+            stages,
+            outputs,
+            data_spilled_bytes=self.data_spilled,
+        )
+
+    def internal_error(self, exc: Exception) -> GleamError:
+        """An unexpected exception in the driver's own work, as an error that names the stage."""
+        stage = self.plan.stages[self.current].name if self.current is not None else None
+        return GleamError(
+            f"the run stopped on an unexpected error in the runner: {type(exc).__name__}: {exc}",
+            flow=self.plan.flow,
+            stage=stage,
+            hint="the run was stopped and nothing of it was kept. Unless the error is about "
+            "this machine (free space, permissions), it is a bug in gleamnb: please report "
+            "it with the flow that shows it (the original error and its traceback follow "
+            "this one as its cause)",
+        )
 
     def read_shards(self, shards: list[list[Any]]) -> list[list[Any]]:
-        out = []
-        for refs in shards:
-            out.append([read_piece(p) for p in (self.path_of(r) for r in refs) if p is not None])
-        return out
+        return [[read_piece(path) for r in refs for path in self.paths_of(r)] for refs in shards]
+
+    def abandon(self) -> None:
+        """The run failed or was cancelled: stop its tasks and remove what its saves wrote."""
+        self.stop_running()
+        for path, fmt, shards, before in self.saves:
+            for leftover in part_files(path, fmt, shards) - before:
+                with contextlib.suppress(OSError):
+                    os.remove(leftover)
 
     def stop_running(self, grace: float = 2.0) -> None:
         """Stop the tasks still running: ask their executors (SIGUSR1), kill the slow ones.
@@ -596,6 +720,7 @@ class _Run:
             if ex.task is not None:
                 self.runner.drop(ex)
         self.running.clear()
+        self.reserved.clear()
 
     def cleanup(self) -> None:
         for d in (self.mem_dir, self.disk_dir):

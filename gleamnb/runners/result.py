@@ -53,6 +53,9 @@ class RunResult:
         Per-stage statistics, in plan order.
     outputs
         What each sink or action produced, by target index (tables, counts, saved files).
+    data_spilled_bytes
+        Bytes of in-memory source data (``from_arrow``, ``ints``, ...) the driver wrote to the
+        disk folder for lack of memory budget.
     """
 
     flow: str
@@ -60,11 +63,17 @@ class RunResult:
     seconds: float = 0.0
     stages: list[StageStats] = field(default_factory=list)
     outputs: list[Any] = field(default_factory=list)
+    data_spilled_bytes: int = 0
 
     @property
     def spilled(self) -> bool:
-        """Whether any stage's output went to the disk folder for lack of memory budget."""
-        return any(s.spilled for s in self.stages)
+        """Whether any data went to the disk folder for lack of memory budget."""
+        return self.spilled_bytes > 0
+
+    @property
+    def spilled_bytes(self) -> int:
+        """Bytes written to the disk folder for lack of memory budget, source data included."""
+        return self.data_spilled_bytes + sum(s.spilled_bytes for s in self.stages)
 
     @property
     def rows(self) -> int:
@@ -73,6 +82,8 @@ class RunResult:
     def summary(self) -> str:
         """One line per stage: name, tasks, rows, bytes and seconds."""
         lines = [f"run of {self.flow!r} on {self.runner}: {self.seconds:.3f}s"]
+        if self.data_spilled_bytes:
+            lines.append(f"  source data: spilled {self.data_spilled_bytes / 1e6:.1f} MB")
         for s in self.stages:
             spill = f", spilled {s.spilled_bytes / 1e6:.1f} MB" if s.spilled else ""
             lines.append(

@@ -117,7 +117,14 @@ def run_one(
             params=msg.params,
             progress=(lambda rows: progress(msg.task, rows)) if progress else None,
         )
-        sink = FileSink(msg.out_dir, msg.prefix, stage.output.buckets)
+        # the runner's share of shared memory for this task: past it, pieces go to spill_dir
+        sink = FileSink(
+            msg.out_dir,
+            msg.prefix,
+            stage.output.buckets,
+            spill_dir=msg.params.get("spill_dir"),
+            allowance=msg.params.get("memory_allowance"),
+        )
         outcome = execute_task(stage, ctx, sink)
         pieces = sink.close()
         _interrupts.armed = False

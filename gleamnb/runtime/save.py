@@ -6,7 +6,8 @@
 the part files of an earlier save there, and proves the folder is writable. Each task then
 writes its shard with a :class:`ShardWriter`. A part file is written under a hidden name and
 renamed when complete, so a failed or cancelled run never leaves a half-written part that a
-reader would take for data.
+reader would take for data; the runner then removes the parts its finished tasks wrote too
+(see :func:`part_files`).
 
 Formats: ``parquet`` (types kept), ``csv`` (header, quoting where needed), ``tsv`` (header, no
 quoting: a value holding a tab or newline is an error), ``txt`` (fields joined by tabs, no
@@ -47,7 +48,14 @@ import pyarrow.parquet as pq
 from gleamnb.errors import ArgumentError, OutputError, SchemaError, truncate
 from gleamnb.runtime.rows import PyObjectType, column_to_pylist, conform, unify_schemas
 
-__all__ = ["SAVE_FORMATS", "check_format", "part_name", "prepare_output", "ShardWriter"]
+__all__ = [
+    "SAVE_FORMATS",
+    "check_format",
+    "part_name",
+    "part_files",
+    "prepare_output",
+    "ShardWriter",
+]
 
 SAVE_FORMATS = ("parquet", "csv", "tsv", "txt", "jsonl")
 
@@ -80,6 +88,32 @@ def part_name(shard: int, format: str) -> str:
     'part-00003.parquet'
     """
     return f"part-{shard:05d}.{format}"
+
+
+def _in_progress_name(shard: int, format: str) -> str:
+    return "." + part_name(shard, format) + ".inprogress"
+
+
+def part_files(path: str | os.PathLike[str], format: str, shards: int) -> set[str]:
+    """The part files (finished or in progress) of shards ``0 .. shards-1`` that exist now.
+
+    A runner takes this before and after a run of a save, to remove what a failed run wrote
+    and nothing else.
+
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> _ = ShardWriter(out, "csv", 1).close()
+    >>> sorted(os.path.basename(p) for p in part_files(out, "csv", 3))
+    ['part-00001.csv']
+    """
+    folder = os.fspath(path)
+    found = set()
+    for shard in range(shards):
+        for name in (part_name(shard, format), _in_progress_name(shard, format)):
+            candidate = os.path.join(folder, name)
+            if os.path.lexists(candidate):
+                found.add(candidate)
+    return found
 
 
 def prepare_output(path: str | os.PathLike[str], format: str) -> None:
@@ -224,7 +258,8 @@ class ShardWriter:
     format
         ``parquet``, ``csv``, ``tsv``, ``txt`` or ``jsonl``.
     shard
-        The shard index, used in the part name.
+        The shard index, used in the part name. Errors name the part file; the task that
+        runs the writer adds the shard as ``i/n``, as for every other step.
     schema
         The dataset's schema if known: an empty shard then still writes a parquet file with
         that schema, or a CSV/TSV header.
@@ -251,8 +286,10 @@ class ShardWriter:
         self.folder = os.fspath(path)
         self.shard = shard
         self.file = os.path.join(self.folder, part_name(shard, format))
-        self._tmp = os.path.join(self.folder, "." + part_name(shard, format) + ".inprogress")
+        self._tmp = os.path.join(self.folder, _in_progress_name(shard, format))
         self._schema = schema
+        self._step = f"save to {self.folder}"
+        self._fields: pa.Schema | None = None
         self._rows = 0
         self._result: dict[str, Any] | None = None
         self._out: BinaryIO | None = None
@@ -277,16 +314,25 @@ class ShardWriter:
                 self._write_parquet(batch)
             else:
                 self._write_text(batch)
+            if batch.num_rows:
+                # text formats keep no types: check here that a field keeps one
+                known = [self._fields] if self._fields is not None else []
+                self._fields = unify_schemas([*known, batch.schema], step=self._step)
         except (OutputError, SchemaError) as err:
             self.abort()
-            raise err.with_context(shard=self.shard, location=self.file) from None
+            raise err.with_context(location=self.file) from None
         except OSError as err:
             self.abort()
             raise self._os_error(err) from None
         self._rows += batch.num_rows
 
     def close(self) -> dict[str, Any]:
-        """Finish the part file; returns ``{"file": ..., "rows": ..., "bytes": ...}``."""
+        """Finish the part file.
+
+        Returns ``{"file": ..., "rows": ..., "bytes": ..., "schema": ...}``: ``schema`` holds
+        the fields' names and types of the rows written (None for a shard without rows), so
+        the driver can check that every part of a save agrees.
+        """
         if self._result is not None:
             return self._result
         try:
@@ -310,6 +356,7 @@ class ShardWriter:
             "file": self.file,
             "rows": self._rows,
             "bytes": os.path.getsize(self.file),
+            "schema": self._fields,
         }
         return self._result
 
@@ -323,7 +370,7 @@ class ShardWriter:
         self._out = None
         with contextlib.suppress(OSError):
             os.remove(self._tmp)
-        self._result = {"file": None, "rows": 0, "bytes": 0}
+        self._result = {"file": None, "rows": 0, "bytes": 0, "schema": None}
 
     def __enter__(self) -> ShardWriter:
         return self
@@ -366,8 +413,7 @@ class ShardWriter:
             self._pending_bytes += batch.nbytes
             has_null_type = any(pa.types.is_null(f.type) for f in batch.schema)
             if not has_null_type or self._pending_bytes > _PENDING_BYTES:
-                step = f"save to {self.folder}"
-                schema = unify_schemas([b.schema for b in self._pending], step=step)
+                schema = unify_schemas([b.schema for b in self._pending], step=self._step)
                 self._open_parquet(schema)
             return
         schema = self._parquet_schema
@@ -377,8 +423,7 @@ class ShardWriter:
             self._add_to_group(self._conform(batch, schema))
 
     def _conform(self, batch: pa.RecordBatch, schema: pa.Schema) -> pa.Table:
-        step = f"save to {self.folder}"
-        unified = unify_schemas([schema, batch.schema], step=step)
+        unified = unify_schemas([schema, batch.schema], step=self._step)
         try:
             if unified != schema:
                 raise pa.ArrowInvalid("needs a wider type")
@@ -390,10 +435,8 @@ class ShardWriter:
                 if a.type != b.type
             ]
             raise SchemaError(
-                f"a field changes type within shard {self.shard} of a parquet save: "
-                + ", ".join(changed),
-                step=step,
-                shard=self.shard,
+                "a field changes type within one shard of a parquet save: " + ", ".join(changed),
+                step=self._step,
                 location=self.file,
                 hint="make every row hold one type per field (convert with int(), float() "
                 "or str()), or save as jsonl",
@@ -429,7 +472,6 @@ class ShardWriter:
                     f"a value holds a tab or line break, which TSV cannot hold: "
                     f"{truncate(repr(bad), 80)}",
                     location=self.file,
-                    shard=self.shard,
                     hint="save as csv (which quotes such values) or jsonl, "
                     "or replace the tabs and line breaks first",
                 )
@@ -452,7 +494,6 @@ class ShardWriter:
         return OutputError(
             f"cannot write {self.file}: {err.strerror or err}",
             location=self.file,
-            shard=self.shard,
             hint="check the free space and permissions of the output folder",
         )
 

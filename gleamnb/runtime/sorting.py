@@ -104,12 +104,16 @@ def sort_indices(table: pa.Table, keys: list[tuple[int, bool]]) -> pa.Array:
             range(table.num_rows), key=lambda r: row_sort_key([c[r] for c in columns], desc)
         )
     except TypeError as exc:
-        raise SchemaError(
-            f"cannot sort: the values of the sort fields cannot be compared ({exc})",
-            hint="sort by fields holding one comparable type (numbers, strings, dates...); "
-            "convert other values with a map first",
-        ) from None
+        raise _incomparable(exc) from None
     return pa.array(order, type=pa.int64())
+
+
+def _incomparable(exc: TypeError) -> SchemaError:
+    return SchemaError(
+        f"cannot sort: the values of the sort fields cannot be compared ({exc})",
+        hint="sort by fields holding one comparable type (numbers, strings, dates...); "
+        "convert other values with a map first",
+    )
 
 
 def sorted_batches(
@@ -202,7 +206,10 @@ def boundaries(
             rows.extend(zip(*cols))
     if n <= 1 or not rows:
         return []
-    sort_keys = sorted(row_sort_key(r, descending) for r in rows)
+    try:
+        sort_keys = sorted(row_sort_key(r, descending) for r in rows)
+    except TypeError as exc:  # keys of different shards (an int, a set) meet here first
+        raise _incomparable(exc) from None
     cut = [sort_keys[min(len(sort_keys) - 1, (len(sort_keys) * j) // n)] for j in range(1, n)]
     return cut
 

@@ -2,8 +2,9 @@
 
 A task's output bucket is one **piece**: an Arrow IPC file. Readers memory-map it, so handing
 a shard to the next task (or to the driver) copies nothing. Pieces live in shared memory
-(``/dev/shm``) while the run's memory budget lasts and in a disk folder past it; the runner
-decides which folder each task writes to.
+(``/dev/shm``) while the run's memory budget lasts and in a disk folder past it: the runner
+gives each task an allowance of shared memory, and once a write would pass it the task's
+:class:`FileSink` writes the rest of its buckets to the disk folder.
 
 Examples
 --------
@@ -21,30 +22,46 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
 from gleamnb.runtime.rows import conform, empty_batch, empty_table, unify_schemas
 
-__all__ = ["Piece", "FileSink", "FileInputs", "read_piece", "write_piece"]
+__all__ = ["Piece", "FileSink", "FileInputs", "read_piece", "read_schema", "write_piece"]
 
 COALESCE_ROWS = 32 * 1024
 
 
 @dataclass(frozen=True)
 class Piece:
-    """One written bucket of one task: an Arrow IPC file."""
+    """One written bucket of one task: an Arrow IPC file.
+
+    ``rest`` continues the bucket in a second file, on disk, when the task's allowance of
+    shared memory ran out while it wrote the bucket: this file holds the rows written before.
+    """
 
     path: str
     rows: int
     nbytes: int
+    rest: Piece | None = None
+
+    def files(self) -> list[Piece]:
+        """This file and the ones continuing it, in row order (each without ``rest``)."""
+        head = Piece(self.path, self.rows, self.nbytes)
+        return [head, *self.rest.files()] if self.rest is not None else [head]
 
 
 def read_piece(path: str) -> pa.Table:
     """The table in an IPC file, memory-mapped (zero-copy)."""
     with pa.memory_map(path, "r") as source:
         return pa.ipc.open_file(source).read_all()
+
+
+def read_schema(path: str) -> pa.Schema:
+    """The fields' names and types of an IPC file, without reading its batches."""
+    with pa.memory_map(path, "r") as source:
+        return pa.ipc.open_file(source).schema
 
 
 def write_piece(path: str, table: pa.Table) -> Piece:
@@ -55,14 +72,20 @@ def write_piece(path: str, table: pa.Table) -> Piece:
 
 
 class _BucketFile:
-    def __init__(self, path: str) -> None:
+    """One bucket's file; once the sink spills, the bucket continues in a file on disk."""
+
+    def __init__(self, path: str, sink: FileSink, spilled: bool) -> None:
         self.path = path
+        self.sink = sink
+        self.spilled = spilled
+        self.head: Piece | None = None  # the part written to shared memory, once spilled
         self.schema: pa.Schema | None = None
         self.writer: pa.ipc.RecordBatchFileWriter | None = None
         self.file: pa.OSFile | None = None
         self.pending: list[pa.RecordBatch] = []
         self.pending_rows = 0
         self.rows = 0
+        self.size = 0  # bytes written to ``path`` so far
         self.empty_schema: pa.Schema | None = None
 
     def add(self, batch: pa.RecordBatch) -> None:
@@ -81,15 +104,22 @@ class _BucketFile:
             return
         table = pa.Table.from_batches(self.pending)
         self.pending, self.pending_rows = [], 0
-        if self.schema is not None and table.schema != self.schema:
-            self._reopen_with(unify_schemas([self.schema, table.schema]))
-            table = conform(table, self.schema)  # type: ignore[arg-type]
+        self.sink.make_room(self, table.nbytes)
         if self.writer is None:
             self.schema = table.schema
             self.file = pa.OSFile(self.path, "wb")
             self.writer = pa.ipc.new_file(self.file, self.schema)
+        elif table.schema != self.schema:
+            assert self.schema is not None
+            schema = unify_schemas([self.schema, table.schema])
+            self._reopen_with(schema)
+            table = conform(table, schema)
+        assert self.writer is not None and self.file is not None
         self.writer.write_table(table.combine_chunks())
         self.rows += table.num_rows
+        size = self.file.tell()
+        self.sink.grew(self, size - self.size)
+        self.size = size
 
     def _reopen_with(self, schema: pa.Schema) -> None:
         """Batches changed type mid-shard (null -> str, int -> float): rewrite what is written."""
@@ -101,6 +131,15 @@ class _BucketFile:
         self.file = pa.OSFile(self.path, "wb")
         self.writer = pa.ipc.new_file(self.file, schema)
         self.writer.write_table(rewritten)
+
+    def continue_at(self, path: str) -> None:
+        """Finish the part written so far (in shared memory); write the rest at ``path``."""
+        if self.writer is not None:
+            self.close_writer()
+            self.head = Piece(self.path, self.rows, os.path.getsize(self.path))
+            self.rows = self.size = 0
+        self.path = path
+        self.spilled = True
 
     def close_writer(self) -> None:
         if self.writer is not None:
@@ -119,24 +158,74 @@ class _BucketFile:
     def close(self, schema: pa.Schema | None = None) -> Piece | None:
         """Finish the file; with no rows, write an empty one if a schema is known."""
         self.flush()
+        wrote = self.writer is not None
         self.close_writer()
-        if self.schema is None:
-            schema = self.empty_schema or schema
-            if schema is None:
-                return None
-            return write_piece(self.path, empty_table(schema))
-        return Piece(self.path, self.rows, os.path.getsize(self.path))
+        if wrote:
+            last = Piece(self.path, self.rows, os.path.getsize(self.path))
+            return replace(self.head, rest=last) if self.head is not None else last
+        if self.head is not None:
+            return self.head
+        schema = self.empty_schema or schema
+        if schema is None:
+            return None
+        return write_piece(self.path, empty_table(schema))
+
+    def remove(self) -> None:
+        self.close_writer()
+        for path in (self.path, self.head.path if self.head else None):
+            if path is not None:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
 
 
 class FileSink:
     """A :class:`~gleamnb.runtime.stage.BucketSink` writing one IPC file per bucket.
 
     Small batches are coalesced (to about 32k rows) so readers get few, large batches.
+
+    Parameters
+    ----------
+    directory, prefix
+        Bucket ``b`` is written to ``{directory}/{prefix}-b{b}.arrow``.
+    buckets
+        Number of buckets.
+    spill_dir, allowance
+        With both given, at most ``allowance`` bytes go to ``directory`` (shared memory):
+        once a write would pass it, the sink spills, and every bucket it writes from then on
+        continues in a file in ``spill_dir`` (the returned piece's ``rest``).
+
+    Examples
+    --------
+    >>> import tempfile, pyarrow as pa
+    >>> mem, disk = tempfile.mkdtemp(), tempfile.mkdtemp()
+    >>> sink = FileSink(mem, "s0-t0", buckets=2, spill_dir=disk, allowance=400_000)
+    >>> sink.write(0, pa.record_batch({"_1": list(range(40_000))}))  # 320 kB: fits
+    >>> sink.write(0, pa.record_batch({"_1": list(range(40_000))}))  # 320 kB more: spills
+    >>> sink.write(1, pa.record_batch({"_1": [1, 2]}))
+    >>> zero, one = sink.close()
+    >>> [(f.rows, f.path.startswith(disk)) for f in zero.files()]
+    [(40000, False), (40000, True)]
+    >>> [(f.rows, f.path.startswith(disk)) for f in one.files()]
+    [(2, True)]
     """
 
-    def __init__(self, directory: str, prefix: str, buckets: int) -> None:
+    def __init__(
+        self,
+        directory: str,
+        prefix: str,
+        buckets: int,
+        *,
+        spill_dir: str | None = None,
+        allowance: int | None = None,
+    ) -> None:
         self.directory = directory
         self.prefix = prefix
+        self.spill_dir = spill_dir
+        self.allowance = allowance if spill_dir is not None else None
+        self.in_memory = 0  # bytes written to ``directory``
+        self.spilling = False
         self.files: list[_BucketFile | None] = [None] * buckets
         self._closed: list[Piece | None] | None = None
 
@@ -145,6 +234,20 @@ class FileSink:
         if f is None:
             f = self.files[bucket] = self._file(bucket)
         f.add(batch)
+
+    def make_room(self, f: _BucketFile, nbytes: int) -> None:
+        """Before ``nbytes`` go to ``f``: past the allowance, ``f`` goes on in ``spill_dir``."""
+        if f.spilled or self.allowance is None:
+            return
+        if not self.spilling and self.in_memory + nbytes <= self.allowance:
+            return
+        self.spilling = True
+        assert self.spill_dir is not None
+        f.continue_at(os.path.join(self.spill_dir, os.path.basename(f.path)))
+
+    def grew(self, f: _BucketFile, nbytes: int) -> None:
+        if not f.spilled:
+            self.in_memory += nbytes
 
     def close(self) -> list[Piece | None]:
         """Finish every bucket file.
@@ -163,17 +266,17 @@ class FileSink:
         return self._closed
 
     def _file(self, bucket: int) -> _BucketFile:
-        return _BucketFile(os.path.join(self.directory, f"{self.prefix}-b{bucket}.arrow"))
+        folder = self.directory
+        if self.spilling and self.spill_dir is not None:
+            folder = self.spill_dir
+        path = os.path.join(folder, f"{self.prefix}-b{bucket}.arrow")
+        return _BucketFile(path, self, spilled=folder != self.directory)
 
     def abort(self) -> None:
         """Drop what was written (the task failed): nothing half-written survives."""
         for f in self.files:
             if f is not None:
-                f.close_writer()
-                try:
-                    os.unlink(f.path)
-                except FileNotFoundError:
-                    pass
+                f.remove()
 
 
 class FileInputs:

@@ -11,12 +11,14 @@ import threading
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 import gleamnb as gl
 from gleamnb.runners import events as E
-from gleamnb.runners.local import LocalRunner
+from gleamnb.runners.local import LocalRunner, parse_size
 from gleamnb.runners.terminal import TerminalProgress
+from gleamnb.runtime.store import COALESCE_ROWS
 
 
 def leftover_run_dirs() -> list[str]:
@@ -128,6 +130,86 @@ def test_small_memory_budget_spills_to_disk_and_gives_the_same_answer(tmp_path: 
         runner.shutdown()
 
 
+def shared_memory_bytes() -> int:
+    """Bytes in this process's run folders in shared memory (files vanish as runs free them)."""
+    total = 0
+    for folder in leftover_run_dirs():
+        for name in os.listdir(folder) if os.path.isdir(folder) else []:
+            try:
+                total += os.path.getsize(os.path.join(folder, name))
+            except FileNotFoundError:
+                pass
+    return total
+
+
+class SharedMemoryWatch:
+    """The most shared memory a run used: sampled by a thread, and at every event."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, shared_memory_bytes())
+            self._stop.wait(0.002)
+
+    def __call__(self, event: E.Event) -> None:
+        self.peak = max(self.peak, shared_memory_bytes())
+
+    def __enter__(self) -> SharedMemoryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_the_memory_budget_holds_while_tasks_write(tmp_path: Path) -> None:
+    budget = 3_000_000  # under a third of the map's output
+    runner = LocalRunner(executors=2, memory_limit=budget, spill_dir=str(tmp_path))
+    try:
+        f = gl.Flow("budget")
+        rows = f.range(0, 600_000, shards=2).map(lambda x: (x % 1000, x))
+        with SharedMemoryWatch() as watch:
+            got = rows.partition(4).reduce_by_key("sum").collect(runner, progress=watch)
+        expected: dict[int, int] = {}
+        for x in range(600_000):
+            expected[x % 1000] = expected.get(x % 1000, 0) + x
+        assert sorted(got) == sorted(expected.items())
+        # a task checks its share before each write of one coalesced batch (two int64 fields)
+        assert 0 < watch.peak <= budget + COALESCE_ROWS * 16
+        result = f.last_run
+        assert result is not None and result.spilled
+        # the map's output: what fit the budget stayed in memory, the rest spilled
+        assert 0.5 * 600_000 * 16 < result.stages[0].spilled_bytes < 600_000 * 16
+    finally:
+        runner.shutdown()
+
+
+def test_in_memory_source_data_obeys_the_budget(tmp_path: Path) -> None:
+    table = pa.table({"k": [x % 10 for x in range(200_000)], "v": list(range(200_000))})
+    budget = 1_000_000  # a fifth of the table
+    runner = LocalRunner(executors=2, memory_limit=budget, spill_dir=str(tmp_path))
+    try:
+        f = gl.Flow("source budget")
+        data = f.from_arrow(table, shards=8)
+        with SharedMemoryWatch() as watch:
+            got = data.reduce_by_key("sum").collect(runner, progress=watch)
+        expected: dict[int, int] = {}
+        for k, v in zip(table.column("k").to_pylist(), table.column("v").to_pylist()):
+            expected[k] = expected.get(k, 0) + v
+        assert sorted(got) == sorted(expected.items())
+        assert watch.peak <= budget + table.nbytes // 8  # at most one piece past the budget
+        result = f.last_run
+        assert result is not None and result.data_spilled_bytes > table.nbytes / 2
+        assert result.spilled and result.spilled_bytes >= result.data_spilled_bytes
+    finally:
+        runner.shutdown()
+
+
 def test_a_generous_budget_keeps_everything_in_memory() -> None:
     f = gl.Flow("memory")
     f.range(0, 10_000, shards=2).map(lambda x: (x % 7, x)).reduce_by_key("sum").collect()
@@ -205,6 +287,17 @@ def test_bad_runner_arguments_are_reported() -> None:
         gl.local(mode="threads")
     with pytest.raises(gl.ArgumentError, match="cannot read the size"):
         gl.local(memory_limit="lots")
+    for bad in (-5, "-5MB", "-1 kb", -0.5):
+        with pytest.raises(gl.ArgumentError, match="memory_limit: a size cannot be negative") as e:
+            gl.local(memory_limit=bad)
+        assert e.value.hint
+    for empty in (0, "0MB", 0.5):
+        with pytest.raises(gl.ArgumentError, match="memory_limit must be at least 1 byte") as e:
+            gl.local(memory_limit=empty)
+        assert "leave it out" in (e.value.hint or "")
+    for unreadable in (float("nan"), float("inf"), True):
+        with pytest.raises(gl.ArgumentError, match="memory_limit: cannot read the size"):
+            gl.local(memory_limit=unreadable)  # type: ignore[arg-type]
     with pytest.raises(gl.ArgumentError, match="set_runner needs a runner"):
         gl.set_runner("local")  # type: ignore[arg-type]
 
@@ -234,3 +327,14 @@ def test_a_failing_task_stops_the_others_without_losing_warm_executors(tmp_path:
         ]
     finally:
         runner.shutdown()
+
+
+def test_parse_size_reads_units_and_refuses_negative_text() -> None:
+    assert parse_size("2GiB") == 2 * 1024**3
+    assert parse_size(" 1.5 kb ") == 1500
+    assert parse_size("+3MB") == 3_000_000
+    assert parse_size(0) == 0
+    with pytest.raises(gl.ArgumentError, match="a size cannot be negative, got '-2GiB'"):
+        parse_size("-2GiB")
+    with pytest.raises(gl.ArgumentError, match="cannot read the size '12 apples'"):
+        parse_size("12 apples")

@@ -189,8 +189,47 @@ def test_parquet_type_change_is_a_schema_error(tmp_path: Path) -> None:
     w.write(pa.record_batch({"v": [1]}))
     with pytest.raises(SchemaError) as err:
         w.write(pa.record_batch({"v": ["x"]}))
-    assert err.value.shard == 3
+    assert err.value.location == os.path.join(out, "part-00003.parquet")
+    assert err.value.shard is None  # the task running the writer names the shard as i/n
     assert os.listdir(out) == []  # nothing half-written is left
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "txt", "jsonl"])
+def test_text_type_change_within_a_shard_is_a_schema_error(tmp_path: Path, fmt: str) -> None:
+    # text keeps no types, so nothing downstream would notice an int field turning to text
+    out = str(tmp_path / "o")
+    prepare_output(out, fmt)
+    w = ShardWriter(out, fmt, 2)
+    w.write(pa.record_batch({"v": [1, 2]}))
+    with pytest.raises(SchemaError) as err:
+        w.write(pa.record_batch({"v": ["x"]}))
+    assert "int64 then string" in str(err.value)
+    assert err.value.location == os.path.join(out, part_name(2, fmt))
+    assert os.listdir(out) == []
+
+
+def test_close_reports_the_types_of_the_rows_written(tmp_path: Path) -> None:
+    out = str(tmp_path / "o")
+    for fmt in ("parquet", "csv"):
+        prepare_output(out, fmt)
+        with ShardWriter(out, fmt, 0) as w:
+            w.write(pa.record_batch({"k": ["a"], "v": pa.nulls(1)}))
+            w.write(pa.record_batch({"k": ["b"], "v": [2]}))
+        assert w.close()["schema"] == pa.schema([("k", pa.string()), ("v", pa.int64())])
+        schema = _batch(ROWS).schema
+        empty = ShardWriter(out, fmt, 1, schema=schema)
+        empty.write(pa.RecordBatch.from_pylist([], schema=schema))
+        assert empty.close()["schema"] is None  # no rows: nothing to agree with
+
+
+def test_part_files_lists_only_this_save_s_parts(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    prepare_output(str(out), "csv")
+    for name in ("part-00000.csv", ".part-00001.csv.inprogress", "part-00002.csv", "notes.txt"):
+        (out / name).write_text("x")
+    (out / "part-00000.parquet").write_text("another format")
+    found = save_mod.part_files(str(out), "csv", 2)
+    assert found == {str(out / "part-00000.csv"), str(out / ".part-00001.csv.inprogress")}
 
 
 def test_prepare_output_creates_and_clears(tmp_path: Path) -> None:
