@@ -225,6 +225,9 @@ def main() -> None:
         _interrupts.arm()
 
     _prepare()
+    # what the imports made lives as long as the process: keep it out of the collections
+    # that release_memory runs after each task (a full one walks every module's objects)
+    gc.freeze()
     send(proto_out, Ready(os.getpid()))
     pool = pa.default_memory_pool()
     while True:
