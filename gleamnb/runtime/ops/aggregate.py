@@ -6,8 +6,8 @@ Python's exact sums: Arrow's 64-bit sums wrap, so when a column's values could o
 sums are checked (see :func:`_exact_sums`) and those that leave 64 bits come out as Python
 ints, as a Python reducer's would. A Python reducer ``fn(a, b)`` is folded over each group in
 row order; it gets scalars when there is one value field and tuples otherwise, and what it
-returns for one value field is that one field, a tuple included. Groups come out in order of
-first appearance, key fields first.
+returns for one value field is that one field, a tuple included. Rows come out key fields
+first; the order of the groups is not defined (it is the same for the same input).
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ class ReduceByKeyOp(Op):
         return pa.Table.from_batches([out]).rename_columns(renumber(out_names))
 
     def _arrow_reduce(self, table: pa.Table, width: int, agg: str) -> pa.Table:
-        """Arrow's hash aggregate; groups in order of first appearance (one thread)."""
+        """Arrow's hash aggregate (one thread, so the groups' order is the same every time)."""
         names = table.schema.names
         if agg == "count":
             keyed = pa.Table.from_arrays(
@@ -305,19 +305,14 @@ class ReduceByKeyOp(Op):
 
 
 def _group_aggregate(keyed: pa.Table, width: int, aggregations: list[Any]) -> pa.Table:
-    """``keyed.group_by(c0..c{width-1}).aggregate(aggregations)``, groups in order of first
-    appearance.
+    """``keyed.group_by(c0..c{width-1}).aggregate(aggregations)`` in one thread.
 
-    One-threaded Arrow keeps that order, except that a null key can displace the group of
-    the zero value (pyarrow 26: keys ``[None, 0, 1]`` come out ``[None, 1, 0]``); when a key
-    column holds nulls the groups are put back in order by their first row.
+    One thread keeps ``first``/``last`` in row order and the groups' order the same on every
+    run; that order is Arrow's, not the order in which the keys first appear.
     """
-    keys = [f"c{i}" for i in range(width)]
-    if not any(keyed.column(k).null_count for k in keys):
-        return keyed.group_by(keys, use_threads=False).aggregate(aggregations)
-    keyed = keyed.append_column("_row", pa.array(np.arange(keyed.num_rows, dtype=np.int64)))
-    res = keyed.group_by(keys, use_threads=False).aggregate([*aggregations, ("_row", "min")])
-    return res.take(pc.sort_indices(res.column("_row_min"))).drop_columns(["_row_min"])
+    return keyed.group_by([f"c{i}" for i in range(width)], use_threads=False).aggregate(
+        aggregations
+    )
 
 
 @dataclass(frozen=True)
