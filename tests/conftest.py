@@ -1,17 +1,27 @@
-"""Shared fixtures: runners and a fresh flow per test.
+"""Shared fixtures: runners and a fresh flow per test; the hypothesis profile.
 
 ``tests/`` is on ``sys.path`` (pytest puts a rootdir conftest's folder there), so test modules
 can ``import reference`` (the naive evaluator in ``tests/reference.py``).
+
+Property tests draw the same examples on every run (profile ``"repeatable"``), so a test run
+fails only when the code changed; ``GLEAMNB_HYPOTHESIS=explore`` draws new random examples
+each run, for a search beyond those (with ``GLEAMNB_PROPERTY_EXAMPLES`` for more of them).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 import gleamnb as gl
 from gleamnb.runners.local import LocalRunner
+
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("GLEAMNB_HYPOTHESIS", "repeatable"))
 
 
 @pytest.fixture(scope="session")

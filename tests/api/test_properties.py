@@ -12,7 +12,8 @@ A dataset is built one of two ways (``layout``):
 - ``"split"``: all rows in one source split into ``len(shards)`` shards by gleamnb, for the
   operators whose result does not depend on where the shard boundaries fall.
 
-Each property runs 30 examples; set ``GLEAMNB_PROPERTY_EXAMPLES`` for a longer search.
+Each property runs 30 examples; set ``GLEAMNB_PROPERTY_EXAMPLES`` for a longer search (and
+``GLEAMNB_HYPOTHESIS=explore`` for new random ones, see ``tests/conftest.py``).
 """
 
 from __future__ import annotations
