@@ -163,10 +163,13 @@ def run_one(
 def _prepare() -> None:
     """Do the one-time work of a first task before saying Ready.
 
-    Import the operators and sources that stages are made of, and let pyarrow make its
+    Import the operators and sources that stages are made of, and Arrow's query engine
+    (joins and hash aggregates run on it: ~0.25 s to import), and let pyarrow make its
     one-time check for pandas (which imports pandas when it is installed), so the first task
     of a run does not pay for them.
     """
+    import pyarrow.acero  # noqa: F401
+
     import gleamnb.runtime.ops.aggregate
     import gleamnb.runtime.ops.io
     import gleamnb.runtime.ops.join

@@ -403,6 +403,53 @@ def test_udf_exception(runner: LocalRunner, tmp_path: Path) -> None:
     assert_runner_works(runner)
 
 
+@pytest.mark.parametrize("mode", ["inline", "process"])
+def test_flat_map_failures_name_the_row(runner: LocalRunner, mode: str) -> None:
+    r = runner if mode == "process" else gl.local(mode="inline")
+    f = gl.Flow("flat failures")
+    numbers = f.range(0, 50, shards=2)
+
+    def words(x: int) -> Any:
+        if x == 31:
+            return "abc"  # a string, not an iterable of rows
+        return [str(x)] if x % 3 else None
+
+    with pytest.raises(gl.ArgumentError) as info:
+        numbers.flat_map(words).collect(r, progress=False)
+    assert_mentions(str(info.value), "'words'", "returned a str", "(31,)", "flat failures")
+
+    def spell(x: int) -> Iterable[str]:
+        for k in range(x % 4):
+            if x == 42 and k == 1:
+                raise KeyError("second letter")
+            yield f"{x}-{k}"
+
+    with pytest.raises(gl.UserCodeError) as info:
+        numbers.flat_map(spell).collect(r, progress=False)
+    assert_mentions(str(info.value), "'spell'", "KeyError", "second letter", "(42,)")
+
+    class Verdict:
+        def __init__(self, x: int) -> None:
+            self.x = x
+
+        def __bool__(self) -> bool:
+            if self.x == 17:
+                raise ValueError("undecided")
+            return self.x % 2 == 0
+
+    with pytest.raises(gl.UserCodeError) as info:
+        numbers.filter(Verdict).collect(r, progress=False)
+    assert_mentions(str(info.value), "ValueError", "undecided", "(17,)")
+
+    # the same functions on rows they handle give plain Python's results
+    fine = f.range(0, 17, shards=2)
+    expected = [(f"{x}-{k}",) for x in range(17) for k in range(x % 4)]
+    assert fine.flat_map(spell).collect(r, progress=False) == expected
+    assert fine.filter(Verdict).collect(r, progress=False) == [(x,) for x in range(0, 17, 2)]
+    expected_words = [(str(x),) for x in range(17) if x % 3]
+    assert fine.flat_map(words).collect(r, progress=False) == expected_words
+
+
 def test_udf_calls_sys_exit_fails_its_row_not_its_executor(runner: LocalRunner) -> None:
     def leaver(x: int) -> int:
         if x == 7:

@@ -8,6 +8,7 @@ first output batch fixes the output's arity; later batches must agree.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -84,23 +85,10 @@ class MapOp(Op):
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        fn = self.fn
         shape = _Shape(self.name)
         for batch in batches:
             rows, multi = _rows_of(batch)
-            out: list[Any] = []
-            append = out.append
-            i = 0
-            try:
-                if multi:
-                    for i, row in enumerate(rows):  # noqa: B007 - i names the failing row
-                        append(fn(*row))
-                else:
-                    for i, value in enumerate(rows):  # noqa: B007 - i names the failing row
-                        append(fn(value))
-            except USER_CODE_ERRORS as exc:
-                row = rows[i] if multi else (rows[i],)
-                raise user_error(exc, ctx, self.name, row) from None
+            out = _call_each(self.fn, rows, multi, ctx, self.name)
             if out:
                 yield shape.pack(out, ctx)
 
@@ -114,30 +102,59 @@ class FlatMapOp(Op):
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        fn = self.fn
         shape = _Shape(self.name)
         for batch in batches:
             rows, multi = _rows_of(batch)
-            out: list[Any] = []
-            extend = out.extend
-            i = 0
-            try:
-                for i, row in enumerate(rows):  # noqa: B007 - i names the failing row
-                    result = fn(*row) if multi else fn(row)
-                    if result is None:
-                        continue
-                    if isinstance(result, (str, bytes)):
-                        raise _not_iterable(self.name, result)
-                    extend(result)
-            except ArgumentError as err:
-                raise err.with_context(
-                    row=rows[i] if multi else (rows[i],), **ctx.where(self.name)
-                ) from None
-            except USER_CODE_ERRORS as exc:
-                row = rows[i] if multi else (rows[i],)
-                raise user_error(exc, ctx, self.name, row) from None
+            results = _call_each(self.fn, rows, multi, ctx, self.name)
+            out = _flatten(results, rows, multi, ctx, self.name)
             if out:
                 yield shape.pack(out, ctx)
+
+
+def _call_each(
+    fn: Callable[..., Any], rows: list[Any], multi: bool, ctx: TaskContext, step: str
+) -> list[Any]:
+    """``fn`` called on every row (fields as arguments), in order; its results.
+
+    The loop does nothing else, for speed; when ``fn`` raises, the results so far say which
+    row it was called with.
+    """
+    results: list[Any] = []
+    append = results.append
+    try:
+        if multi:
+            for row in rows:
+                append(fn(*row))
+        else:
+            for value in rows:
+                append(fn(value))
+    except USER_CODE_ERRORS as exc:
+        i = len(results)
+        raise user_error(exc, ctx, step, rows[i] if multi else (rows[i],)) from None
+    return results
+
+
+def _flatten(
+    results: list[Any], rows: list[Any], multi: bool, ctx: TaskContext, step: str
+) -> list[Any]:
+    """The rows of ``flat_map`` results (iterables of rows, or None), in order."""
+    if set(map(type, results)) <= {list, tuple}:
+        return list(itertools.chain.from_iterable(results))
+    out: list[Any] = []
+    extend = out.extend
+    i = 0
+    try:
+        for i, result in enumerate(results):  # noqa: B007 - i names the failing row
+            if result is None:
+                continue
+            if isinstance(result, (str, bytes)):
+                raise _not_iterable(step, result)
+            extend(result)  # a generator runs the user's code here
+    except ArgumentError as err:
+        raise err.with_context(row=rows[i] if multi else (rows[i],), **ctx.where(step)) from None
+    except USER_CODE_ERRORS as exc:
+        raise user_error(exc, ctx, step, rows[i] if multi else (rows[i],)) from None
+    return out
 
 
 def _not_iterable(step: str, result: Any) -> ArgumentError:
@@ -158,23 +175,28 @@ class FilterOp(Op):
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        fn = self.fn
         for batch in batches:
             rows, multi = _rows_of(batch)
-            keep: list[bool] = []
-            append = keep.append
-            i = 0
-            try:
-                if multi:
-                    for i, row in enumerate(rows):  # noqa: B007 - i names the failing row
-                        append(bool(fn(*row)))
-                else:
-                    for i, value in enumerate(rows):  # noqa: B007 - i names the failing row
-                        append(bool(fn(value)))
-            except USER_CODE_ERRORS as exc:
-                row = rows[i] if multi else (rows[i],)
-                raise user_error(exc, ctx, self.name, row) from None
+            keep = _truths(
+                _call_each(self.fn, rows, multi, ctx, self.name), rows, multi, ctx, self.name
+            )
             yield batch.filter(pa.array(keep, type=pa.bool_()))
+
+
+def _truths(
+    results: list[Any], rows: list[Any], multi: bool, ctx: TaskContext, step: str
+) -> list[bool]:
+    """``bool()`` of each result (a result's own ``__bool__`` may raise, e.g. numpy arrays)."""
+    try:
+        return list(map(bool, results))
+    except USER_CODE_ERRORS:
+        pass
+    for i, result in enumerate(results):
+        try:
+            bool(result)
+        except USER_CODE_ERRORS as exc:
+            raise user_error(exc, ctx, step, rows[i] if multi else (rows[i],)) from None
+    raise AssertionError("unreachable: bool() failed once but not again")
 
 
 @dataclass(frozen=True)
