@@ -117,6 +117,30 @@ def test_jsonl_round_trip_with_json_module(tmp_path: Path) -> None:
     assert objs == [dict(zip(NAMES, r)) for r in ROWS]
 
 
+def test_parquet_dictionary_encodes_only_columns_whose_values_repeat(tmp_path: Path) -> None:
+    n = 50_000
+    batch = pa.record_batch(
+        {
+            "id": list(range(n)),
+            "city": [["paris", "rome", "oslo"][i % 3] for i in range(n)],
+            "note": [f"note {i}" for i in range(n)],
+        }
+    )
+    with ShardWriter(str(tmp_path), "parquet", 0) as writer:
+        writer.write(batch)
+    path = tmp_path / part_name(0, "parquet")
+    meta = pq.ParquetFile(path).metadata
+    encodings = {
+        meta.schema.column(j).name: set(meta.row_group(0).column(j).encodings)
+        for j in range(meta.num_columns)
+    }
+    dictionary = {"PLAIN_DICTIONARY", "RLE_DICTIONARY"}
+    assert encodings["city"] & dictionary
+    assert not encodings["id"] & dictionary
+    assert not encodings["note"] & dictionary
+    assert pq.read_table(path).to_pylist() == pa.Table.from_batches([batch]).to_pylist()
+
+
 def test_python_objects_repr_in_text_str_in_parquet(tmp_path: Path) -> None:
     values = [{1, 2}, ("a", 1), None]
     batch = pa.record_batch([pyobject_array(values), pa.array([1, 2, 3])], names=["obj", "n"])
