@@ -8,7 +8,6 @@ first output batch fixes the output's arity; later batches must agree.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -105,10 +104,34 @@ class FlatMapOp(Op):
         shape = _Shape(self.name)
         for batch in batches:
             rows, multi = _rows_of(batch)
-            results = _call_each(self.fn, rows, multi, ctx, self.name)
-            out = _flatten(results, rows, multi, ctx, self.name)
+            out = self._rows(rows, multi, ctx)
             if out:
                 yield shape.pack(out, ctx)
+
+    def _rows(self, rows: list[Any], multi: bool, ctx: TaskContext) -> list[Any]:
+        # Each result is taken in as soon as it is made: keeping a batch of result lists
+        # alive until the end (hundreds of thousands of containers) made Python's garbage
+        # collector walk them again and again, and the whole step 1.5x slower.
+        fn = self.fn
+        out: list[Any] = []
+        extend = out.extend
+        i = 0
+        try:
+            for i, row in enumerate(rows):  # noqa: B007 - i names the failing row
+                result = fn(*row) if multi else fn(row)
+                if type(result) is list:
+                    extend(result)
+                elif result is not None:
+                    if isinstance(result, (str, bytes)):
+                        raise _not_iterable(self.name, result)
+                    extend(result)  # a generator runs the user's code here
+        except ArgumentError as err:
+            raise err.with_context(
+                row=rows[i] if multi else (rows[i],), **ctx.where(self.name)
+            ) from None
+        except USER_CODE_ERRORS as exc:
+            raise user_error(exc, ctx, self.name, rows[i] if multi else (rows[i],)) from None
+        return out
 
 
 def _call_each(
@@ -132,29 +155,6 @@ def _call_each(
         i = len(results)
         raise user_error(exc, ctx, step, rows[i] if multi else (rows[i],)) from None
     return results
-
-
-def _flatten(
-    results: list[Any], rows: list[Any], multi: bool, ctx: TaskContext, step: str
-) -> list[Any]:
-    """The rows of ``flat_map`` results (iterables of rows, or None), in order."""
-    if set(map(type, results)) <= {list, tuple}:
-        return list(itertools.chain.from_iterable(results))
-    out: list[Any] = []
-    extend = out.extend
-    i = 0
-    try:
-        for i, result in enumerate(results):  # noqa: B007 - i names the failing row
-            if result is None:
-                continue
-            if isinstance(result, (str, bytes)):
-                raise _not_iterable(step, result)
-            extend(result)  # a generator runs the user's code here
-    except ArgumentError as err:
-        raise err.with_context(row=rows[i] if multi else (rows[i],), **ctx.where(step)) from None
-    except USER_CODE_ERRORS as exc:
-        raise user_error(exc, ctx, step, rows[i] if multi else (rows[i],)) from None
-    return out
 
 
 def _not_iterable(step: str, result: Any) -> ArgumentError:
