@@ -11,7 +11,7 @@ Transport
 Data
     Shard data never travels in frames and is never pickled row by row: tasks read their
     inputs from Arrow IPC files (memory-mapped) and write their outputs to new IPC files in
-    the folder the runner names; frames carry only paths, counts and statistics.
+    the folders the runner names; frames carry only paths, counts and statistics.
 
 Sequence::
 
@@ -71,8 +71,12 @@ class RunTask:
     """Run task ``task`` (shard ``shard``) of stage ``stage_key``.
 
     ``inputs[k]`` lists the piece files of input ``k`` in order; ``params`` holds the task's
-    own parameters (its file splits, its int range, the cut points of a range sort);
-    ``out_dir`` is where its output pieces go, named ``{prefix}-b{bucket}.arrow``.
+    own parameters (its file splits, its int range, the cut points of a range sort, its
+    ``memory_budget`` for sorting) and, for a stage whose output may live in shared memory, its
+    ``memory_allowance`` of it and the ``spill_dir``. The output pieces, named
+    ``{prefix}-b{bucket}.arrow``, go to ``out_dir`` (shared memory, or the disk folder of an
+    ``on_disk()`` stage); once writing them would pass the allowance, every bucket continues in
+    a file in ``spill_dir`` (see :class:`~gleamnb.runtime.store.FileSink`).
     ``where`` (flow, stage, shard) names the task in errors raised before its stage is
     loaded; ``sys_path`` is the driver's import path, so functions that travel by reference
     (from modules next to the user's script) import in the executor too.
@@ -98,6 +102,9 @@ class Progress:
 
 @dataclass(frozen=True)
 class TaskDone:
+    """Task ``task`` finished: ``pieces[b]`` is its output bucket ``b`` (None if it has none;
+    a piece's ``rest`` continues it in ``spill_dir``), ``stats`` one entry per step."""
+
     task: int
     pieces: list[Piece | None]
     stats: list[StepStats]
