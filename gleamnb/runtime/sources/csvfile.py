@@ -57,11 +57,15 @@ def read_csv(
         return
     names = list(meta.names)
     include, out_names = project(spec, names, path)
-    convert = pcsv.ConvertOptions(column_types=dict(meta.types), include_columns=include)
+    check = not raw_bytes(spec)
+    convert = pcsv.ConvertOptions(
+        column_types=dict(meta.types),
+        include_columns=include,
+        check_utf8=not check,  # checked bytes need no second look from Arrow
+    )
     if spec.newlines_in_values:
         yield from _read_stream(spec, path, meta, convert, out_names)
         return
-    check = not raw_bytes(spec)
     for offset, data in iter_chunks(path, start, end):
         if check:
             data = checked_utf8(spec, path, offset, data)
