@@ -58,6 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.errors import ArgumentError
+from gleamnb.runtime.buffers import offsets_of
 
 __all__ = ["NULL_HASH", "hash_array", "hash_columns", "partition_ids", "split_by_partition"]
 
@@ -134,18 +135,6 @@ def _values(arr: pa.Array, dtype: np.dtype | str) -> np.ndarray:
     if buf is None or n == 0:
         return np.zeros(n, dtype=dtype)
     return np.frombuffer(buf, dtype=dtype, count=arr.offset + n)[arr.offset :]
-
-
-def _offsets(arr: pa.Array) -> np.ndarray:
-    """The n + 1 offsets of a (large) binary/string/list array as int64, honouring its offset."""
-    wide = pa.types.is_large_binary(arr.type) or pa.types.is_large_string(arr.type)
-    wide = wide or pa.types.is_large_list(arr.type)
-    dtype = np.int64 if wide else np.int32
-    n = len(arr)
-    buf = arr.buffers()[1]
-    if buf is None:  # an empty array may come without buffers
-        return np.zeros(n + 1, dtype=np.int64)
-    return np.frombuffer(buf, dtype=dtype, count=arr.offset + n + 1)[arr.offset :].astype(np.int64)
 
 
 def _bytes_data(arr: pa.Array) -> np.ndarray:
@@ -305,7 +294,7 @@ def _hash_strings(words: np.ndarray, starts: np.ndarray, lengths: np.ndarray) ->
 
 
 def _hash_binary_array(arr: pa.Array) -> np.ndarray:
-    return _hash_bytes(_bytes_data(arr), _offsets(arr))
+    return _hash_bytes(_bytes_data(arr), offsets_of(arr))
 
 
 def _hash_fixed_binary(arr: pa.Array) -> np.ndarray:
@@ -333,7 +322,7 @@ def _hash_list(arr: pa.Array) -> np.ndarray:
         size = t.list_size
         offsets = (np.arange(len(arr) + 1, dtype=np.int64) + arr.offset) * size
         return _hash_list_like(arr, arr.values, offsets)
-    return _hash_list_like(arr, arr.values, _offsets(arr))
+    return _hash_list_like(arr, arr.values, offsets_of(arr))
 
 
 def _hash_list_view(arr: pa.Array) -> np.ndarray:

@@ -24,6 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gleamnb.runtime.buffers import offsets_of
+
 __all__ = ["arrow_sort_indices", "normalized_key", "normalized_sort_indices"]
 
 _SIGN = np.uint64(1 << 63)
@@ -84,15 +86,13 @@ def _byte_prefix(arr: pa.Array) -> np.ndarray:
     n = len(arr)
     if n == 0:
         return np.zeros(0, dtype=np.uint64)
-    large = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
-    _, offsets_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(
-        offsets_buf, dtype=np.int64 if large else np.int32, count=arr.offset + n + 1
-    )[arr.offset :].astype(np.int64)
+    offsets = offsets_of(arr)
     starts = offsets[:-1]
     lens = np.minimum(offsets[1:] - starts, 8).astype(np.uint64)
     end = int(offsets[-1])
-    data = np.frombuffer(data_buf, dtype=np.uint8, count=end) if end else np.zeros(0, np.uint8)
+    data = (
+        np.frombuffer(arr.buffers()[2], dtype=np.uint8, count=end) if end else np.zeros(0, np.uint8)
+    )
     # an unaligned 8-byte big-endian view at every byte offset; values starting in the last
     # 8 bytes read from a zero-padded copy of those bytes instead of past the buffer's end
     tail_from = max(0, end - 8)

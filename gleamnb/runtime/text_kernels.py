@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.errors import SchemaError
+from gleamnb.runtime.buffers import offsets_of
 
 __all__ = ["lowercase", "tokenize", "tokenize_lower", "tokenize_py"]
 
@@ -94,16 +95,6 @@ def _as_text(arr: pa.Array, what: str) -> pa.Array:
 
 def _is_large(t: pa.DataType) -> bool:
     return pa.types.is_large_string(t) or pa.types.is_large_binary(t)
-
-
-def _offsets(arr: pa.Array) -> np.ndarray:
-    """The ``len(arr) + 1`` offsets of a string/binary array as int64 (absolute)."""
-    dtype = np.int64 if _is_large(arr.type) else np.int32
-    buf = arr.buffers()[1]
-    if buf is None:
-        return np.zeros(len(arr) + 1, dtype=np.int64)
-    raw = np.frombuffer(buf, dtype=dtype, count=arr.offset + len(arr) + 1)
-    return raw[arr.offset :].astype(np.int64)
 
 
 def _data_buffer(arr: pa.Array, start: int, stop: int) -> pa.Buffer:
@@ -167,7 +158,7 @@ def _blocks(rel: np.ndarray, size: int) -> list[tuple[int, int]]:
 
 def _tokenize_chunk(arr: pa.Array, *, lower: bool, parents: bool) -> _Tokens:
     arr = _as_text(arr, "tokenize")
-    offsets = _offsets(arr)
+    offsets = offsets_of(arr)
     base, end = int(offsets[0]), int(offsets[-1])
     rel = offsets - base
     nbytes = end - base
@@ -358,7 +349,7 @@ def _lower_chunk(arr: pa.Array) -> pa.Array:
                 f"lowercase needs a string field, got {t}",
                 hint="decode the bytes first (e.g. map(lambda b: b.decode()))",
             )
-    offsets = _offsets(arr)
+    offsets = offsets_of(arr)
     base, end = int(offsets[0]), int(offsets[-1])
     data = np.frombuffer(_data_buffer(arr, base, end), dtype=np.uint8)
     if len(data) == 0 or int(data.max()) < 0x80:
