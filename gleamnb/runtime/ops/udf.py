@@ -37,6 +37,11 @@ def _rows_of(batch: pa.RecordBatch) -> tuple[list[Any], bool]:
     return list(zip(*cols)), True
 
 
+def _row_at(rows: list[Any], i: int, multi: bool) -> tuple[Any, ...]:
+    """Row ``i`` of :func:`_rows_of`'s rows as a tuple of fields, for an error to show."""
+    return rows[i] if multi else (rows[i],)
+
+
 class _Shape:
     """Output arity and field types of one task's UDF output, fixed by its first batches.
 
@@ -126,11 +131,9 @@ class FlatMapOp(Op):
                         raise _not_iterable(self.name, result)
                     extend(result)  # a generator runs the user's code here
         except ArgumentError as err:
-            raise err.with_context(
-                row=rows[i] if multi else (rows[i],), **ctx.where(self.name)
-            ) from None
+            raise err.with_context(row=_row_at(rows, i, multi), **ctx.where(self.name)) from None
         except USER_CODE_ERRORS as exc:
-            raise user_error(exc, ctx, self.name, rows[i] if multi else (rows[i],)) from None
+            raise user_error(exc, ctx, self.name, _row_at(rows, i, multi)) from None
         return out
 
 
@@ -153,7 +156,7 @@ def _call_each(
                 append(fn(value))
     except USER_CODE_ERRORS as exc:
         i = len(results)
-        raise user_error(exc, ctx, step, rows[i] if multi else (rows[i],)) from None
+        raise user_error(exc, ctx, step, _row_at(rows, i, multi)) from None
     return results
 
 
@@ -195,7 +198,7 @@ def _truths(
         try:
             bool(result)
         except USER_CODE_ERRORS as exc:
-            raise user_error(exc, ctx, step, rows[i] if multi else (rows[i],)) from None
+            raise user_error(exc, ctx, step, _row_at(rows, i, multi)) from None
     raise AssertionError("unreachable: bool() failed once but not again")
 
 
