@@ -273,6 +273,13 @@ class LocalRunner(Runner):
             return _Run(self, plan, list(listeners)).go()
 
 
+def _files(pieces: Sequence[Piece | None] | None) -> Iterator[Piece]:
+    """The files of one task's pieces (None: a bucket without one), continuations included."""
+    for piece in pieces or ():
+        if piece is not None:
+            yield from piece.files()
+
+
 class _Run:
     """The state of one run of a plan on a :class:`LocalRunner`."""
 
@@ -400,10 +407,7 @@ class _Run:
         assert isinstance(head, MergeRange)
         src = st.upstream()[0]
         # the sorted runs meet here first: their keys can only be compared if their types agree
-        runs = [
-            [read_schema(f.path) for p in got or [] if p is not None for f in p.files() if f.rows]
-            for got in self.pieces[src]
-        ]
+        runs = [[read_schema(f.path) for f in _files(got) if f.rows] for got in self.pieces[src]]
         samples = [e.get("sample") for e in self.extras[src]]
         desc = [k.descending for k in head.order.keys]
         try:
@@ -571,7 +575,7 @@ class _Run:
             stats.rows += last.rows
             stats.bytes += last.bytes
         stats.task_seconds += msg.seconds
-        for f in (f for p in msg.pieces if p is not None for f in p.files()):
+        for f in _files(msg.pieces):
             if f.path.startswith(self.mem_dir):
                 self.mem_bytes += f.nbytes
             elif st.on_disk:
@@ -607,7 +611,7 @@ class _Run:
     def free(self, sid: int) -> None:
         """Delete a stage's pieces: every reader is done with them."""
         for got in self.pieces.get(sid) or []:
-            for f in (f for p in got or [] if p is not None for f in p.files()):
+            for f in _files(got):
                 if f.path.startswith(self.mem_dir):
                     self.mem_bytes -= f.nbytes
                 try:
