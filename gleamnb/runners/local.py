@@ -500,6 +500,7 @@ class _Run:
                 raise err.with_context(flow=self.plan.flow)
 
     def end_task(self, task: int, ex: Any) -> None:
+        """Forget a task that ended (done, failed or with its executor)."""
         del self.running[task]
         self.task_rows.pop(task, None)
         self.reserved.pop(task, None)
@@ -510,8 +511,8 @@ class _Run:
         task = ex.task
         if task is None or task not in self.running:
             return
-        sid, j, _ = self.running.pop(task)
-        self.reserved.pop(task, None)
+        sid, j, _ = self.running[task]
+        self.end_task(task, ex)
         st = self.plan.stages[sid]
         self.failed_stage = sid
         attempts = self.retries.get((sid, j), 0)
