@@ -97,8 +97,6 @@ def test_errors_option_of_csv_tsv_jsonl() -> None:
 # ---------------------------------------------------------------------------------------------
 # reading through a flow (inline runner)
 
-AUDIT_ROWS = [(1, "a\tb", 2.5, None, True), (2, 'q"uote,', None, "x", False)]
-
 
 def _collect(ds: gl.Dataset, runner: LocalRunner) -> list[tuple]:
     return ds.collect(runner, progress=False)
@@ -118,7 +116,12 @@ def test_jsonl_field_null_on_every_line_keeps_its_place(
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_saved_rows_read_back(tmp_path: Path, inline: LocalRunner, fmt: str) -> None:
-    rows = [*AUDIT_ROWS, (3, 'ü, "é" ✓', -0.5, "y", None)]
+    # values holding a tab, a quote or a comma, non-ASCII text, None in three fields
+    rows = [
+        (1, "a\tb", 2.5, None, True),
+        (2, 'q"uote,', None, "x", False),
+        (3, 'ü, "é" ✓', -0.5, "y", None),
+    ]
     out = str(tmp_path / fmt)
     flow = gl.Flow("save")
     flow.from_iterable(rows, shards=2).save(out, format=fmt)
