@@ -42,8 +42,6 @@ def test_executors_share_the_cores_for_arrow_threads(executors: int) -> None:
     # n executors each running one Arrow thread per core would oversubscribe the machine
     runner = LocalRunner(executors=executors)
     try:
-        import pyarrow as pa
-
         counts = (
             gl.Flow("threads")
             .range(0, 2 * executors, shards=2 * executors)
