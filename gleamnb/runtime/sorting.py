@@ -1,9 +1,11 @@
 """Sorting by an :class:`~gleamnb.plan.order.Order`: Arrow kernels, with one Python twin.
 
-Arrow's stable ``sort_indices`` does the work. Python's ``sorted`` with :func:`row_sort_key`
-is used for columns Arrow cannot sort (Python objects, nested types) and to compare single
-rows (binary search in range partitioning, sample boundaries). Both order the same way:
-ascending or descending per field, NaN after every number, nulls last.
+Arrow's stable ``sort_indices`` does the work; when the first field is an integer, string or
+binary one, numpy first sorts it as 64-bit integers (:mod:`gleamnb.runtime.normalized`) and
+Arrow only puts the ties in order. Python's ``sorted`` with :func:`row_sort_key` is used for
+columns Arrow cannot sort (Python objects, nested types) and to compare single rows (binary
+search in range partitioning, sample boundaries). All order the same way: ascending or
+descending per field, NaN after every number, nulls last.
 
 Examples
 --------
