@@ -20,7 +20,6 @@ import os
 import queue
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -706,10 +705,7 @@ class _Run:
         self.queue.clear()
         busy = {ex for _, _, ex in self.running.values() if not ex.inline}
         for ex in busy:
-            try:
-                os.kill(ex.pid, signal.SIGUSR1)
-            except ProcessLookupError:
-                pass
+            ex.stop()
         deadline = time.monotonic() + grace
         while any(ex.task is not None for ex in busy) and time.monotonic() < deadline:
             try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ from typing import Any
 
 from gleamnb.runners import spawn
 from gleamnb.runtime.executor import StageCache, run_one
-from gleamnb.runtime.protocol import Progress, Ready, RunTask, receive, send
+from gleamnb.runtime.protocol import Progress, Ready, RunTask, StopTask, receive, send
 
 __all__ = ["ExecutorProcess", "InlineExecutor", "Message"]
 
@@ -91,6 +92,20 @@ class ExecutorProcess:
         assert self.proc.stdin is not None
         send(self.proc.stdin, msg)  # type: ignore[arg-type]
         self.loaded.add(msg.stage_key)
+
+    def stop(self) -> None:
+        """Ask the executor to stop its task: a StopTask frame naming it, then SIGUSR1.
+
+        The frame goes first, so the executor can tell which task the signal is for (see
+        :mod:`gleamnb.runtime.protocol`).
+        """
+        if self.task is None or self.proc.stdin is None:
+            return
+        try:
+            send(self.proc.stdin, StopTask(self.task))  # type: ignore[arg-type]
+            os.kill(self.pid, signal.SIGUSR1)
+        except (OSError, ValueError):  # the executor is gone; the runner sees it die
+            pass
 
     def kill(self) -> None:
         if self.alive:

@@ -26,6 +26,7 @@ from gleamnb.runtime.protocol import (
     Progress,
     Ready,
     RunTask,
+    StopTask,
     TaskDone,
     TaskFailed,
     receive,
@@ -53,8 +54,7 @@ class _Interrupts:
         if self.armed:
             self.armed = False
             raise TaskInterrupted
-        if self.in_task:
-            self.pending = True
+        self.pending = True  # in a frame, or between tasks (see the protocol's StopTask)
 
     def arm(self) -> None:
         self.armed = True
@@ -91,6 +91,20 @@ def _portable(err: GleamError) -> GleamError:
     if err.row is not None and not isinstance(err.row, RowText):
         err.row = RowText.of(err.row)
     return err
+
+
+def _cancelled(msg: RunTask) -> TaskFailed:
+    return TaskFailed(msg.task, RunCancelledError("task stopped by the runner", **msg.where))
+
+
+def _stopped_before_start(msg: RunTask, proto_in: BinaryIO) -> bool:
+    """Whether the signal that came between tasks was for ``msg``'s task.
+
+    The runner writes a StopTask frame before each signal, so the frame is there to read.
+    """
+    _interrupts.pending = False
+    stop = receive(proto_in)
+    return isinstance(stop, StopTask) and stop.task == msg.task
 
 
 def run_one(
@@ -132,7 +146,7 @@ def run_one(
     except TaskInterrupted:
         if sink is not None:
             sink.abort()
-        return TaskFailed(msg.task, RunCancelledError("task stopped by the runner", **msg.where))
+        return _cancelled(msg)
     except GleamError as err:
         if sink is not None:
             sink.abort()
@@ -237,7 +251,12 @@ def main() -> None:
         msg = receive(proto_in)
         if msg is None:
             break
-        if isinstance(msg, RunTask):
+        if isinstance(msg, StopTask):  # for a task that already ended
+            _interrupts.pending = False
+        elif isinstance(msg, RunTask):
+            if _interrupts.pending and _stopped_before_start(msg, proto_in):
+                send(proto_out, _cancelled(msg))
+                continue
             reply = run_one(msg, stages, progress)
             if not isinstance(reply, TaskDone) or reply.seconds > 0.05:
                 release_memory(pool)

@@ -24,6 +24,18 @@ Sequence::
                                   <-----    RunTask(...) ...
                                             stdin closed  => executor exits
 
+Stopping a task (the run failed elsewhere, or was cancelled)::
+
+                                  <-----    StopTask(task), then the signal SIGUSR1
+    TaskFailed(task, cancelled)   ----->    (or TaskDone, if it had just finished)
+
+The signal interrupts the task wherever its Python code is. It may also reach an executor
+that has not yet read that task's RunTask, or has just replied to it; the StopTask frame,
+always written before the signal, says which task the signal was for, so a task is never
+cancelled by a signal meant for another: an executor that got the signal between tasks
+reads the frame that follows the next RunTask and cancels that task only when the frame
+names it; a StopTask read between tasks is dropped.
+
 Each executor runs one task at a time. ``stage_blob`` (the cloudpickled
 :class:`~gleamnb.runtime.stage.StageSpec`, UDFs included) is sent with the first task of a
 stage that executor runs and cached by ``stage_key`` afterwards. An executor that dies
@@ -46,6 +58,7 @@ from gleamnb.runtime.store import Piece
 __all__ = [
     "Ready",
     "RunTask",
+    "StopTask",
     "Progress",
     "TaskDone",
     "TaskFailed",
@@ -92,6 +105,13 @@ class RunTask:
     prefix: str
     where: dict[str, Any] = field(default_factory=dict)
     sys_path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StopTask:
+    """Stop task ``task`` (sent just before SIGUSR1; see the module docstring)."""
+
+    task: int
 
 
 @dataclass(frozen=True)

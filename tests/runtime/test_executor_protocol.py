@@ -1,0 +1,162 @@
+"""The executor protocol, spoken by hand to a real ``python -m gleamnb.runtime`` process.
+
+What is checked is the stopping rule of ``gleamnb.runtime.protocol``: a StopTask frame written
+before SIGUSR1 names the task the signal is for, so a signal that reaches the executor between
+tasks cancels the task it was meant for and never another one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+import pyarrow.ipc as ipc
+import pytest
+
+from gleamnb.runners import spawn
+from gleamnb.runtime.ops.udf import MapOp
+from gleamnb.runtime.protocol import (
+    Progress,
+    Ready,
+    RunTask,
+    StopTask,
+    TaskDone,
+    TaskFailed,
+    receive,
+    send,
+)
+from gleamnb.runtime.stage import Forward, ReadRange, StageSpec
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.fixture
+def executor() -> Iterator[subprocess.Popen[bytes]]:
+    proc = spawn.start(1)
+    assert proc.stdout is not None
+    assert isinstance(receive(proc.stdout), Ready)
+    yield proc
+    assert proc.stdin is not None
+    proc.stdin.close()
+    proc.wait(timeout=10)
+
+
+def task(n: int, fn: Callable[[int], Any], out: Path) -> RunTask:
+    stage = StageSpec(
+        key=f"stage-{n}",
+        id=0,
+        name="range->map",
+        flow="protocol",
+        num_tasks=1,
+        head=ReadRange(name="range"),
+        ops=(MapOp(name="map", fn=fn),),
+        output=Forward(),
+    )
+    return RunTask(
+        task=n,
+        stage_key=stage.key,
+        stage_blob=cloudpickle.dumps(stage),
+        shard=0,
+        inputs=[],
+        params={"start": 0, "stop": 3},
+        out_dir=str(out),
+        prefix=f"t{n}",
+    )
+
+
+def talk(proc: subprocess.Popen[bytes], *frames: Any) -> None:
+    assert proc.stdin is not None
+    for frame in frames:
+        send(proc.stdin, frame)
+
+
+def reply(proc: subprocess.Popen[bytes]) -> Any:
+    """The next TaskDone or TaskFailed (Progress frames are skipped)."""
+    assert proc.stdout is not None
+    while isinstance(msg := receive(proc.stdout), Progress):
+        pass
+    return msg
+
+
+def rows_of(done: TaskDone) -> list[int]:
+    values: list[int] = []
+    for piece in done.pieces:
+        with ipc.open_file(piece.path) as f:
+            values += f.read_all().column(0).to_pylist()
+    return values
+
+
+def test_a_task_runs_and_its_rows_come_back(
+    executor: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    talk(executor, task(1, lambda x: x * 10, tmp_path))
+    done = reply(executor)
+    assert isinstance(done, TaskDone) and done.task == 1
+    assert rows_of(done) == [0, 10, 20]
+
+
+def test_a_running_task_is_stopped(executor: subprocess.Popen[bytes], tmp_path: Path) -> None:
+    marker = tmp_path / "ran to the end"
+
+    def slow(x: int) -> int:
+        time.sleep(30)
+        marker.write_text("done")
+        return x
+
+    talk(executor, task(1, slow, tmp_path))
+    time.sleep(1.0)  # the task is sleeping now
+    talk(executor, StopTask(1))
+    os.kill(executor.pid, signal.SIGUSR1)
+    failed = reply(executor)
+    assert isinstance(failed, TaskFailed) and failed.task == 1
+    assert "stopped by the runner" in str(failed.error)
+    assert not marker.exists()
+    # the executor lives on and runs the next task (the StopTask already read is not reused)
+    talk(executor, task(2, lambda x: x + 1, tmp_path))
+    done = reply(executor)
+    assert isinstance(done, TaskDone) and rows_of(done) == [1, 2, 3]
+
+
+def test_a_signal_before_the_task_is_read_cancels_that_task_only(
+    executor: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    marker = tmp_path / "started"
+
+    def mark(x: int) -> int:
+        marker.write_text("the task started")
+        return x
+
+    # the runner submitted task 1 and stops it before the executor read it: the signal
+    # arrives while the executor is idle, the frames come after it
+    os.kill(executor.pid, signal.SIGUSR1)
+    time.sleep(0.5)
+    talk(executor, task(1, mark, tmp_path), StopTask(1))
+    failed = reply(executor)
+    assert isinstance(failed, TaskFailed) and failed.task == 1
+    assert "stopped by the runner" in str(failed.error)
+    assert not marker.exists()  # cancelled without running
+    talk(executor, task(2, mark, tmp_path))
+    done = reply(executor)
+    assert isinstance(done, TaskDone) and rows_of(done) == [0, 1, 2]
+
+
+def test_a_signal_for_a_task_that_already_ended_cancels_nothing(
+    executor: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    talk(executor, task(1, lambda x: x, tmp_path))
+    assert isinstance(reply(executor), TaskDone)
+    # the runner had not yet seen task 1's reply when it asked to stop it
+    talk(executor, StopTask(1))
+    os.kill(executor.pid, signal.SIGUSR1)
+    time.sleep(0.5)
+    talk(executor, task(2, lambda x: x - 1, tmp_path))
+    done = reply(executor)
+    assert isinstance(done, TaskDone) and done.task == 2
+    assert rows_of(done) == [-1, 0, 1]
