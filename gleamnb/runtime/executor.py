@@ -43,18 +43,24 @@ class TaskInterrupted(BaseException):
 
 
 class _Interrupts:
-    """When SIGUSR1 may interrupt: only inside a task, never while a frame is being sent."""
+    """When SIGUSR1 may interrupt: only inside a task, never while a frame is being sent.
+
+    ``signals`` counts every SIGUSR1 received; with the StopTask frames read, it tells
+    whether a signal's frame is still to come (see the protocol's StopTask).
+    """
 
     def __init__(self) -> None:
         self.in_task = False
         self.armed = False
         self.pending = False
+        self.signals = 0
 
     def handler(self, signum: int, frame: object) -> None:
+        self.signals += 1
         if self.armed:
             self.armed = False
             raise TaskInterrupted
-        self.pending = True  # in a frame, or between tasks (see the protocol's StopTask)
+        self.pending = True  # the task sees it when it next arms
 
     def arm(self) -> None:
         self.armed = True
@@ -97,14 +103,17 @@ def _cancelled(msg: RunTask) -> TaskFailed:
     return TaskFailed(msg.task, RunCancelledError("task stopped by the runner", **msg.where))
 
 
-def _stopped_before_start(msg: RunTask, proto_in: BinaryIO) -> bool:
-    """Whether the signal that came between tasks was for ``msg``'s task.
+def _stopped_before_start(msg: RunTask, proto_in: BinaryIO, stops: int) -> tuple[bool, int]:
+    """Whether ``msg``'s task was stopped before it started, and the StopTask frames read.
 
-    The runner writes a StopTask frame before each signal, so the frame is there to read.
+    The runner writes a StopTask frame before each signal. A signal whose frame has not been
+    read yet therefore came for the task just read, and its frame follows it in the stream.
     """
-    _interrupts.pending = False
+    _interrupts.pending = False  # every signal so far is accounted for below
+    if _interrupts.signals <= stops:
+        return False, stops
     stop = receive(proto_in)
-    return isinstance(stop, StopTask) and stop.task == msg.task
+    return isinstance(stop, StopTask) and stop.task == msg.task, stops + 1
 
 
 def run_one(
@@ -247,14 +256,16 @@ def main() -> None:
     gc.freeze()
     send(proto_out, Ready(os.getpid()))
     pool = pa.default_memory_pool()
+    stops = 0  # StopTask frames read
     while True:
         msg = receive(proto_in)
         if msg is None:
             break
         if isinstance(msg, StopTask):  # for a task that already ended
-            _interrupts.pending = False
+            stops += 1
         elif isinstance(msg, RunTask):
-            if _interrupts.pending and _stopped_before_start(msg, proto_in):
+            stopped, stops = _stopped_before_start(msg, proto_in, stops)
+            if stopped:
                 send(proto_out, _cancelled(msg))
                 continue
             reply = run_one(msg, stages, progress)

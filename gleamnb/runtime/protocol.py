@@ -32,9 +32,10 @@ Stopping a task (the run failed elsewhere, or was cancelled)::
 The signal interrupts the task wherever its Python code is. It may also reach an executor
 that has not yet read that task's RunTask, or has just replied to it; the StopTask frame,
 always written before the signal, says which task the signal was for, so a task is never
-cancelled by a signal meant for another: an executor that got the signal between tasks
-reads the frame that follows the next RunTask and cancels that task only when the frame
-names it; a StopTask read between tasks is dropped.
+cancelled by a signal meant for another. The executor counts the signals it got and the
+StopTask frames it read: when it reads a RunTask while a signal's frame is still unread,
+that frame follows the RunTask (the signal came for that task before it started) and the
+task is cancelled if the frame names it; a StopTask read between tasks is only counted.
 
 Each executor runs one task at a time. ``stage_blob`` (the cloudpickled
 :class:`~gleamnb.runtime.stage.StageSpec`, UDFs included) is sent with the first task of a

@@ -160,3 +160,20 @@ def test_a_signal_for_a_task_that_already_ended_cancels_nothing(
     done = reply(executor)
     assert isinstance(done, TaskDone) and done.task == 2
     assert rows_of(done) == [-1, 0, 1]
+
+
+@pytest.mark.timeout(60)
+def test_a_signal_counted_after_its_frame_was_read_cancels_nothing(
+    executor: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    # the executor may read a StopTask frame before the signal sent after it reaches it
+    talk(executor, task(1, lambda x: x, tmp_path))
+    assert isinstance(reply(executor), TaskDone)
+    talk(executor, StopTask(1))
+    time.sleep(0.5)  # the frame is read (and counted) first
+    os.kill(executor.pid, signal.SIGUSR1)
+    time.sleep(0.5)
+    talk(executor, task(2, lambda x: 2 * x, tmp_path))
+    done = reply(executor)  # neither waits for another frame nor cancels task 2
+    assert isinstance(done, TaskDone) and done.task == 2
+    assert rows_of(done) == [0, 2, 4]
