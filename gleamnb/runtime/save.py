@@ -268,9 +268,10 @@ def _dictionary_columns(batches: Sequence[pa.RecordBatch], schema: pa.Schema) ->
     if first is None:
         return list(schema.names)
     sample = first.slice(0, _DICTIONARY_SAMPLE)
+    names = set(schema.names)
     chosen = []
     for name, column in zip(sample.schema.names, sample.columns):
-        if name not in schema.names:
+        if name not in names:
             continue
         try:
             distinct = pc.count_distinct(column).as_py()

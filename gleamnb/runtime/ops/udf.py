@@ -190,16 +190,12 @@ def _truths(
     results: list[Any], rows: list[Any], multi: bool, ctx: TaskContext, step: str
 ) -> list[bool]:
     """``bool()`` of each result (a result's own ``__bool__`` may raise, e.g. numpy arrays)."""
+    keep: list[bool] = []
     try:
-        return list(map(bool, results))
-    except USER_CODE_ERRORS:
-        pass
-    for i, result in enumerate(results):
-        try:
-            bool(result)
-        except USER_CODE_ERRORS as exc:
-            raise user_error(exc, ctx, step, _row_at(rows, i, multi)) from None
-    raise AssertionError("unreachable: bool() failed once but not again")
+        keep.extend(map(bool, results))  # on an error, ``keep`` holds the truths before it
+    except USER_CODE_ERRORS as exc:
+        raise user_error(exc, ctx, step, _row_at(rows, len(keep), multi)) from None
+    return keep
 
 
 @dataclass(frozen=True)
