@@ -157,7 +157,8 @@ class PlanBuilder:
         elif node.hints.on_disk:
             for refs in lowered:
                 for r in refs:
-                    self.stages[r.stage].on_disk = True
+                    if r.stage >= 0:  # in-memory source data is held by the driver
+                        self.stages[r.stage].on_disk = True
 
     def plan(self, targets: list[Target]) -> PhysicalPlan:
         """The physical plan of the stages made, numbered in dependency order."""
