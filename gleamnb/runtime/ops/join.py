@@ -142,12 +142,20 @@ def _output_names(key: list[str], lvals: list[str], rvals: list[str]) -> list[st
     return renumber([*key, *lvals, *right])
 
 
+def _key_first(
+    left: pa.Table, right: pa.Table, on: tuple[FieldRef, ...], step: str
+) -> tuple[pa.Table, pa.Table, int]:
+    """Both sides with the fields ``on`` first, and how many they are."""
+    left, width = select_key_first(left, on, step)
+    right, _ = select_key_first(right, on, step)
+    return left, right, width
+
+
 def join_tables(
     left: pa.Table, right: pa.Table, on: tuple[FieldRef, ...], how: str, step: str, ctx: TaskContext
 ) -> pa.Table:
     """Join two tables on the fields ``on`` (the same fields on both sides)."""
-    left, width = select_key_first(left, on, step)
-    right, _ = select_key_first(right, on, step)
+    left, right, width = _key_first(left, right, on, step)
     lkeys, rkeys = unify_key_types(left, right, width, step, ctx)
     li, ri = _match(lkeys, rkeys, left.num_rows, right.num_rows, how)
     keys = []
@@ -164,6 +172,14 @@ def join_tables(
     return pa.Table.from_arrays([*keys, *lvals, *rvals], names=names)
 
 
+def _sides(
+    batches: Iterator[pa.RecordBatch], ctx: TaskContext, step: str
+) -> tuple[pa.Table, pa.Table]:
+    """The task's stream (the left or big side) and its input 1 (the right or small side),
+    each read whole."""
+    return concat_batches(batches, step=step), concat_batches(ctx.inputs.batches(1), step=step)
+
+
 @dataclass(frozen=True)
 class JoinOp(Op):
     """Join this task's left bucket (the stream) with its right bucket (input 1)."""
@@ -174,8 +190,7 @@ class JoinOp(Op):
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        left = concat_batches(batches, step=self.name)
-        right = concat_batches(ctx.inputs.batches(1), step=self.name)
+        left, right = _sides(batches, ctx, self.name)
         if left.num_columns == 0 and right.num_columns == 0:
             return
         if left.num_columns == 0 or right.num_columns == 0:
@@ -219,8 +234,7 @@ class HashJoinOp(Op):
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        big = concat_batches(batches, step=self.name)
-        small = concat_batches(ctx.inputs.batches(1), step=self.name)
+        big, small = _sides(batches, ctx, self.name)
         if big.num_columns == 0 or small.num_columns == 0:
             return
         yield from rebatch(join_tables(big, small, self.on, "inner", self.name, ctx))
@@ -235,14 +249,12 @@ class CoGroupOp(Op):
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        left = concat_batches(batches, step=self.name)
-        right = concat_batches(ctx.inputs.batches(1), step=self.name)
+        left, right = _sides(batches, ctx, self.name)
         if left.num_rows == 0 and right.num_rows == 0:
             return
         if left.num_columns == 0 or right.num_columns == 0:
             left, right = _pad_empty(left, right, self.on, self.name)
-        left, width = select_key_first(left, self.on, self.name)
-        right, _ = select_key_first(right, self.on, self.name)
+        left, right, width = _key_first(left, right, self.on, self.name)
         lg = group_lists(left, width)
         rg = group_lists(right, width)
         lkeys, rkeys = unify_key_types(lg, rg, width, self.name, ctx)
