@@ -179,7 +179,7 @@ class RangeSource(Step):
 
 @dataclass(frozen=True, eq=False)
 class FileSource(Step):
-    """A file source; ``spec`` is a :class:`gleamnb.runtime.sources.FileSpec`."""
+    """A file source; ``spec`` is a :class:`gleamnb.files.spec.FileSpec`."""
 
     spec: Any = None
     kind: ClassVar[str] = "read"

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gleamnb.errors import ArgumentError, GleamError
+from gleamnb.files.listing import list_files
 from gleamnb.plan import steps as S
 from gleamnb.plan.builtins import BuiltinFunction
 from gleamnb.plan.graph import Node, consumers, topological
@@ -52,6 +53,7 @@ from gleamnb.runtime.stage import (
     RoundRobinOut,
     SortedRunOut,
 )
+from gleamnb.scan.splits import plan_splits
 
 __all__ = ["lower"]
 
@@ -211,8 +213,6 @@ class _Lowerer:
         return _Open(st)
 
     def _FileSource(self, node: Node, step: S.FileSource) -> _Open:
-        from gleamnb.runtime.sources import list_files, plan_splits
-
         files = list_files(step.spec)
         splits = plan_splits(step.spec, files, node.shards)
         st = self.new_stage(
@@ -267,8 +267,6 @@ class _Lowerer:
         if len(self.readers.get(id(src), [])) != 1 or len(set(fields)) != len(fields):
             return False
         from dataclasses import replace
-
-        from gleamnb.runtime.sources import list_files, plan_splits
 
         projected = replace(spec, columns=tuple(fields))
         st.head = ReadFiles(name=st.head.name, spec=projected)

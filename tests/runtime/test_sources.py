@@ -27,19 +27,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gleamnb.errors import FieldError, InputNotFoundError, MalformedInputError
+from gleamnb.files import FileInfo, FileSpec, default_shards, list_files
+from gleamnb.files import chunks as chunks_mod
+from gleamnb.files import shards as shards_mod
 from gleamnb.runtime.rows import batch_to_rows
-from gleamnb.runtime.sources import (
-    FileInfo,
-    FileSpec,
-    Split,
-    default_shards,
-    list_files,
-    names_at_build,
-    plan_splits,
-    read_split,
-)
-from gleamnb.runtime.sources import chunks as chunks_mod
-from gleamnb.runtime.sources import splits as splits_mod
+from gleamnb.runtime.sources import read_split
+from gleamnb.scan import Split, names_at_build, plan_splits
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -919,18 +912,23 @@ def test_split_without_meta_reads(tmp_path: Path) -> None:
     "module",
     [
         "gleamnb.runtime.sources",
-        "gleamnb.runtime.sources.spec",
-        "gleamnb.runtime.sources.listing",
-        "gleamnb.runtime.sources.compression",
-        "gleamnb.runtime.sources.chunks",
+        "gleamnb.files.spec",
+        "gleamnb.files.listing",
+        "gleamnb.files.compression",
+        "gleamnb.files.chunks",
         "gleamnb.runtime.sources.text",
-        "gleamnb.runtime.sources.meta",
-        "gleamnb.runtime.sources.projection",
+        "gleamnb.scan.meta",
+        "gleamnb.scan.projection",
         "gleamnb.runtime.sources.csvfile",
         "gleamnb.runtime.sources.jsonfile",
         "gleamnb.runtime.sources.columnar",
-        "gleamnb.runtime.sources.splits",
-        "gleamnb.runtime.sources.names",
+        "gleamnb.scan.splits",
+        "gleamnb.scan.names",
+        "gleamnb.scan.columnar",
+        "gleamnb.files",
+        "gleamnb.files.shards",
+        "gleamnb.files.utf8",
+        "gleamnb.scan",
         "gleamnb.runtime.sources.read",
     ],
 )
@@ -941,4 +939,4 @@ def test_doctests(module: str) -> None:
 
 
 def test_split_bytes_constant_is_64mib() -> None:
-    assert splits_mod.SPLIT_BYTES == 64 << 20
+    assert shards_mod.SPLIT_BYTES == 64 << 20

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from gleamnb.errors import FieldError
+from gleamnb.files.spec import FileSpec
 from gleamnb.runtime.rows import renumber
-from gleamnb.runtime.sources.spec import FileSpec
 
 __all__ = ["project", "resolve_field", "type_overrides", "known_fields"]
 
