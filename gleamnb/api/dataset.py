@@ -23,10 +23,9 @@ from gleamnb.api.checks import (
 from gleamnb.errors import ArgumentError, SchemaError
 from gleamnb.plan import steps as S
 from gleamnb.plan.builtins import BuiltinFunction
+from gleamnb.plan.fields import is_positional, key_first, positional_names, renumber, resolve_fields
 from gleamnb.plan.graph import Node
 from gleamnb.plan.order import FieldRef, Order, as_fields, as_order
-from gleamnb.runtime.fields import key_first, resolve_fields
-from gleamnb.runtime.rows import is_positional, positional_names, renumber
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -843,7 +842,7 @@ class Dataset:
         >>> gl.Flow().strings(["x", "y"]).collect()
         [('x',), ('y',)]
         """
-        from gleamnb.runtime.rows import batch_to_rows
+        from gleamnb.rows import batch_to_rows
 
         return batch_to_rows(self.to_arrow(runner, progress=progress))
 
@@ -896,7 +895,7 @@ class Dataset:
         """
         import pandas as pd
 
-        from gleamnb.runtime.rows import column_to_pylist
+        from gleamnb.rows import column_to_pylist
 
         table = self.to_arrow(runner, progress=progress)
         if any(isinstance(t, pa.ExtensionType) for t in table.schema.types):

@@ -32,11 +32,11 @@ from gleamnb.plan.dot import logical_text, to_dot
 from gleamnb.plan.graph import Node
 from gleamnb.planner.lower import lower
 from gleamnb.planner.physical import PhysicalPlan
+from gleamnb.rows import batch_to_rows, rows_to_batch
 from gleamnb.runners.base import Runner
 from gleamnb.runners.default import get_runner
 from gleamnb.runners.events import Listener
 from gleamnb.runners.result import RunResult
-from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
 from gleamnb.runtime.save import prepare_output
 from gleamnb.scan import names_at_build
 

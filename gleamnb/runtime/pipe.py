@@ -50,7 +50,7 @@ the output stops early, the command's whole process group is killed and reaped.
 
 Examples
 --------
->>> from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
+>>> from gleamnb.rows import batch_to_rows, rows_to_batch
 >>> batch = rows_to_batch([("apple", 3, 0.5), ("pear", None, 2.0)])
 >>> batch_to_tsv_lines(batch)
 b'apple\\t3\\t0.5\\npear\\t\\t2.0\\n'
@@ -80,7 +80,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.errors import FieldError, PipeCommandError, SchemaError, truncate
-from gleamnb.runtime.rows import batch_to_rows, column_to_pylist, positional_names
+from gleamnb.plan.fields import positional_names
+from gleamnb.rows import batch_to_rows, column_to_pylist
 
 __all__ = [
     "BATCH_LINES",
@@ -650,7 +651,7 @@ def pipe_batches(
 
     Examples
     --------
-    >>> from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
+    >>> from gleamnb.rows import batch_to_rows, rows_to_batch
     >>> rows = rows_to_batch([("b", 2), ("a", 1), ("c", 3)])
     >>> out = pipe_batches("sort | awk -F'\\t' '{print $2 \\"\\t\\" $1}'", iter([rows]))
     >>> [row for b in out for row in batch_to_rows(b)]
@@ -851,7 +852,7 @@ def pipe_as_args(
 
     Examples
     --------
-    >>> from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
+    >>> from gleamnb.rows import batch_to_rows, rows_to_batch
     >>> rows = rows_to_batch([("a b", 1), ("it's; rm -rf /", 2)])
     >>> out = pipe_as_args("echo $2-$1", iter([rows]))
     >>> [row for b in out for row in batch_to_rows(b)]

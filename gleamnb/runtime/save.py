@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from gleamnb.errors import ArgumentError, OutputError, SchemaError, truncate
-from gleamnb.runtime.rows import PyObjectType, column_to_pylist, conform, unify_schemas
+from gleamnb.rows import PyObjectType, column_to_pylist, conform, unify_schemas
 
 __all__ = [
     "SAVE_FORMATS",

@@ -32,7 +32,8 @@ from gleamnb.errors import MalformedInputError
 from gleamnb.files.chunks import read_head
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
-from gleamnb.runtime.rows import positional_names, unify_type
+from gleamnb.plan.fields import positional_names
+from gleamnb.rows import unify_type
 from gleamnb.scan.projection import type_overrides
 
 __all__ = [

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from gleamnb.files.listing import FileInfo, list_files
 from gleamnb.files.spec import FileSpec
-from gleamnb.runtime.rows import renumber
+from gleamnb.plan.fields import renumber
 from gleamnb.scan.columnar import schema_names
 from gleamnb.scan.meta import csv_meta
 from gleamnb.scan.projection import project

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from gleamnb.errors import FieldError
 from gleamnb.files.spec import FileSpec
-from gleamnb.runtime.rows import renumber
+from gleamnb.plan.fields import renumber
 
 __all__ = ["project", "resolve_field", "type_overrides", "known_fields"]
 

@@ -26,6 +26,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gleamnb.errors import FieldError, PipeCommandError, SchemaError
+from gleamnb.rows import batch_to_rows, rows_to_batch
 from gleamnb.runtime import pipe as pipe_module
 from gleamnb.runtime.pipe import (
     BATCH_LINES,
@@ -36,7 +37,6 @@ from gleamnb.runtime.pipe import (
     pipe_as_args,
     pipe_batches,
 )
-from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
 
 # ---------------------------------------------------------------------------------------------
 # Independent references

@@ -16,7 +16,7 @@ import pytest
 import gleamnb.runtime.save as save_mod
 from gleamnb.errors import ArgumentError, OutputError, SchemaError
 from gleamnb.files import FileSpec, list_files
-from gleamnb.runtime.rows import pyobject_array
+from gleamnb.rows import pyobject_array
 from gleamnb.runtime.save import ShardWriter, part_name, prepare_output
 
 ROWS = [

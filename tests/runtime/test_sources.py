@@ -30,7 +30,7 @@ from gleamnb.errors import FieldError, InputNotFoundError, MalformedInputError
 from gleamnb.files import FileInfo, FileSpec, default_shards, list_files
 from gleamnb.files import chunks as chunks_mod
 from gleamnb.files import shards as shards_mod
-from gleamnb.runtime.rows import batch_to_rows
+from gleamnb.rows import batch_to_rows
 from gleamnb.runtime.sources import read_split
 from gleamnb.scan import Split, names_at_build, plan_splits
 

@@ -19,13 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.errors import JoinKeyError
+from gleamnb.plan.fields import is_positional, renumber
 from gleamnb.plan.order import FieldRef
+from gleamnb.rows import column_to_pylist
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.grouping import canonical_key_column, hashable
 from gleamnb.runtime.ops.aggregate import group_lists
 from gleamnb.runtime.ops.base import Op, concat_batches, rebatch
 from gleamnb.runtime.ops.relational import select_key_first
-from gleamnb.runtime.rows import column_to_pylist, is_positional, renumber
 
 __all__ = ["JoinOp", "HashJoinOp", "CoGroupOp", "join_tables", "unify_key_types"]
 

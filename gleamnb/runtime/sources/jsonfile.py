@@ -36,7 +36,7 @@ from gleamnb.files.chunks import iter_chunks, lines_before
 from gleamnb.files.compression import compression_of
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
-from gleamnb.runtime.rows import renumber
+from gleamnb.plan.fields import renumber
 from gleamnb.runtime.sources.text import BATCH_ROWS
 from gleamnb.scan.meta import INFER_BYTES, FileMeta
 

@@ -1,6 +1,9 @@
-"""Resolve fields (1-based positions or names) to column indexes.
+"""Fields: how unnamed fields are named, and field references resolved to column indexes.
 
-Used at build time when names are known, and again at run time against each batch's schema.
+A row's fields are addressed by 1-based position or by name. Unnamed fields are called ``_1``,
+``_2``, ...; after a reorder they are renumbered to their new position, while real names (CSV
+headers, Parquet, ``map_batches``) are kept. References are resolved at build time when names
+are known, and again at run time against each batch's schema.
 
 Examples
 --------
@@ -18,12 +21,53 @@ gleamnb.errors.FieldError: field 3 is out of range: the data has 2 fields
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from gleamnb.errors import FieldError
 from gleamnb.plan.order import FieldRef
 
-__all__ = ["resolve_field", "resolve_fields", "key_first"]
+__all__ = [
+    "positional_names",
+    "is_positional",
+    "renumber",
+    "resolve_field",
+    "resolve_fields",
+    "key_first",
+]
+
+_POSITIONAL = re.compile(r"_\d+")
+
+
+def positional_names(n: int) -> list[str]:
+    """Names of ``n`` unnamed fields: ``_1 .. _n``.
+
+    >>> positional_names(3)
+    ['_1', '_2', '_3']
+    """
+    return [f"_{i + 1}" for i in range(n)]
+
+
+def is_positional(name: str) -> bool:
+    """True for the name of an unnamed field (``_3``)."""
+    return _POSITIONAL.fullmatch(name) is not None
+
+
+def renumber(names: Sequence[str]) -> list[str]:
+    """Rename unnamed fields to their (new) position after a reorder; keep real names.
+
+    >>> renumber(["_2", "city", "_1"])
+    ['_1', 'city', '_3']
+    """
+    out = []
+    for i, name in enumerate(names):
+        out.append(f"_{i + 1}" if is_positional(name) else name)
+    seen: dict[str, int] = {}
+    for i, name in enumerate(out):
+        if name in seen:
+            out[i] = f"{name}_{i + 1}"
+        seen[out[i]] = i
+    return out
 
 
 def _known(names: Sequence[str]) -> str:
