@@ -26,6 +26,7 @@ from gleamnb.plan.builtins import BuiltinFunction
 from gleamnb.plan.fields import is_positional, key_first, positional_names, renumber, resolve_fields
 from gleamnb.plan.graph import Node
 from gleamnb.plan.order import FieldRef, Order, as_fields, as_order
+from gleamnb.plan.reducers import as_reducer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -321,7 +322,7 @@ class Dataset:
         """
         keys = as_fields(key, "local_reduce_by_key")
         step = S.LocalReduceByKey(
-            name=name or "local_reduce_by_key", reducer=S.as_reducer(fn), key=keys
+            name=name or "local_reduce_by_key", reducer=as_reducer(fn), key=keys
         )
         self._check(keys, step.name)
         if step.reducer.fn is not None and step.reducer.agg is None:
@@ -377,7 +378,7 @@ class Dataset:
         [('a', 4), ('b', 2)]
         """
         keys = as_fields(key, "reduce_by_key")
-        reducer = S.as_reducer(fn)
+        reducer = as_reducer(fn)
         step = S.ReduceByKey(
             name=name or step_name(None, fn if reducer.agg is None else None, "reduce_by_key"),
             reducer=reducer,
@@ -408,7 +409,7 @@ class Dataset:
         >>> gl.Flow().range(1, 101, shards=4).reduce(operator.add).collect()
         [(5050,)]
         """
-        reducer = S.as_reducer(fn)
+        reducer = as_reducer(fn)
         step = S.Reduce(name=name or "reduce", reducer=reducer)
         if reducer.agg is None:
             check_function(reducer.fn, step.name, "reducer")

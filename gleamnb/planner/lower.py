@@ -31,6 +31,7 @@ from gleamnb.files.listing import list_files
 from gleamnb.plan import steps as S
 from gleamnb.plan.builtins import BuiltinFunction
 from gleamnb.plan.graph import Node, consumers, topological
+from gleamnb.plan.reducers import Reducer
 from gleamnb.planner.fusion import can_fuse
 from gleamnb.planner.physical import PhysicalPlan, PhysicalStage, Ref, Shards, Target
 from gleamnb.runtime.ops import aggregate as A
@@ -323,7 +324,7 @@ class _Lowerer:
         shards = self.shuffle(st, HashOut(n=node.shards, width=k), node)
         merge = step.reducer
         if merge.agg == "count":
-            merge = S.Reducer("sum", operator.add)
+            merge = Reducer("sum", operator.add)
         nxt = self.after(shards, label=step.name)
         nxt.ops.append(A.ReduceByKeyOp(name=step.name, reducer=merge, key=_positions(k)))
         return _Open(nxt)
@@ -335,7 +336,7 @@ class _Lowerer:
             return self._gather_then(st, node, op, step.name)
         st.ops.append(A.ReduceAllOp(name=step.name, reducer=step.reducer))
         st.labels.append(f"local_{step.kind}")
-        merge = step.reducer if step.reducer.agg != "count" else S.Reducer("sum", operator.add)
+        merge = step.reducer if step.reducer.agg != "count" else Reducer("sum", operator.add)
         return self._gather_then(st, node, A.ReduceAllOp(name=step.name, reducer=merge), step.name)
 
     def _gather_then(self, st: PhysicalStage, node: Node, op: Op, label: str) -> _Open:

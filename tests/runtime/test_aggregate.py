@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 import gleamnb as gl
-from gleamnb.plan.steps import as_reducer
+from gleamnb.plan.reducers import as_reducer
 from gleamnb.rows import PyObjectType, pyobject_array
 from gleamnb.runners.local import LocalRunner
 from gleamnb.runtime.context import TableInputs, TaskContext

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from gleamnb.errors import SchemaError
 from gleamnb.plan.fields import renumber
 from gleamnb.plan.order import FieldRef
-from gleamnb.plan.steps import Reducer
+from gleamnb.plan.reducers import Reducer
 from gleamnb.rows import TupleType, column_to_pylist, pyobject_array, rows_to_batch, values_to_array
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.grouping import canonical_key_column, first_indices, group_ids
