@@ -31,7 +31,7 @@ from gleamnb.rows.convert import (
 )
 from gleamnb.rows.empty import empty_array, empty_batch, empty_table
 from gleamnb.rows.types import PYOBJECT, PyObjectType, TupleType, pyobject_array
-from gleamnb.rows.unify import conform, unify_schemas, unify_type
+from gleamnb.rows.unify import cast_column, conform, unify_schemas, unify_type
 
 __all__ = [
     "PyObjectType",
@@ -48,6 +48,7 @@ __all__ = [
     "type_change_error",
     "unify_type",
     "unify_schemas",
+    "cast_column",
     "conform",
     "empty_array",
     "empty_table",

@@ -21,11 +21,24 @@ from gleamnb.errors import SchemaError
 from gleamnb.rows.convert import column_to_pylist
 from gleamnb.rows.types import PYOBJECT, PyObjectType, pyobject_array
 
-__all__ = ["unify_type", "unify_schemas", "conform"]
+__all__ = ["unify_type", "unify_schemas", "cast_column", "conform"]
 
 
 def unify_type(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
-    """The type both ``a`` and ``b`` convert to without loss of meaning, or None."""
+    """The type both ``a`` and ``b`` convert to without loss of meaning, or None.
+
+    The one rule for a field seen with two types: the batches and shards of a dataset, the
+    inputs of a ``union``, the files of a jsonl source and the two sides of a join key. Null
+    takes the other type, any type with Python objects gives Python objects, integers widen
+    to int64 and integers with floats to float64, strings of either offset width give
+    ``large_string``; other types take Arrow's permissive promotion (timestamp units,
+    decimals, lists of such). A string or bool with a number has no common type.
+
+    >>> unify_type(pa.int32(), pa.int64()), unify_type(pa.string(), pa.large_string())
+    (DataType(int64), DataType(large_string))
+    >>> unify_type(pa.bool_(), pa.int64()) is None
+    True
+    """
     if a == b:
         return a
     if pa.types.is_null(a):
@@ -89,7 +102,12 @@ def unify_schemas(schemas: Sequence[pa.Schema], *, step: str | None = None) -> p
     return pa.schema(fields)
 
 
-def _cast_column(col: pa.Array | pa.ChunkedArray, t: pa.DataType) -> Any:
+def cast_column(col: pa.Array | pa.ChunkedArray, t: pa.DataType) -> Any:
+    """``col`` as type ``t`` (from :func:`unify_type`); to Python objects value by value.
+
+    >>> cast_column(pa.array([1, None]), pa.float64()).to_pylist()
+    [1.0, None]
+    """
     if col.type == t:
         return col
     if isinstance(t, PyObjectType):
@@ -102,5 +120,5 @@ def conform(data: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
     table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
     if table.schema == schema:
         return table
-    cols = [_cast_column(table.column(i), f.type) for i, f in enumerate(schema)]
+    cols = [cast_column(table.column(i), f.type) for i, f in enumerate(schema)]
     return pa.Table.from_arrays(cols, schema=schema)
