@@ -20,9 +20,10 @@ from gleamnb.api.checks import (
     step_name,
 )
 from gleamnb.errors import ArgumentError, SchemaError
+from gleamnb.fieldref import FieldRef
 from gleamnb.plan import inference, steps
 from gleamnb.plan.graph import Node
-from gleamnb.plan.order import FieldRef, Order, as_fields, as_order
+from gleamnb.plan.order import Order, as_fields, as_order
 from gleamnb.plan.reducers import as_reducer
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ Traceback (most recent call last):
 ...
 gleamnb.errors.FieldError: field 3 is out of range: the data has 2 fields
   where: step 'sort'
-  fix: fields are numbered from 1 to 2 (word, count)
+  fix: positions are 1-based; known fields: word, count
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ import re
 from collections.abc import Sequence
 
 from gleamnb.errors import FieldError
-from gleamnb.plan.order import FieldRef
+from gleamnb.fieldref import FieldRef
 
 __all__ = [
     "positional_names",
     "is_positional",
     "renumber",
+    "known_fields",
     "resolve_field",
     "resolve_fields",
     "key_first",
@@ -70,31 +71,49 @@ def renumber(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _known(names: Sequence[str]) -> str:
-    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-    return shown
+def known_fields(names: Sequence[str], limit: int = 30) -> str:
+    """``known fields: a, b, c`` (shortened past ``limit`` names).
+
+    >>> known_fields(["a", "b"]), known_fields([])
+    ('known fields: a, b', 'there are no fields')
+    """
+    shown = ", ".join(names[:limit])
+    if len(names) > limit:
+        shown += f", ... ({len(names)} in all)"
+    return f"known fields: {shown}" if names else "there are no fields"
 
 
-def resolve_field(field: FieldRef, names: Sequence[str], *, step: str | None = None) -> int:
-    """0-based index of ``field`` in ``names``; raises :class:`FieldError` with the fix."""
+def resolve_field(
+    field: FieldRef,
+    names: Sequence[str],
+    *,
+    step: str | None = None,
+    location: str | None = None,
+    what: str = "field",
+) -> int:
+    """0-based index of ``field`` in ``names``; raises :class:`FieldError` with the fix.
+
+    ``step`` or ``location`` (a file) say where the names come from; ``what`` names the
+    reference in the message (``column`` for a file source's ``columns=``).
+    """
     if isinstance(field, int):
         if 1 <= field <= len(names):
             return field - 1
         raise FieldError(
-            f"field {field} is out of range: the data has {len(names)} "
+            f"{what} {field} is out of range: {location or 'the data'} has {len(names)} "
             f"field{'' if len(names) == 1 else 's'}",
             step=step,
-            hint=f"fields are numbered from 1 to {len(names)} ({_known(names)})"
-            if names
-            else "the data has no fields",
+            location=location,
+            hint=f"positions are 1-based; {known_fields(names)}",
         )
     try:
         return list(names).index(field)
     except ValueError:
         raise FieldError(
-            f"unknown field {field!r}",
+            f"unknown {what} {field!r}" + (f" in {location}" if location else ""),
             step=step,
-            hint=f"known fields: {_known(names)} (or use a 1-based position)",
+            location=location,
+            hint=f"{known_fields(names)} (or use a 1-based position)",
         ) from None
 
 

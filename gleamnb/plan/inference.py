@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gleamnb.errors import SchemaError
+from gleamnb.fieldref import FieldRef
 from gleamnb.plan.builtins import BuiltinFunction
 from gleamnb.plan.fields import is_positional, key_first, positional_names, renumber, resolve_fields
 from gleamnb.plan.graph import Hints
-from gleamnb.plan.order import FieldRef
 from gleamnb.plan.reducers import Reducer
 
 __all__ = [

@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from gleamnb.plan.order import FieldRef, Order
+from gleamnb.fieldref import FieldRef
+from gleamnb.plan.order import Order
 from gleamnb.plan.reducers import Reducer
 
 __all__ = [

@@ -13,7 +13,7 @@ Traceback (most recent call last):
 ...
 gleamnb.errors.FieldError: unknown column 'city' in a.csv
   where: a.csv
-  fix: known fields: name, age
+  fix: known fields: name, age (or use a 1-based position)
 """
 
 from __future__ import annotations
@@ -22,47 +22,23 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from gleamnb.errors import FieldError
+from gleamnb.fieldref import FieldRef
 from gleamnb.files.spec import FileSpec
-from gleamnb.plan.fields import renumber
+from gleamnb.plan.fields import renumber, resolve_field
 
-__all__ = ["project", "resolve_field", "type_overrides", "known_fields"]
-
-
-def known_fields(names: Sequence[str], limit: int = 30) -> str:
-    """``known fields: a, b, c`` (shortened past ``limit`` names).
-
-    >>> known_fields(["a", "b"])
-    'known fields: a, b'
-    """
-    shown = ", ".join(names[:limit])
-    if len(names) > limit:
-        shown += f", ... ({len(names)} in all)"
-    return f"known fields: {shown}" if names else "the file has no fields"
+__all__ = ["project", "column_name", "type_overrides"]
 
 
-def resolve_field(key: str | int, names: Sequence[str], path: str, what: str = "column") -> str:
+def column_name(key: FieldRef, names: Sequence[str], path: str, what: str = "column") -> str:
     """The file column name that ``key`` (a name or a 1-based position) refers to."""
-    if isinstance(key, int):
-        if not 1 <= key <= len(names):
-            raise FieldError(
-                f"{what} {key} is out of range: {path} has {len(names)} fields",
-                location=path,
-                hint=known_fields(list(names)) + " (positions are 1-based)",
-            )
-        return names[key - 1]
-    if key not in names:
-        raise FieldError(
-            f"unknown {what} {key!r} in {path}", location=path, hint=known_fields(list(names))
-        )
-    return key
+    return names[resolve_field(key, names, location=path, what=what)]
 
 
 def project(spec: FileSpec, names: Sequence[str], path: str) -> tuple[list[str] | None, list[str]]:
     """The file columns to read (None: all) and the output field names."""
     if spec.columns is None:
         return None, list(names)
-    include = [resolve_field(c, names, path) for c in spec.columns]
+    include = [column_name(c, names, path) for c in spec.columns]
     return include, renumber(include)
 
 
@@ -70,4 +46,4 @@ def type_overrides(spec: FileSpec, names: Sequence[str], path: str) -> dict[str,
     """``spec.types`` keyed by file column name; unknown columns raise :class:`FieldError`."""
     if not spec.types:
         return {}
-    return {resolve_field(k, names, path, what="types column"): t for k, t in spec.types}
+    return {column_name(k, names, path, what="types column"): t for k, t in spec.types}

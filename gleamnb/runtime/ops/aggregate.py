@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.errors import SchemaError
+from gleamnb.fieldref import FieldRef
 from gleamnb.plan.fields import renumber
-from gleamnb.plan.order import FieldRef
 from gleamnb.plan.reducers import Reducer
 from gleamnb.rows import TupleType, column_to_pylist, pyobject_array, rows_to_batch, values_to_array
 from gleamnb.runtime.context import TaskContext

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.errors import JoinKeyError
+from gleamnb.fieldref import FieldRef
 from gleamnb.plan.fields import is_positional, renumber
-from gleamnb.plan.order import FieldRef
 from gleamnb.rows import cast_column, column_to_pylist, unify_type
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.grouping import canonical_key_column, hashable

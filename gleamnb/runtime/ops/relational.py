@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from gleamnb.fieldref import FieldRef
 from gleamnb.plan.fields import key_first, renumber, resolve_fields
-from gleamnb.plan.order import FieldRef, Order
+from gleamnb.plan.order import Order
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.grouping import first_indices, group_ids
 from gleamnb.runtime.ops.base import Op, concat_batches, empty_like, rebatch, select_columns
