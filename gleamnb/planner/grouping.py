@@ -6,6 +6,7 @@ import operator
 
 from gleamnb.plan import steps
 from gleamnb.plan.graph import Node
+from gleamnb.plan.reducers import Reducer
 from gleamnb.planner.builder import OpenStage, PlanBuilder, positions
 from gleamnb.planner.physical import Shards
 from gleamnb.planner.registry import lowers
@@ -16,14 +17,14 @@ from gleamnb.runtime.stage import HashOut
 __all__ = ["lower_reduce_by_key", "lower_group_by_key", "lower_distinct", "merging"]
 
 
-def merging(reducer: steps.Reducer) -> steps.Reducer:
+def merging(reducer: Reducer) -> Reducer:
     """The reducer that merges partial results of ``reducer``: counts are summed.
 
-    >>> merging(steps.Reducer("count", None)).agg
+    >>> merging(Reducer("count", None)).agg
     'sum'
     """
     if reducer.agg == "count":
-        return steps.Reducer("sum", operator.add)
+        return Reducer("sum", operator.add)
     return reducer
 
 

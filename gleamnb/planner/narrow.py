@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from gleamnb.files.listing import list_files
 from gleamnb.plan import steps
 from gleamnb.plan.builtins import BuiltinFunction
 from gleamnb.plan.graph import Node
@@ -17,6 +18,7 @@ from gleamnb.planner.registry import lowers
 from gleamnb.runtime.ops import aggregate, io, mappers, relational, udf
 from gleamnb.runtime.ops.base import Op
 from gleamnb.runtime.stage import ReadFiles
+from gleamnb.scan.splits import plan_splits
 
 __all__ = [
     "lower_row_function",
@@ -85,8 +87,6 @@ def _push_projection(builder: PlanBuilder, src: Node, fields: tuple[Any, ...]) -
         return False
     if len(builder.readers.get(id(src), [])) != 1 or len(set(fields)) != len(fields):
         return False
-    from gleamnb.runtime.sources import list_files, plan_splits
-
     projected = replace(spec, columns=tuple(fields))
     st.head = ReadFiles(name=st.head.name, spec=projected)
     splits = plan_splits(projected, list_files(projected), st.tasks)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from gleamnb.files.listing import list_files
 from gleamnb.plan import steps
 from gleamnb.plan.graph import Node
 from gleamnb.planner.builder import OpenStage, PlanBuilder
 from gleamnb.planner.physical import Ref
 from gleamnb.planner.registry import lowers
 from gleamnb.runtime.stage import ReadFiles, ReadInput, ReadRange
+from gleamnb.scan.splits import plan_splits
 
 __all__ = ["lower_in_memory", "lower_range", "lower_files"]
 
@@ -40,8 +42,6 @@ def lower_range(builder: PlanBuilder, node: Node, step: steps.RangeSource) -> Op
 @lowers(steps.FileSource)
 def lower_files(builder: PlanBuilder, node: Node, step: steps.FileSource) -> OpenStage:
     """The files listed now, cut into one list of splits per task."""
-    from gleamnb.runtime.sources import list_files, plan_splits
-
     files = list_files(step.spec)
     splits = plan_splits(step.spec, files, node.shards)
     st = builder.new_stage(

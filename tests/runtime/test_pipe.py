@@ -26,6 +26,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gleamnb.errors import FieldError, PipeCommandError, SchemaError
+from gleamnb.rows import batch_to_rows, rows_to_batch
 from gleamnb.runtime import pipe as pipe_package
 from gleamnb.runtime.pipe import args, lines, process, stream, tsv
 from gleamnb.runtime.pipe.args import pipe_as_args
@@ -33,7 +34,6 @@ from gleamnb.runtime.pipe.lines import BATCH_LINES
 from gleamnb.runtime.pipe.process import STDERR_TAIL_BYTES
 from gleamnb.runtime.pipe.stream import pipe_batches
 from gleamnb.runtime.pipe.tsv import batch_to_tsv_lines, format_field, format_row
-from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
 
 # ---------------------------------------------------------------------------------------------
 # Independent references

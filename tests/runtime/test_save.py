@@ -15,9 +15,9 @@ import pytest
 
 import gleamnb.runtime.save as save_mod
 from gleamnb.errors import ArgumentError, OutputError, SchemaError
-from gleamnb.runtime.rows import pyobject_array
+from gleamnb.files import FileSpec, list_files
+from gleamnb.rows import pyobject_array
 from gleamnb.runtime.save import ShardWriter, layout, parquet, part_name, prepare_output, writer
-from gleamnb.runtime.sources import FileSpec, list_files
 
 ROWS = [
     ("plain", 1, 1.5, True),

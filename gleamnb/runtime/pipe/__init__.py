@@ -62,7 +62,7 @@ Examples
 --------
 >>> from gleamnb.runtime.pipe.stream import pipe_batches
 >>> from gleamnb.runtime.pipe.tsv import batch_to_tsv_lines
->>> from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
+>>> from gleamnb.rows import batch_to_rows, rows_to_batch
 >>> batch = rows_to_batch([("apple", 3, 0.5), ("pear", None, 2.0)])
 >>> batch_to_tsv_lines(batch)
 b'apple\\t3\\t0.5\\npear\\t\\t2.0\\n'

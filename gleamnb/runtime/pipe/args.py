@@ -15,10 +15,10 @@ from typing import Any
 import pyarrow as pa
 
 from gleamnb.errors import FieldError, PipeCommandError, truncate
+from gleamnb.rows import batch_to_rows
 from gleamnb.runtime.pipe import lines
 from gleamnb.runtime.pipe.process import STDERR_TAIL_BYTES, exit_error, kill_group, spawn
 from gleamnb.runtime.pipe.tsv import format_columns
-from gleamnb.runtime.rows import batch_to_rows
 
 __all__ = ["pipe_as_args"]
 
@@ -133,7 +133,7 @@ def pipe_as_args(
 
     Examples
     --------
-    >>> from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
+    >>> from gleamnb.rows import batch_to_rows, rows_to_batch
     >>> rows = rows_to_batch([("a b", 1), ("it's; rm -rf /", 2)])
     >>> out = pipe_as_args("echo $2-$1", iter([rows]))
     >>> [row for b in out for row in batch_to_rows(b)]

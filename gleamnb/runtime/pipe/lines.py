@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.errors import SchemaError, truncate
-from gleamnb.runtime.rows import positional_names
+from gleamnb.plan.fields import positional_names
 
 __all__ = ["BATCH_LINES", "LineParser", "slices"]
 

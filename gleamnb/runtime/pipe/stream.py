@@ -129,7 +129,7 @@ def pipe_batches(
 
     Examples
     --------
-    >>> from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
+    >>> from gleamnb.rows import batch_to_rows, rows_to_batch
     >>> rows = rows_to_batch([("b", 2), ("a", 1), ("c", 3)])
     >>> out = pipe_batches("sort | awk -F'\\t' '{print $2 \\"\\t\\" $1}'", iter([rows]))
     >>> [row for b in out for row in batch_to_rows(b)]

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gleamnb.runtime.rows import column_to_pylist
+from gleamnb.rows import column_to_pylist
 
 __all__ = ["format_field", "format_row", "format_columns", "batch_to_tsv_lines"]
 

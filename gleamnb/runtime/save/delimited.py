@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.errors import OutputError, truncate
-from gleamnb.runtime.rows import PyObjectType, column_to_pylist
+from gleamnb.rows import PyObjectType, column_to_pylist
 from gleamnb.runtime.save.text import TextShardWriter
 
 __all__ = ["DelimitedShardWriter", "CsvShardWriter", "TsvShardWriter", "TxtShardWriter"]

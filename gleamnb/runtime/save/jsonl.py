@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from gleamnb.runtime.rows import PyObjectType, column_to_pylist
+from gleamnb.rows import PyObjectType, column_to_pylist
 from gleamnb.runtime.save.text import TextShardWriter
 
 __all__ = ["JsonlShardWriter"]

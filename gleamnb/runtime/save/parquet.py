@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from gleamnb.errors import SchemaError
-from gleamnb.runtime.rows import PyObjectType, column_to_pylist, conform, unify_schemas
+from gleamnb.rows import PyObjectType, column_to_pylist, conform, unify_schemas
 from gleamnb.runtime.save.writer import ShardWriter
 
 __all__ = ["ParquetShardWriter"]

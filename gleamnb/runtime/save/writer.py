@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from gleamnb.errors import OutputError, SchemaError
-from gleamnb.runtime.rows import unify_schemas
+from gleamnb.rows import unify_schemas
 from gleamnb.runtime.save.layout import check_format, in_progress_name, part_name
 
 __all__ = ["ShardWriter"]
