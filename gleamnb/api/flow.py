@@ -26,6 +26,7 @@ import pyarrow as pa
 from gleamnb.api.checks import check_count, names_flow_in_errors
 from gleamnb.api.dataset import Dataset
 from gleamnb.errors import ArgumentError, GleamError, UserCodeError
+from gleamnb.events import Listener
 from gleamnb.plan import steps as S
 from gleamnb.plan.dot import logical_text, to_dot
 from gleamnb.plan.graph import Node
@@ -33,7 +34,6 @@ from gleamnb.planner.lower import lower
 from gleamnb.planner.physical import PhysicalPlan
 from gleamnb.runners.base import Runner
 from gleamnb.runners.default import get_runner
-from gleamnb.runners.events import Listener
 from gleamnb.runners.result import RunResult
 from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
 from gleamnb.runtime.save import prepare_output

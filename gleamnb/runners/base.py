@@ -11,8 +11,8 @@ from typing import Any
 import pyarrow as pa
 
 from gleamnb.errors import SchemaError
+from gleamnb.events import Event, Listener, StageInfo
 from gleamnb.planner.physical import PhysicalPlan, Shards
-from gleamnb.runners.events import Event, Listener, StageInfo
 from gleamnb.runners.result import RunResult
 from gleamnb.runtime.ops.base import concat_batches
 from gleamnb.runtime.rows import empty_table, unify_schemas

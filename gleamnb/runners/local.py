@@ -32,6 +32,17 @@ from typing import Any
 import cloudpickle
 
 from gleamnb.errors import ArgumentError, ExecutorCrashedError, GleamError, RunCancelledError
+from gleamnb.events import (
+    Listener,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StageFailed,
+    StageFinished,
+    StageProgress,
+    StageStarted,
+)
 from gleamnb.planner.physical import PhysicalPlan, PhysicalStage
 from gleamnb.runners import spawn
 from gleamnb.runners.base import (
@@ -44,17 +55,6 @@ from gleamnb.runners.base import (
     restore_filenames,
     stage_functions,
     stage_infos,
-)
-from gleamnb.runners.events import (
-    Listener,
-    RunCancelled,
-    RunFailed,
-    RunFinished,
-    RunStarted,
-    StageFailed,
-    StageFinished,
-    StageProgress,
-    StageStarted,
 )
 from gleamnb.runners.pool import ExecutorProcess, InlineExecutor, Message
 from gleamnb.runners.result import RunResult, StageStats, StepTotals

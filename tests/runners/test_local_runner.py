@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 import gleamnb as gl
-from gleamnb.runners import events as E
+from gleamnb import events
 from gleamnb.runners.local import LocalRunner, parse_size
 from gleamnb.runners.terminal import TerminalProgress
 from gleamnb.runtime.store import COALESCE_ROWS
@@ -75,7 +75,7 @@ def test_executors_stay_warm_between_runs() -> None:
 
 
 def test_events_follow_the_documented_order_and_carry_statistics() -> None:
-    seen: list[E.Event] = []
+    seen: list[events.Event] = []
     f = gl.Flow("events")
     data = f.range(0, 1000, shards=4).map(lambda x: (x % 10, 1)).reduce_by_key(operator.add)
     result = data.collect(gl.local(executors=2), progress=seen.append)
@@ -84,20 +84,20 @@ def test_events_follow_the_documented_order_and_carry_statistics() -> None:
     kinds = [type(e).__name__ for e in seen]
     assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
     started = seen[0]
-    assert isinstance(started, E.RunStarted) and started.flow == "events"
+    assert isinstance(started, events.RunStarted) and started.flow == "events"
     assert [s.name for s in started.stages] == ["range->map->local_reduce_by_key", "reduce_by_key"]
     assert started.stages[1].inputs == (0,)
     for stage in started.stages:
         i_start = kinds.index("StageStarted", 0)
-        finished = [e for e in seen if isinstance(e, E.StageFinished) and e.stage == stage.id]
+        finished = [e for e in seen if isinstance(e, events.StageFinished) and e.stage == stage.id]
         assert len(finished) == 1
         assert seen.index(finished[0]) > i_start
-    first = next(e for e in seen if isinstance(e, E.StageFinished) and e.stage == 0)
+    first = next(e for e in seen if isinstance(e, events.StageFinished) and e.stage == 0)
     assert first.tasks == 4 and first.rows == 40  # 10 keys per shard after the map-side combine
-    progress = [e for e in seen if isinstance(e, E.StageProgress) and e.stage == 0]
+    progress = [e for e in seen if isinstance(e, events.StageProgress) and e.stage == 0]
     assert progress and progress[-1].done == progress[-1].total == 4
     assert {e.run_id for e in seen} == {started.run_id}
-    assert all(E.event_to_dict(e)["type"] == type(e).__name__ for e in seen)
+    assert all(events.event_to_dict(e)["type"] == type(e).__name__ for e in seen)
 
 
 def test_run_returns_per_stage_statistics() -> None:
@@ -153,7 +153,7 @@ class SharedMemoryWatch:
             self.peak = max(self.peak, shared_memory_bytes())
             self._stop.wait(0.002)
 
-    def __call__(self, event: E.Event) -> None:
+    def __call__(self, event: events.Event) -> None:
         self.peak = max(self.peak, shared_memory_bytes())
 
     def __enter__(self) -> SharedMemoryWatch:
@@ -237,7 +237,7 @@ def test_nothing_is_left_in_shared_memory_after_runs_good_or_bad() -> None:
 
 def test_ctrl_c_cancels_the_run_and_the_runner_keeps_working(tmp_path: Path) -> None:
     runner = LocalRunner(executors=2)
-    seen: list[E.Event] = []
+    seen: list[events.Event] = []
     marker = tmp_path / "finished"
 
     def slow(x: int) -> int:
@@ -251,7 +251,7 @@ def test_ctrl_c_cancels_the_run_and_the_runner_keeps_working(tmp_path: Path) -> 
         timer.start()
         with pytest.raises(gl.RunCancelledError):
             f.range(0, 8, shards=4).map(slow).collect(runner, progress=seen.append)
-        assert isinstance(seen[-1], E.RunCancelled)
+        assert isinstance(seen[-1], events.RunCancelled)
         assert not marker.exists()  # the sleeping tasks were stopped, not waited for
         assert f.range(0, 5, shards=2).map(lambda x: x + 1).collect(runner) == [
             (i,) for i in range(1, 6)

@@ -25,10 +25,10 @@ import pytest
 
 import gleamnb as gl
 import gleamnb.runners.local as local_mod
-from gleamnb.runners import events as E
+from gleamnb import events
 from gleamnb.runners.local import LocalRunner
 
-END_EVENTS = (E.RunFinished, E.RunFailed, E.RunCancelled)
+END_EVENTS = (events.RunFinished, events.RunFailed, events.RunCancelled)
 
 
 @pytest.fixture
@@ -44,8 +44,8 @@ def run_dirs(spill_dir: str | None = None) -> list[str]:
     return [d for root in roots for d in glob.glob(os.path.join(root, f"gleamnb-{os.getpid()}-*"))]
 
 
-def ends(events: list[E.Event]) -> list[str]:
-    return [type(e).__name__ for e in events if isinstance(e, END_EVENTS)]
+def ends(seen: list[events.Event]) -> list[str]:
+    return [type(e).__name__ for e in seen if isinstance(e, END_EVENTS)]
 
 
 def int_then_text(x: int) -> object:
@@ -71,7 +71,7 @@ def part_files_in(folder: Path) -> list[str]:
 
 
 def test_sort_of_shards_whose_key_types_differ_is_a_schema_error(pair: LocalRunner) -> None:
-    seen: list[E.Event] = []
+    seen: list[events.Event] = []
     f = gl.Flow("mixed sort")
     mixed = f.range(0, 10, shards=2).map(lambda x: x if x < 5 else str(x), name="mix")
     with pytest.raises(gl.SchemaError) as info:
@@ -81,7 +81,7 @@ def test_sort_of_shards_whose_key_types_differ_is_a_schema_error(pair: LocalRunn
     assert err.shard == "2/2"  # the first shard holding strings
     assert "int64 then string" in message and "shard 1/2, then shard 2/2" in message
     assert ends(seen) == ["RunFailed"]
-    failed = [e for e in seen if isinstance(e, E.StageFailed)]
+    failed = [e for e in seen if isinstance(e, events.StageFailed)]
     assert [e.stage for e in failed] == [1]  # the merge stage, where the shards meet
     assert run_dirs() == []
 
@@ -112,7 +112,7 @@ def test_save_whose_shards_disagree_on_a_type_fails_and_keeps_no_part(
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("not a part file")
-    seen: list[E.Event] = []
+    seen: list[events.Event] = []
     f = gl.Flow("mixed save")
     f.range(0, 10, shards=2).map(lambda x: x if x < 5 else str(x), name="mix").save(str(out), fmt)
     with pytest.raises(gl.SchemaError) as info:
@@ -184,7 +184,7 @@ def test_a_save_whose_executor_dies_leaves_no_part_in_progress(
 def test_a_cancelled_save_removes_its_parts(pair: LocalRunner, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first_part = str(out / "part-00000.parquet")
-    seen: list[E.Event] = []
+    seen: list[events.Event] = []
 
     def slow_second_shard(x: int) -> int:
         if x == 9:
@@ -235,7 +235,7 @@ def test_an_unexpected_error_in_the_runner_fails_the_run_cleanly(
         marker.write_text("the task ran to its end")
         return x
 
-    seen: list[E.Event] = []
+    seen: list[events.Event] = []
     f = gl.Flow("runner fault")
     f.range(0, 1).map(slow).save(str(out))
     f.range(0, 10, shards=2).sort(1).printlnf("%d")
