@@ -24,8 +24,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import gleamnb as gl
-import gleamnb.runners.local as local_mod
 from gleamnb import events
+from gleamnb.runners import scheduling
 from gleamnb.runners.local import LocalRunner
 
 END_EVENTS = (events.RunFinished, events.RunFailed, events.RunCancelled)
@@ -226,7 +226,7 @@ def test_an_unexpected_error_in_the_runner_fails_the_run_cleanly(
     def broken(*args: object) -> object:
         raise ZeroDivisionError("a fault in the runner")
 
-    monkeypatch.setattr(local_mod, "boundaries", broken)
+    monkeypatch.setattr(scheduling, "boundaries", broken)
     marker = tmp_path / "finished"
     out = tmp_path / "out"
 
