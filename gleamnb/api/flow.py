@@ -36,7 +36,6 @@ from gleamnb.runners.base import Runner
 from gleamnb.runners.default import get_runner
 from gleamnb.runners.result import RunResult
 from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
-from gleamnb.runtime.save import prepare_output
 from gleamnb.runtime.sources import FileSpec
 
 __all__ = ["Flow"]
@@ -302,12 +301,6 @@ class Flow:
                 "such as collect() or count()",
             )
         sinks = [self._refresh(s) for s in self._sinks]
-        for sink in sinks:
-            if isinstance(sink.step, S.Save):
-                try:
-                    prepare_output(sink.step.path, sink.step.format)
-                except GleamError as err:
-                    raise err.with_context(flow=self.name, step=sink.step.name) from None
         result = self._execute(sinks, runner, progress)
         for sink, output in zip(sinks, result.outputs):
             self._finish_sink(sink, output)

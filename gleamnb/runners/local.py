@@ -49,7 +49,7 @@ from gleamnb.runners.pool import (
 from gleamnb.runners.result import RunResult
 from gleamnb.runners.scheduling import Schedule, Task
 from gleamnb.runtime.protocol import Progress, RunTask, TaskDone
-from gleamnb.runtime.save import part_files
+from gleamnb.runtime.save import part_files, prepare_output
 from gleamnb.runtime.stage import Discard
 from gleamnb.runtime.store import Piece, read_piece, read_schema, write_piece
 
@@ -297,6 +297,9 @@ class _LocalRun:
     def free(self, piece: Piece) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(piece.path)
+
+    def prepare_save(self, path: str, format: str) -> None:
+        prepare_output(path, format)
 
     def part_files(self, path: str, format: str, shards: int) -> set[str]:
         return part_files(path, format, shards)

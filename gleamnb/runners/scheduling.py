@@ -24,8 +24,9 @@ its memory budget — and tells the core what happened::
     result = schedule.run(drive, stop=stop_running_tasks, clean_up=remove_run_folders)
 
 Facts that take I/O (the schema of a sorted run, the part files in a save's folder) and the
-file work itself (deleting a piece, preparing a save's folder) come from the driver through
-the small :class:`Storage` interface.
+file work itself (deleting a piece, preparing a save's folder where its tasks write) come from
+the driver through the small :class:`Storage` interface. Preparing the saves is part of the
+run, after ``RunStarted``: a folder that cannot be written fails the run with ``RunFailed``.
 
 What every run keeps, whatever drives it: the events come in the order
 :mod:`gleamnb.events` documents, and a run that started ends with exactly one
@@ -107,6 +108,11 @@ class Storage(Protocol):
 
     def free(self, piece: Piece) -> None:
         """Delete a piece file that no task will read any more."""
+        ...
+
+    def prepare_save(self, path: str, format: str) -> None:
+        """Make a save's folder ready where the tasks write it: created, empty of earlier
+        parts, writable (else an :class:`~gleamnb.errors.OutputError`)."""
         ...
 
     def part_files(self, path: str, format: str, shards: int) -> set[str]:
@@ -311,16 +317,23 @@ class Schedule:
         )
 
     def start(self, data: Sequence[Sequence[Piece]] = ()) -> None:
-        """Note the saves' part files, take the in-memory data and start the ready stages.
+        """Prepare the saves' folders, take the in-memory data and start the ready stages.
 
         ``data[k][j]`` is the piece the driver wrote for shard ``j`` of the plan's in-memory
         source ``k`` (``plan.data[k][j]``).
         """
-        for st in self.plan.stages:
-            for op in st.ops:
-                if isinstance(op, SaveOp):
-                    before = self.storage.part_files(op.path, op.format, st.tasks)
-                    self.saves.append(_Save(op.path, op.format, st.tasks, frozenset(before)))
+        found = [
+            (op, st.tasks) for st in self.plan.stages for op in st.ops if isinstance(op, SaveOp)
+        ]
+        for op, _ in found:
+            try:
+                self.storage.prepare_save(op.path, op.format)
+            except GleamError as err:
+                raise err.with_context(step=op.name) from None
+        # listed once every folder is ready: two saves may write to one folder
+        for op, shards in found:
+            before = self.storage.part_files(op.path, op.format, shards)
+            self.saves.append(_Save(op.path, op.format, shards, frozenset(before)))
         for k, shards in enumerate(data):
             for piece in shards:
                 if self.storage.in_memory(piece):

@@ -134,6 +134,23 @@ def test_save_whose_shards_agree_keeps_every_part(pair: LocalRunner, tmp_path: P
     assert sorted(zip(*(c.to_pylist() for c in table.columns))) == [(x, x * 0.5) for x in range(10)]
 
 
+def test_a_save_folder_that_cannot_be_made_fails_the_started_run(
+    inline: LocalRunner, tmp_path: Path
+) -> None:
+    # the runner prepares a save's folder once the run has started: it ends with RunFailed
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a regular file\n")
+    seen: list[events.Event] = []
+    f = gl.Flow("blocked save")
+    f.range(0, 4, shards=2).save(str(blocker / "out"), "csv")
+    with pytest.raises(gl.OutputError) as info:
+        f.run(inline, progress=seen.append)
+    assert (info.value.flow, info.value.step) == ("blocked save", "save")
+    assert [type(e).__name__ for e in seen] == ["RunStarted", "RunFailed"]
+    assert blocker.read_text() == "a regular file\n"
+    assert run_dirs() == []
+
+
 # ---------------------------------------------------------------------------------------------
 # A failed save leaves none of its files
 
