@@ -181,7 +181,7 @@ class LocalRunner(Runner):
         self._lock = threading.Lock()
         self._task_ids = 0
         # at exit, only tell the executors to go (stdin EOF): they exit on their own
-        atexit.register(self.shutdown, wait=False)
+        atexit.register(self.close, wait=False)
         if mode == "process":
             self.warm()
 
@@ -244,8 +244,21 @@ class LocalRunner(Runner):
         self._task_ids += 1
         return self._task_ids
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Stop every executor (they are started again on the next run)."""
+    def close(self, wait: bool = True) -> None:
+        """Stop every executor; the next run starts them again.
+
+        With ``wait`` (the default) the processes have exited when it returns.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> runner = gl.local(mode="inline")
+        >>> gl.Flow().range(0, 3).count(runner), len(runner.pool)
+        (3, 1)
+        >>> runner.close()
+        >>> runner.pool
+        []
+        """
         for e in self.pool:
             e.close(wait)
         self.pool = []

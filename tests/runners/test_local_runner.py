@@ -34,7 +34,7 @@ def test_tasks_run_in_executor_processes_one_per_requested_executor() -> None:
         assert 1 <= len(seen) <= 3
         assert seen <= {e.pid for e in runner.pool}
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 @pytest.mark.parametrize("executors", [1, 2, 3])
@@ -50,7 +50,7 @@ def test_executors_share_the_cores_for_arrow_threads(executors: int) -> None:
         )
         assert {c for (c,) in counts} == {max(1, (os.cpu_count() or 1) // executors)}
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def test_inline_mode_runs_in_this_process() -> None:
@@ -71,7 +71,24 @@ def test_executors_stay_warm_between_runs() -> None:
         gl.Flow("b").range(0, 4, shards=2).count(runner)
         assert {e.pid for e in runner.pool} == before
     finally:
-        runner.shutdown()
+        runner.close()
+
+
+def test_a_closed_runner_stops_its_executors_and_starts_again_on_its_next_run() -> None:
+    # arguments of its own, so the cached runner closed here is no other test's
+    with gl.local(executors=1, memory_limit="256MB") as runner:
+        first = gl.Flow("before").range(0, 4, shards=2).map(lambda x: os.getpid()).collect(runner)
+        processes = [e.proc for e in runner.pool]  # type: ignore[attr-defined]
+    assert runner.pool == []
+    assert processes and all(p.poll() is not None for p in processes)  # exited and reaped
+    runner.close()  # closing again does nothing
+    try:
+        assert gl.local(executors=1, memory_limit="256MB") is runner
+        again = gl.Flow("after").range(0, 4, shards=2).map(lambda x: os.getpid()).collect(runner)
+        assert len({p for (p,) in again}) == 1
+        assert {p for (p,) in again}.isdisjoint({p for (p,) in first})  # a fresh executor
+    finally:
+        runner.close()
 
 
 def test_events_follow_the_documented_order_and_carry_statistics() -> None:
@@ -125,7 +142,7 @@ def test_small_memory_budget_spills_to_disk_and_gives_the_same_answer(tmp_path: 
         assert got == expected
         assert os.listdir(tmp_path) == []  # the run's spill folder is removed afterwards
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def shared_memory_bytes() -> int:
@@ -184,7 +201,7 @@ def test_the_memory_budget_holds_while_tasks_write(tmp_path: Path) -> None:
         # the map's output: what fit the budget stayed in memory, the rest spilled
         assert 0.5 * 600_000 * 16 < result.stages[0].spilled_bytes < 600_000 * 16
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def test_in_memory_source_data_obeys_the_budget(tmp_path: Path) -> None:
@@ -205,7 +222,7 @@ def test_in_memory_source_data_obeys_the_budget(tmp_path: Path) -> None:
         assert result is not None and result.data_spilled_bytes > table.nbytes / 2
         assert result.spilled and result.spilled_bytes >= result.data_spilled_bytes
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def test_a_generous_budget_keeps_everything_in_memory() -> None:
@@ -224,7 +241,7 @@ def test_on_disk_datasets_are_written_to_the_disk_folder(tmp_path: Path) -> None
         assert stats[0].name == "range->double" and stats[0].disk_bytes > 0
         assert not f.last_run.spilled  # type: ignore[union-attr]
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def test_nothing_is_left_in_shared_memory_after_runs_good_or_bad() -> None:
@@ -258,7 +275,7 @@ def test_ctrl_c_cancels_the_run_and_the_runner_keeps_working(tmp_path: Path) -> 
         ]
         assert leftover_run_dirs() == []
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def test_terminal_progress_prints_one_line_per_finished_stage() -> None:
@@ -324,7 +341,7 @@ def test_a_failing_task_stops_the_others_without_losing_warm_executors(tmp_path:
             (-2,),
         ]
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def test_parse_size_reads_units_and_refuses_negative_text() -> None:

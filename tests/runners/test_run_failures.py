@@ -36,7 +36,7 @@ def pair() -> Iterator[LocalRunner]:
     """A runner of its own with two executors (some tests kill or stop its executors)."""
     runner = LocalRunner(executors=2)
     yield runner
-    runner.shutdown()
+    runner.close()
 
 
 def run_dirs(spill_dir: str | None = None) -> list[str]:
