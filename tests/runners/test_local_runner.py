@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import copy
 import glob
 import io
 import operator
@@ -91,6 +92,68 @@ def test_a_closed_runner_stops_its_executors_and_starts_again_on_its_next_run() 
         runner.close()
 
 
+def assert_stage_events_in_order(seen: list[events.Event]) -> None:
+    """Each stage's events are its StageStarted, StageProgress events, then StageFinished,
+    and it starts only after every stage it reads has finished."""
+    started = seen[0]
+    assert isinstance(started, events.RunStarted)
+    finished_at: dict[int, int] = {}
+    for stage in started.stages:
+        own = [
+            (i, type(e).__name__) for i, e in enumerate(seen) if getattr(e, "stage", -1) == stage.id
+        ]
+        kinds = [kind for _, kind in own]
+        assert kinds[0] == "StageStarted" and kinds[-1] == "StageFinished", (stage.id, kinds)
+        assert set(kinds[1:-1]) <= {"StageProgress"}, (stage.id, kinds)
+        finished_at[stage.id] = own[-1][0]
+        for up in stage.inputs:
+            assert finished_at[up] < own[0][0], (stage.id, up)
+
+
+def test_the_stage_order_check_refuses_events_out_of_order() -> None:
+    info = [
+        events.StageInfo(0, "a", 1, (0,), (), "hash"),
+        events.StageInfo(1, "b", 1, (1,), (0,), "forward"),
+    ]
+    run = events.RunStarted("r", flow="f", runner="local", stages=tuple(info))
+
+    def started(stage: int) -> events.Event:
+        return events.StageStarted("r", stage=stage, tasks=1)
+
+    def progress(stage: int) -> events.Event:
+        return events.StageProgress("r", stage=stage, done=1, total=1, rows=1, bytes=1)
+
+    def finished(stage: int) -> events.Event:
+        return events.StageFinished("r", stage=stage, tasks=1, rows=1, bytes=1, seconds=0.1)
+
+    assert_stage_events_in_order(
+        [run, started(0), progress(0), finished(0), started(1), finished(1)]
+    )
+    wrong_orders = [
+        [run, progress(0), started(0), finished(0), started(1), finished(1)],
+        [run, started(0), finished(0), progress(0), started(1), finished(1)],
+        [run, started(0), started(1), finished(0), finished(1)],  # 1 reads 0: it waits for it
+        [run, started(0), finished(0), started(1)],
+    ]
+    for wrong in wrong_orders:
+        with pytest.raises(AssertionError):
+            assert_stage_events_in_order(wrong)
+
+
+def test_a_plan_is_not_changed_by_a_run_and_runs_again_with_the_same_answer(
+    runner: LocalRunner,
+) -> None:
+    f = gl.Flow("twice")
+    f.range(0, 1000, shards=3).map(lambda x: (x * 7919) % 1000).sort(1).printlnf("%d")
+    plan = f.plan()
+    params = copy.deepcopy([st.params for st in plan.stages])
+    expected = sorted((x * 7919) % 1000 for x in range(1000))
+    for _ in range(2):
+        (table,) = runner.execute(plan).outputs
+        assert table.column(0).to_pylist() == expected
+        assert [st.params for st in plan.stages] == params  # the range cuts stay out of it
+
+
 def test_events_follow_the_documented_order_and_carry_statistics() -> None:
     seen: list[events.Event] = []
     f = gl.Flow("events")
@@ -104,11 +167,7 @@ def test_events_follow_the_documented_order_and_carry_statistics() -> None:
     assert isinstance(started, events.RunStarted) and started.flow == "events"
     assert [s.name for s in started.stages] == ["range->map->local_reduce_by_key", "reduce_by_key"]
     assert started.stages[1].inputs == (0,)
-    for stage in started.stages:
-        i_start = kinds.index("StageStarted", 0)
-        finished = [e for e in seen if isinstance(e, events.StageFinished) and e.stage == stage.id]
-        assert len(finished) == 1
-        assert seen.index(finished[0]) > i_start
+    assert_stage_events_in_order(seen)
     first = next(e for e in seen if isinstance(e, events.StageFinished) and e.stage == 0)
     assert first.tasks == 4 and first.rows == 40  # 10 keys per shard after the map-side combine
     progress = [e for e in seen if isinstance(e, events.StageProgress) and e.stage == 0]
