@@ -28,9 +28,11 @@ dot:
 demo: venv
 	$(BIN)/python examples/word_count.py
 
+# lint-imports checks the layer contracts in pyproject.toml ([tool.importlinter]).
 lint: venv
 	$(BIN)/ruff check gleamnb tests examples benchmarks
 	$(BIN)/ruff format --check gleamnb tests examples benchmarks
+	$(BIN)/lint-imports
 
 format: venv
 	$(BIN)/ruff format gleamnb tests examples benchmarks
@@ -52,4 +54,4 @@ bench-quick: bench-deps
 	$(BIN)/python -m benchmarks.run --size quick --repeat 1
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache
+	rm -rf $(VENV) out .pytest_cache .ruff_cache .import_linter_cache

@@ -10,10 +10,9 @@ from typing import Any, TypeVar
 import cloudpickle
 
 from gleamnb.errors import ArgumentError, FieldError, GleamError, PicklingError
+from gleamnb.fieldref import FieldRef
 from gleamnb.plan.builtins import BuiltinFunction
-from gleamnb.plan.order import FieldRef
-from gleamnb.runtime.fields import resolve_field
-from gleamnb.runtime.rows import is_positional
+from gleamnb.plan.fields import is_positional, resolve_field
 
 __all__ = ["check_function", "check_count", "check_fields", "step_name", "names_flow_in_errors"]
 

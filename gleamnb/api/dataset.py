@@ -7,7 +7,6 @@ fields first, then the other fields in their original order.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +20,11 @@ from gleamnb.api.checks import (
     step_name,
 )
 from gleamnb.errors import ArgumentError, SchemaError
-from gleamnb.plan import steps as S
-from gleamnb.plan.builtins import BuiltinFunction
+from gleamnb.fieldref import FieldRef
+from gleamnb.plan import inference, steps
 from gleamnb.plan.graph import Node
-from gleamnb.plan.order import FieldRef, Order, as_fields, as_order
-from gleamnb.runtime.fields import key_first, resolve_fields
-from gleamnb.runtime.rows import is_positional, positional_names, renumber
+from gleamnb.plan.order import Order, as_fields, as_order
+from gleamnb.plan.reducers import as_reducer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,31 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["Dataset"]
 
 Key = FieldRef | Sequence[FieldRef]
-
-
-def _key_first_names(
-    names: tuple[str, ...] | None, key: Sequence[FieldRef], step: str
-) -> tuple[str, ...] | None:
-    if names is None:
-        return None
-    idx = resolve_fields(key, names, step=step)
-    return tuple(renumber([names[i] for i in key_first(idx, len(names))]))
-
-
-def _join_names(
-    left: Node, right: Node, on: Sequence[FieldRef], step: str, lists: bool
-) -> tuple[str, ...] | None:
-    if left.names is None or right.names is None:
-        return None
-    lnames = _key_first_names(left.names, on, step)
-    rnames = _key_first_names(right.names, on, step)
-    assert lnames is not None and rnames is not None
-    k = len(on)
-    if lists:
-        return tuple(renumber([*lnames[:k], f"_{k + 1}", f"_{k + 2}"]))
-    taken = set(lnames)
-    rvals = [f"{n}_right" if n in taken and not is_positional(n) else n for n in rnames[k:]]
-    return tuple(renumber([*lnames, *rvals]))
 
 
 @names_flow_in_errors(lambda d: d.flow.name)
@@ -88,7 +61,7 @@ class Dataset:
 
     def _then(
         self,
-        step: S.Step,
+        step: steps.Step,
         *,
         inputs: Sequence[Dataset] | None = None,
         shards: int | None = None,
@@ -140,10 +113,7 @@ class Dataset:
         check_fields(fields, self.node.names, self.node.named, step)
 
     def _wide_shards(self) -> int:
-        h = self.node.hints
-        if h.total_size_mb and h.partition_size_mb:
-            return max(1, math.ceil(h.total_size_mb / h.partition_size_mb))
-        return self.node.shards
+        return inference.shuffle_shards(self.node.shards, self.node.hints)
 
     def __repr__(self) -> str:
         names = ", ".join(self.node.names) if self.node.names is not None else "?"
@@ -166,15 +136,9 @@ class Dataset:
         >>> gl.Flow().strings(["a", "bb"]).map(lambda s: (s, len(s))).collect()
         [('a', 1), ('bb', 2)]
         """
-        step = S.Map(name=step_name(name, fn, "map"), fn=fn)
+        step = steps.Map(name=step_name(name, fn, "map"), fn=fn)
         check_function(fn, step.name)
-        names: tuple[str, ...] | None = None
-        if isinstance(fn, BuiltinFunction) and fn.kind == "map" and self.node.names is not None:
-            if fn.name == "append_one":
-                names = tuple(renumber([*self.node.names, f"_{len(self.node.names) + 1}"]))
-            elif fn.name == "lowercase":
-                names = self.node.names
-        return self._then(step, names=names)
+        return self._then(step, names=inference.map_names(fn, self.node.names))
 
     def flat_map(self, fn: Callable[..., Any], *, name: str | None = None) -> Dataset:
         """Zero or more rows out per row in: ``fn(*fields)`` returns (or yields) rows.
@@ -185,10 +149,9 @@ class Dataset:
         >>> gl.Flow().strings(["a b", "c"]).flat_map(str.split).collect()
         [('a',), ('b',), ('c',)]
         """
-        step = S.FlatMap(name=step_name(name, fn, "flat_map"), fn=fn)
+        step = steps.FlatMap(name=step_name(name, fn, "flat_map"), fn=fn)
         check_function(fn, step.name)
-        names = ("_1",) if isinstance(fn, BuiltinFunction) and fn.name == "tokenize" else None
-        return self._then(step, names=names)
+        return self._then(step, names=inference.flat_map_names(fn))
 
     def filter(self, fn: Callable[..., Any], *, name: str | None = None) -> Dataset:
         """Keep the rows for which ``fn(*fields)`` is true.
@@ -199,7 +162,7 @@ class Dataset:
         >>> gl.Flow().ints([1, 2, 3, 4]).filter(lambda x: x % 2 == 0).collect()
         [(2,), (4,)]
         """
-        step = S.Filter(name=step_name(name, fn, "filter"), fn=fn)
+        step = steps.Filter(name=step_name(name, fn, "filter"), fn=fn)
         check_function(fn, step.name)
         return self._then(step, names=self.node.names, named=self.node.named)
 
@@ -212,15 +175,9 @@ class Dataset:
         >>> gl.Flow().slices([("a", 1, True)]).select(3, 1).collect()
         [(True, 'a')]
         """
-        step = S.Select(name=name or "select", fields=as_fields(list(fields), "select"))
+        step = steps.Select(name=name or "select", fields=as_fields(list(fields), "select"))
         self._check(step.fields, step.name)
-        if self.node.names is not None:
-            idx = resolve_fields(step.fields, self.node.names, step=step.name)
-            names: tuple[str, ...] | None = tuple(renumber([self.node.names[i] for i in idx]))
-        elif all(isinstance(f, int) for f in step.fields):
-            names = tuple(positional_names(len(step.fields)))
-        else:
-            names = None
+        names = inference.select_names(self.node.names, step.fields, step.name)
         return self._then(step, names=names, named=self.node.named and names is None)
 
     def map_batches(
@@ -240,7 +197,7 @@ class Dataset:
         """
         if format not in ("arrow", "pandas"):
             raise ArgumentError(f"unknown batch format {format!r}", hint='use "arrow" or "pandas"')
-        step = S.MapBatches(name=step_name(name, fn, "map_batches"), fn=fn, format=format)
+        step = steps.MapBatches(name=step_name(name, fn, "map_batches"), fn=fn, format=format)
         check_function(fn, step.name)
         return self._then(step, named=True)
 
@@ -258,7 +215,7 @@ class Dataset:
         """
         if not isinstance(command, str) or not command.strip():
             raise ArgumentError("pipe needs a shell command", hint='e.g. .pipe("sort -u")')
-        return self._then(S.Pipe(name=name or "pipe", command=command))
+        return self._then(steps.Pipe(name=name or "pipe", command=command))
 
     def pipe_as_args(self, template: str, *, name: str | None = None) -> Dataset:
         """Run ``template`` once per row, ``$1``, ``$2``... replaced by the row's fields.
@@ -271,7 +228,7 @@ class Dataset:
         """
         if not isinstance(template, str) or not template.strip():
             raise ArgumentError("pipe_as_args needs a command template", hint='e.g. "echo $1"')
-        return self._then(S.PipeAsArgs(name=name or "pipe_as_args", template=template))
+        return self._then(steps.PipeAsArgs(name=name or "pipe_as_args", template=template))
 
     def local_sort(self, order: Order | Key, *, name: str | None = None) -> Dataset:
         """Sort each shard on its own (no data moves between shards).
@@ -285,7 +242,7 @@ class Dataset:
         o = as_order(order)
         self._check(o.fields, name or "local_sort")
         return self._then(
-            S.LocalSort(name=name or "local_sort", order=o),
+            steps.LocalSort(name=name or "local_sort", order=o),
             names=self.node.names,
             named=self.node.named,
         )
@@ -303,7 +260,7 @@ class Dataset:
         check_count(n, "local_top's n", minimum=0)
         self._check(o.fields, name or "local_top")
         return self._then(
-            S.LocalTop(name=name or "local_top", n=n, order=o),
+            steps.LocalTop(name=name or "local_top", n=n, order=o),
             names=self.node.names,
             named=self.node.named,
         )
@@ -321,13 +278,13 @@ class Dataset:
         [('a', 1), ('a', 5)]
         """
         keys = as_fields(key, "local_reduce_by_key")
-        step = S.LocalReduceByKey(
-            name=name or "local_reduce_by_key", reducer=S.as_reducer(fn), key=keys
+        step = steps.LocalReduceByKey(
+            name=name or "local_reduce_by_key", reducer=as_reducer(fn), key=keys
         )
         self._check(keys, step.name)
         if step.reducer.fn is not None and step.reducer.agg is None:
             check_function(step.reducer.fn, step.name, "reducer")
-        return self._then(step, names=_key_first_names(self.node.names, keys, step.name))
+        return self._then(step, names=inference.key_first_names(self.node.names, keys, step.name))
 
     def local_distinct(self, *, name: str | None = None) -> Dataset:
         """Drop duplicate rows within each shard.
@@ -339,7 +296,7 @@ class Dataset:
         [(1,), (1,)]
         """
         return self._then(
-            S.LocalDistinct(name=name or "local_distinct"),
+            steps.LocalDistinct(name=name or "local_distinct"),
             names=self.node.names,
             named=self.node.named,
         )
@@ -355,7 +312,7 @@ class Dataset:
         """
         check_count(n, "local_limit's n", minimum=0)
         check_count(offset, "local_limit's offset", minimum=0)
-        step = S.LocalLimit(name=name or "local_limit", n=n, offset=offset)
+        step = steps.LocalLimit(name=name or "local_limit", n=n, offset=offset)
         return self._then(step, names=self.node.names, named=self.node.named)
 
     # -- wide steps ----------------------------------------------------------------------------
@@ -378,8 +335,8 @@ class Dataset:
         [('a', 4), ('b', 2)]
         """
         keys = as_fields(key, "reduce_by_key")
-        reducer = S.as_reducer(fn)
-        step = S.ReduceByKey(
+        reducer = as_reducer(fn)
+        step = steps.ReduceByKey(
             name=name or step_name(None, fn if reducer.agg is None else None, "reduce_by_key"),
             reducer=reducer,
             key=keys,
@@ -387,17 +344,7 @@ class Dataset:
         self._check(keys, step.name)
         if reducer.agg is None:
             check_function(reducer.fn, step.name, "reducer")
-        names = _key_first_names(self.node.names, keys, step.name)
-        if names is not None and reducer.agg == "count":
-            names = tuple(renumber([*names[: len(keys)], f"_{len(keys) + 1}"]))
-        if self.node.names is not None and len(self.node.names) == len(keys):
-            raise SchemaError(
-                f"step {step.name!r} has no value fields to reduce: rows have only the key",
-                step=step.name,
-                hint="add a value first, e.g. .map(gl.mappers.append_one) before reduce_by_key",
-            )
-        if reducer.agg is None and names is not None and len(names) != len(keys) + 1:
-            names = None  # a Python reducer's tuples decide how many value fields come out
+        names = inference.reduce_by_key_names(self.node.names, keys, reducer, step.name)
         return self._then(step, shards=self._wide_shards(), names=names)
 
     def reduce(self, fn: Callable[[Any, Any], Any] | str, *, name: str | None = None) -> Dataset:
@@ -409,12 +356,11 @@ class Dataset:
         >>> gl.Flow().range(1, 101, shards=4).reduce(operator.add).collect()
         [(5050,)]
         """
-        reducer = S.as_reducer(fn)
-        step = S.Reduce(name=name or "reduce", reducer=reducer)
+        reducer = as_reducer(fn)
+        step = steps.Reduce(name=name or "reduce", reducer=reducer)
         if reducer.agg is None:
             check_function(reducer.fn, step.name, "reducer")
-        names = self.node.names if reducer.agg not in (None, "count") else None
-        return self._then(step, shards=1, names=names)
+        return self._then(step, shards=1, names=inference.reduce_names(self.node.names, reducer))
 
     def group_by_key(self, *, key: Key = 1, name: str | None = None) -> Dataset:
         """``(key..., [values])`` per key; a value is a scalar (one value field) or a tuple.
@@ -426,13 +372,9 @@ class Dataset:
         [('a', [1, 3]), ('b', [2])]
         """
         keys = as_fields(key, "group_by_key")
-        step = S.GroupByKey(name=name or "group_by_key", key=keys)
+        step = steps.GroupByKey(name=name or "group_by_key", key=keys)
         self._check(keys, step.name)
-        names = _key_first_names(self.node.names, keys, step.name)
-        if names is not None:
-            k = len(keys)
-            value = names[k] if len(names) == k + 1 else f"_{k + 1}"
-            names = tuple(renumber([*names[:k], value]))
+        names = inference.group_by_key_names(self.node.names, keys, step.name)
         return self._then(step, shards=self._wide_shards(), names=names)
 
     def distinct(self, *, key: Key | None = None, name: str | None = None) -> Dataset:
@@ -445,9 +387,9 @@ class Dataset:
         [(1,), (2,), (3,)]
         """
         keys = as_fields(key, "distinct")
-        step = S.Distinct(name=name or "distinct", key=keys)
+        step = steps.Distinct(name=name or "distinct", key=keys)
         self._check(keys, step.name)
-        names = _key_first_names(self.node.names, keys, step.name) if keys else self.node.names
+        names = inference.distinct_names(self.node.names, keys, step.name)
         return self._then(step, shards=self._wide_shards(), names=names, named=self.node.named)
 
     def sort(self, order: Order | Key = 1, *, name: str | None = None) -> Dataset:
@@ -460,7 +402,7 @@ class Dataset:
         [('b', 1), ('a', 2)]
         """
         o = as_order(order)
-        step = S.Sort(name=name or "sort", order=o)
+        step = steps.Sort(name=name or "sort", order=o)
         self._check(o.fields, step.name)
         return self._then(
             step, shards=self._wide_shards(), names=self.node.names, named=self.node.named
@@ -477,7 +419,7 @@ class Dataset:
         """
         o = as_order(order)
         check_count(n, "top's n", minimum=0)
-        step = S.Top(name=name or "top", n=n, order=o)
+        step = steps.Top(name=name or "top", n=n, order=o)
         self._check(o.fields, step.name)
         return self._then(step, shards=1, names=self.node.names, named=self.node.named)
 
@@ -492,17 +434,19 @@ class Dataset:
         """
         check_count(n, "limit's n", minimum=0)
         check_count(offset, "limit's offset", minimum=0)
-        step = S.Limit(name=name or "limit", n=n, offset=offset)
+        step = steps.Limit(name=name or "limit", n=n, offset=offset)
         return self._then(step, shards=1, names=self.node.names, named=self.node.named)
 
     def _join(self, other: Dataset, on: Key, how: str, name: str | None) -> Dataset:
         keys = as_fields(on, "join")
         kind = "join" if how == "inner" else f"{how}_join"
-        step = S.Join(name=name or kind, how=how, on=keys)
+        step = steps.Join(name=name or kind, how=how, on=keys)
         _check_dataset(other, step.name)
         self._check(keys, step.name)
         other._check(keys, step.name)
-        names = _join_names(self.node, other.node, keys, step.name, lists=False)
+        names = inference.join_names(
+            self.node.names, other.node.names, keys, step.name, lists=False
+        )
         return self._then(step, inputs=[self, other], shards=self._wide_shards(), names=names)
 
     def join(self, other: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
@@ -566,11 +510,13 @@ class Dataset:
         [(2, 'b', 'y')]
         """
         keys = as_fields(on, "hash_join")
-        step = S.HashJoin(name=name or "hash_join", on=keys)
+        step = steps.HashJoin(name=name or "hash_join", on=keys)
         self._check(keys, step.name)
         _check_dataset(small, step.name)
         small._check(keys, step.name)
-        names = _join_names(self.node, small.node, keys, step.name, lists=False)
+        names = inference.join_names(
+            self.node.names, small.node.names, keys, step.name, lists=False
+        )
         return self._then(step, inputs=[self, small], shards=self.node.shards, names=names)
 
     def co_group(self, other: Dataset, on: Key = 1, *, name: str | None = None) -> Dataset:
@@ -584,11 +530,11 @@ class Dataset:
         [(1, ['a', 'b'], ['x']), (2, [], ['y'])]
         """
         keys = as_fields(on, "co_group")
-        step = S.CoGroup(name=name or "co_group", on=keys)
+        step = steps.CoGroup(name=name or "co_group", on=keys)
         _check_dataset(other, step.name)
         self._check(keys, step.name)
         other._check(keys, step.name)
-        names = _join_names(self.node, other.node, keys, step.name, lists=True)
+        names = inference.join_names(self.node.names, other.node.names, keys, step.name, lists=True)
         return self._then(step, inputs=[self, other], shards=self._wide_shards(), names=names)
 
     def partition(self, n: int, *, key: Key = 1, name: str | None = None) -> Dataset:
@@ -603,9 +549,10 @@ class Dataset:
         """
         check_count(n, "partition's shard count")
         keys = as_fields(key, "partition")
-        step = S.Partition(name=name or "partition", n=n, key=keys)
+        step = steps.Partition(name=name or "partition", n=n, key=keys)
         self._check(keys, step.name)
-        return self._then(step, shards=n, names=_key_first_names(self.node.names, keys, step.name))
+        names = inference.key_first_names(self.node.names, keys, step.name)
+        return self._then(step, shards=n, names=names)
 
     def round_robin(self, n: int, *, name: str | None = None) -> Dataset:
         """Deal the rows over ``n`` shards in turn.
@@ -617,7 +564,7 @@ class Dataset:
         [(0,), (2,), (1,), (3,)]
         """
         check_count(n, "round_robin's shard count")
-        step = S.RoundRobin(name=name or "round_robin", n=n)
+        step = steps.RoundRobin(name=name or "round_robin", n=n)
         return self._then(step, shards=n, names=self.node.names, named=self.node.named)
 
     def broadcast(self, n: int, *, name: str | None = None) -> Dataset:
@@ -630,7 +577,7 @@ class Dataset:
         [(7,), (7,), (7,)]
         """
         check_count(n, "broadcast's shard count")
-        step = S.Broadcast(name=name or "broadcast", n=n)
+        step = steps.Broadcast(name=name or "broadcast", n=n)
         return self._then(step, shards=n, names=self.node.names, named=self.node.named)
 
     def merge_to(self, n: int, *, name: str | None = None) -> Dataset:
@@ -644,7 +591,7 @@ class Dataset:
         (1, [(0,), (1,), (2,), (3,)])
         """
         check_count(n, "merge_to's shard count")
-        step = S.MergeTo(name=name or "merge_to", n=n)
+        step = steps.MergeTo(name=name or "merge_to", n=n)
         return self._then(step, shards=n, names=self.node.names, named=self.node.named)
 
     def merge_sorted_to(
@@ -661,7 +608,7 @@ class Dataset:
         """
         check_count(n, "merge_sorted_to's shard count")
         o = as_order(order)
-        step = S.MergeSortedTo(name=name or "merge_sorted_to", n=n, order=o)
+        step = steps.MergeSortedTo(name=name or "merge_sorted_to", n=n, order=o)
         self._check(o.fields, step.name)
         return self._then(step, shards=n, names=self.node.names, named=self.node.named)
 
@@ -680,7 +627,7 @@ class Dataset:
         """
         if not others:
             raise ArgumentError("union needs at least one other dataset", hint="e.g. a.union(b)")
-        step = S.Union(name=name or "union", ordered=ordered)
+        step = steps.Union(name=name or "union", ordered=ordered)
         for other in others:
             _check_dataset(other, step.name)
         widths = {len(d.node.names) for d in (self, *others) if d.node.names is not None}
@@ -745,7 +692,7 @@ class Dataset:
 
     # -- sinks ---------------------------------------------------------------------------------
 
-    def _sink(self, step: S.Step) -> Flow:
+    def _sink(self, step: steps.Step) -> Flow:
         self.flow._add_sink(step, self.node)
         return self.flow
 
@@ -758,7 +705,7 @@ class Dataset:
         >>> gl.Flow().slices([("a", 1)]).printlnf("%s=%d").run(progress=False) and None
         a=1
         """
-        return self._sink(S.Printf(name=name or "printlnf", fmt=fmt, newline=True))
+        return self._sink(steps.Printf(name=name or "printlnf", fmt=fmt, newline=True))
 
     def printf(self, fmt: str, *, name: str | None = None) -> Flow:
         """Print each row with ``fmt`` (no newline added).
@@ -769,7 +716,7 @@ class Dataset:
         >>> gl.Flow().ints([1, 2]).printf("%d;").run(progress=False) and print()
         1;2;
         """
-        return self._sink(S.Printf(name=name or "printf", fmt=fmt, newline=False))
+        return self._sink(steps.Printf(name=name or "printf", fmt=fmt, newline=False))
 
     def fprintf(self, file: Any, fmt: str, *, name: str | None = None) -> Flow:
         """Write each row with ``fmt`` to ``file`` (a path or an open text file).
@@ -782,7 +729,7 @@ class Dataset:
         >>> out.getvalue()
         'a,1\\n'
         """
-        return self._sink(S.Printf(name=name or "fprintf", fmt=fmt, newline=False, file=file))
+        return self._sink(steps.Printf(name=name or "fprintf", fmt=fmt, newline=False, file=file))
 
     def output_row(self, fn: Callable[..., Any], *, name: str | None = None) -> Flow:
         """Call ``fn(*fields)`` for every row, on the driver.
@@ -798,7 +745,7 @@ class Dataset:
         """
         if not callable(fn):
             raise ArgumentError("output_row needs a function", hint="e.g. .output_row(print)")
-        return self._sink(S.OutputRow(name=step_name(name, fn, "output_row"), fn=fn))
+        return self._sink(steps.OutputRow(name=step_name(name, fn, "output_row"), fn=fn))
 
     def save(self, path: str, format: str = "parquet", *, name: str | None = None) -> Flow:
         """Write the dataset to the folder ``path``, one part file per shard.
@@ -813,11 +760,12 @@ class Dataset:
         >>> sorted(os.listdir(out))
         ['part-00000.parquet', 'part-00001.parquet']
         """
-        if format not in S.SAVE_FORMATS:
+        if format not in steps.SAVE_FORMATS:
             raise ArgumentError(
-                f"unknown save format {format!r}", hint=f"use one of {', '.join(S.SAVE_FORMATS)}"
+                f"unknown save format {format!r}",
+                hint=f"use one of {', '.join(steps.SAVE_FORMATS)}",
             )
-        return self._sink(S.Save(name=name or "save", path=str(path), format=format))
+        return self._sink(steps.Save(name=name or "save", path=str(path), format=format))
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -830,7 +778,7 @@ class Dataset:
         >>> gl.Flow().ints([1, 2]).to_arrow().num_rows
         2
         """
-        return self.flow._action(self.node, S.Collect(name="collect"), runner, progress)
+        return self.flow._action(self.node, steps.Collect(name="collect"), runner, progress)
 
     def collect(
         self, runner: Runner | None = None, *, progress: Any = None
@@ -843,7 +791,7 @@ class Dataset:
         >>> gl.Flow().strings(["x", "y"]).collect()
         [('x',), ('y',)]
         """
-        from gleamnb.runtime.rows import batch_to_rows
+        from gleamnb.rows import batch_to_rows
 
         return batch_to_rows(self.to_arrow(runner, progress=progress))
 
@@ -883,7 +831,7 @@ class Dataset:
         >>> gl.Flow().range(0, 1000, shards=4).count()
         1000
         """
-        return self.flow._action(self.node, S.Count(name="count"), runner, progress)
+        return self.flow._action(self.node, steps.Count(name="count"), runner, progress)
 
     def to_pandas(self, runner: Runner | None = None, *, progress: Any = None) -> pd.DataFrame:
         """Run now and return a pandas DataFrame (Python-object fields as object columns).
@@ -896,7 +844,7 @@ class Dataset:
         """
         import pandas as pd
 
-        from gleamnb.runtime.rows import column_to_pylist
+        from gleamnb.rows import column_to_pylist
 
         table = self.to_arrow(runner, progress=progress)
         if any(isinstance(t, pa.ExtensionType) for t in table.schema.types):

@@ -27,16 +27,17 @@ from gleamnb.api.checks import check_count, names_flow_in_errors
 from gleamnb.api.dataset import Dataset
 from gleamnb.errors import ArgumentError, GleamError, UserCodeError
 from gleamnb.events import Listener
+from gleamnb.files import FileSpec, default_shards, list_files
 from gleamnb.plan import steps as S
 from gleamnb.plan.dot import logical_text, to_dot
 from gleamnb.plan.graph import Node
 from gleamnb.planner.lower import lower
 from gleamnb.planner.physical import PhysicalPlan
+from gleamnb.rows import batch_to_rows, rows_to_batch
 from gleamnb.runners.base import Runner
 from gleamnb.runners.default import get_runner
 from gleamnb.runners.result import RunResult
-from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
-from gleamnb.runtime.sources import FileSpec
+from gleamnb.scan import names_at_build
 
 __all__ = ["Flow"]
 
@@ -108,8 +109,6 @@ class Flow:
 
         The files are listed now, so a missing file or an empty glob fails here.
         """
-        from gleamnb.runtime.sources import default_shards, list_files, names_at_build
-
         if not isinstance(source, FileSpec):
             raise ArgumentError(
                 f"read() takes a file source such as gl.txt(path), not {type(source).__name__}",

@@ -12,14 +12,12 @@ Examples
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from gleamnb.plan.builtins import BuiltinFunction
+from gleamnb.plan.text import TOKEN
 
 __all__ = ["tokenize", "lowercase", "append_one"]
-
-_TOKEN = re.compile(r"[A-Za-z0-9]+")
 
 
 def _tokenize(line: Any, *rest: Any) -> list[str]:
@@ -28,7 +26,7 @@ def _tokenize(line: Any, *rest: Any) -> list[str]:
     Case is kept (Gleam's ``mapper.Tokenize``). Use it with ``flat_map``:
     ``ds.flat_map(gl.mappers.tokenize)`` gives one 1-field row per word.
     """
-    return _TOKEN.findall(line if isinstance(line, str) else str(line))
+    return TOKEN.findall(line if isinstance(line, str) else str(line))
 
 
 def _lowercase(value: Any, *rest: Any) -> Any:

@@ -1,6 +1,6 @@
 """File sources for ``Flow.read``: ``txt``, ``csv``, ``tsv``, ``parquet``, ``orc``, ``jsonl``.
 
-Each returns a :class:`~gleamnb.runtime.sources.FileSpec`, a description of what to read;
+Each returns a :class:`~gleamnb.files.spec.FileSpec`, a description of what to read;
 nothing is opened until the flow is built and run. A path is a file, a folder (its files,
 skipping names that start with ``.`` or ``_``), a glob (``*``, ``?``, ``**``), or a list of
 those; ``.gz``, ``.bz2`` and ``.zst`` files are decompressed. Without ``shards=``, each file is
@@ -20,7 +20,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
-from gleamnb.runtime.sources.spec import FileSpec
+from gleamnb.files.spec import FileSpec
 
 __all__ = ["txt", "csv", "tsv", "parquet", "orc", "jsonl"]
 

@@ -28,6 +28,7 @@ from typing import Any
 import cloudpickle
 import pyarrow as pa
 
+from gleamnb.files.listing import list_files
 from gleamnb.plan.builtins import BuiltinFunction
 from gleamnb.plan.graph import Node
 
@@ -143,8 +144,6 @@ def token(value: Any) -> str:
 
 
 def _file_stats(spec: Any) -> list[tuple[str, int, int]]:
-    from gleamnb.runtime.sources import list_files
-
     return [(f.path, f.size, f.mtime_ns) for f in list_files(spec)]
 
 

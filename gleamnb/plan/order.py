@@ -16,24 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gleamnb.errors import ArgumentError
+from gleamnb.fieldref import FieldRef, check_field
 
-__all__ = ["FieldRef", "SortKey", "Order", "order_by", "as_order", "as_fields"]
-
-FieldRef = int | str
-
-
-def _check_field(field: object, what: str) -> FieldRef:
-    if isinstance(field, bool) or not isinstance(field, (int, str)):
-        raise ArgumentError(
-            f"{what}: a field is a 1-based position (int) or a name (str), not {field!r}",
-            hint="write e.g. 1 for the first field, or 'word' for a named field",
-        )
-    if isinstance(field, int) and field < 1:
-        raise ArgumentError(
-            f"{what}: field positions start at 1, got {field}",
-            hint="use 1 for the first field (as in SQL ORDER BY 1)",
-        )
-    return field
+__all__ = ["SortKey", "Order", "order_by", "as_order", "as_fields"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +41,7 @@ class Order:
         >>> order_by(1).then("name", descending=True).keys[1]
         SortKey(field='name', descending=True)
         """
-        return Order((*self.keys, SortKey(_check_field(field, "then"), descending)))
+        return Order((*self.keys, SortKey(check_field(field, "then"), descending)))
 
     @property
     def fields(self) -> tuple[FieldRef, ...]:
@@ -91,7 +76,7 @@ def order_by(field: FieldRef, *more: FieldRef, descending: bool = False) -> Orde
     [(3,), (2,), (1,)]
     """
     fields = (field, *more)
-    return Order(tuple(SortKey(_check_field(f, "order_by"), descending) for f in fields))
+    return Order(tuple(SortKey(check_field(f, "order_by"), descending) for f in fields))
 
 
 def as_order(order: Order | FieldRef | Sequence[FieldRef]) -> Order:
@@ -114,5 +99,5 @@ def as_fields(key: FieldRef | Sequence[FieldRef] | Order | None, what: str) -> t
     if isinstance(key, (list, tuple)):
         if not key:
             raise ArgumentError(f"{what}: the key needs at least one field", hint="e.g. key=1")
-        return tuple(_check_field(f, what) for f in key)
-    return (_check_field(key, what),)
+        return tuple(check_field(f, what) for f in key)
+    return (check_field(key, what),)

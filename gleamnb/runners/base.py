@@ -13,9 +13,9 @@ import pyarrow as pa
 from gleamnb.errors import SchemaError
 from gleamnb.events import Event, Listener, StageInfo
 from gleamnb.planner.physical import PhysicalPlan, Shards
+from gleamnb.rows import empty_table, unify_schemas
 from gleamnb.runners.result import RunResult
 from gleamnb.runtime.ops.base import concat_batches
-from gleamnb.runtime.rows import empty_table, unify_schemas
 
 __all__ = [
     "Runner",

@@ -3,6 +3,8 @@
 >>> import pyarrow as pa
 >>> offsets_of(pa.array(["ab", None, "cde", ""]).slice(1)).tolist()
 [2, 2, 5, 5]
+>>> valid_mask(pa.array([1, None, 3])).tolist()
+[True, False, True]
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["offsets_of"]
+__all__ = ["offsets_of", "valid_mask"]
 
 
 def offsets_of(arr: pa.Array) -> np.ndarray:
@@ -30,3 +32,10 @@ def offsets_of(arr: pa.Array) -> np.ndarray:
         return np.zeros(n + 1, dtype=np.int64)
     raw = np.frombuffer(buf, dtype=np.int64 if wide else np.int32, count=arr.offset + n + 1)
     return raw[arr.offset :].astype(np.int64)
+
+
+def valid_mask(arr: pa.Array) -> np.ndarray | None:
+    """A bool mask of the non-null rows, or None when there is no null (nothing to mask)."""
+    if arr.null_count == 0:
+        return None
+    return arr.is_valid().to_numpy(zero_copy_only=False)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from gleamnb.runtime.rows import empty_batch
+from gleamnb.rows import empty_batch
 
 __all__ = ["Inputs", "TableInputs", "StepStats", "TaskContext"]
 

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gleamnb.runtime.rows import PyObjectType, column_to_pylist
+from gleamnb.rows import PyObjectType, column_to_pylist
 
 __all__ = ["canonical_key_column", "group_ids", "first_indices", "hashable"]
 

@@ -58,7 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.errors import ArgumentError
-from gleamnb.runtime.buffers import offsets_of
+from gleamnb.runtime.buffers import offsets_of, valid_mask
 
 __all__ = ["NULL_HASH", "hash_array", "hash_columns", "partition_ids", "split_by_partition"]
 
@@ -140,13 +140,6 @@ def _values(arr: pa.Array, dtype: np.dtype | str) -> np.ndarray:
 def _bytes_data(arr: pa.Array) -> np.ndarray:
     buf = arr.buffers()[2]
     return np.zeros(0, np.uint8) if buf is None else np.frombuffer(buf, dtype=np.uint8)
-
-
-def _valid(arr: pa.Array) -> np.ndarray | None:
-    """A bool mask of the non-null rows, or None when there is no null."""
-    if arr.null_count == 0:
-        return None
-    return arr.is_valid().to_numpy(zero_copy_only=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,7 +322,7 @@ def _hash_list_view(arr: pa.Array) -> np.ndarray:
     """Hashes of list views: each row's items may sit anywhere in the values."""
     starts = arr.offsets.to_numpy().astype(np.int64)
     sizes = arr.sizes.to_numpy().astype(np.int64)
-    valid = _valid(arr)
+    valid = valid_mask(arr)
     if valid is not None:
         sizes[~valid] = 0
     k, bounds = _item_indices(sizes)
@@ -419,8 +412,9 @@ def _hash_dictionary(arr: pa.DictionaryArray) -> np.ndarray:
     if len(dictionary) == 0:
         return np.full(len(arr), NULL_HASH, dtype=np.uint64)
     indices = _int_keys(arr.indices).view(np.int64)
-    if arr.null_count:
-        indices = np.where(arr.indices.is_valid().to_numpy(zero_copy_only=False), indices, 0)
+    valid = valid_mask(arr.indices)
+    if valid is not None:
+        indices = np.where(valid, indices, 0)
     return dictionary[indices]
 
 
@@ -477,7 +471,7 @@ def _hash_array(arr: pa.Array) -> np.ndarray:
     if len(arr) == 0:
         return np.zeros(0, dtype=np.uint64)
     h = _hash_values(arr)
-    valid = _valid(arr)  # for a dictionary array: its indices' validity
+    valid = valid_mask(arr)  # for a dictionary array: its indices' validity
     if valid is not None:
         h = np.where(valid, h, NULL_HASH)
     return h

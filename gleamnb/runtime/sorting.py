@@ -30,10 +30,10 @@ import numpy as np
 import pyarrow as pa
 
 from gleamnb.errors import SchemaError
+from gleamnb.plan.fields import resolve_field
 from gleamnb.plan.order import Order
-from gleamnb.runtime.fields import resolve_field
+from gleamnb.rows import column_to_pylist
 from gleamnb.runtime.normalized import arrow_sort_indices, normalized_sort_indices
-from gleamnb.runtime.rows import column_to_pylist
 
 __all__ = [
     "resolve_order",

@@ -22,11 +22,11 @@ import pyarrow as pa
 
 from gleamnb.errors import GleamError
 from gleamnb.plan.order import Order
+from gleamnb.rows import empty_table
 from gleamnb.runtime.context import StepStats, TaskContext
 from gleamnb.runtime.hashing import hash_columns, partition_ids, split_by_partition
 from gleamnb.runtime.ops.base import Op, concat_batches, empty_like, wrap_error
 from gleamnb.runtime.ops.relational import sort_stream
-from gleamnb.runtime.rows import empty_table
 from gleamnb.runtime.sorting import range_slice, resolve_order, sample_keys
 
 __all__ = [

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
-from gleamnb.runtime.rows import conform, empty_batch, empty_table, unify_schemas
+from gleamnb.rows import conform, empty_batch, empty_table, unify_schemas
 
 __all__ = ["Piece", "FileSink", "FileInputs", "read_piece", "read_schema", "write_piece"]
 

@@ -35,7 +35,6 @@ Examples
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,11 +42,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.errors import SchemaError
-from gleamnb.runtime.buffers import offsets_of
+from gleamnb.plan.text import TOKEN
+from gleamnb.runtime.buffers import offsets_of, valid_mask
 
 __all__ = ["lowercase", "tokenize", "tokenize_lower", "tokenize_py"]
 
-_TOKEN = re.compile(r"[A-Za-z0-9]+")
 _CASE_BIT = np.uint8(0x20)
 _BLOCK = 1 << 18  # bytes tokenized at a time: big enough to amortize, small enough for cache
 
@@ -62,7 +61,7 @@ def tokenize_py(s: str) -> list[str]:
     >>> tokenize_py("don't stop-me_now 2day! café")
     ['don', 't', 'stop', 'me', 'now', '2day', 'caf']
     """
-    return _TOKEN.findall(s)
+    return TOKEN.findall(s)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,12 +101,6 @@ def _data_buffer(arr: pa.Array, start: int, stop: int) -> pa.Buffer:
     if buf is None or stop == start:
         return pa.py_buffer(b"")
     return buf.slice(start, stop - start)
-
-
-def _valid(arr: pa.Array) -> np.ndarray | None:
-    if arr.null_count == 0:
-        return None
-    return arr.is_valid().to_numpy(zero_copy_only=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,7 +160,7 @@ def _tokenize_chunk(arr: pa.Array, *, lower: bool, parents: bool) -> _Tokens:
         return _Tokens(np.zeros(1, dtype=np.int64), pa.py_buffer(b""), counts)
     data = np.frombuffer(_data_buffer(arr, base, end), dtype=np.uint8)
     in_null: np.ndarray | None = None
-    valid = _valid(arr)
+    valid = valid_mask(arr)
     if valid is not None and np.diff(rel)[~valid].any():
         in_null = np.repeat(~valid, np.diff(rel))  # a null slot may still cover bytes
     # Outputs at their largest (one-byte tokens split by one byte or by a string boundary);

@@ -17,8 +17,8 @@ import gleamnb as gl
 import gleamnb.api.sources as sources_mod
 from gleamnb.api.sources import csv, jsonl, orc, parquet, tsv, txt
 from gleamnb.errors import ArgumentError, GleamError, MalformedInputError
+from gleamnb.files import FileSpec
 from gleamnb.runners.local import LocalRunner
-from gleamnb.runtime.sources import FileSpec
 
 
 def test_each_constructor_gives_its_format() -> None:

@@ -17,11 +17,11 @@ import pyarrow as pa
 import pytest
 
 import gleamnb as gl
-from gleamnb.plan.steps import as_reducer
+from gleamnb.plan.reducers import as_reducer
+from gleamnb.rows import PyObjectType, pyobject_array
 from gleamnb.runners.local import LocalRunner
 from gleamnb.runtime.context import TableInputs, TaskContext
 from gleamnb.runtime.ops.aggregate import ReduceAllOp, ReduceByKeyOp
-from gleamnb.runtime.rows import PyObjectType, pyobject_array
 
 # Executor processes cannot import this module: send its functions by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -20,6 +20,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gleamnb.errors import ArgumentError
+from gleamnb.rows import PYOBJECT, TupleType, batch_to_rows, pyobject_array
 from gleamnb.runtime.hashing import (
     NULL_HASH,
     hash_array,
@@ -27,7 +28,6 @@ from gleamnb.runtime.hashing import (
     partition_ids,
     split_by_partition,
 )
-from gleamnb.runtime.rows import PYOBJECT, TupleType, batch_to_rows, pyobject_array
 
 # ---------------------------------------------------------------------------------------------
 # Helpers: the same values in many Arrow representations

@@ -26,17 +26,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gleamnb.errors import FieldError, PipeCommandError, SchemaError
-from gleamnb.runtime import pipe as pipe_module
-from gleamnb.runtime.pipe import (
-    BATCH_LINES,
-    STDERR_TAIL_BYTES,
-    batch_to_tsv_lines,
-    format_field,
-    format_row,
-    pipe_as_args,
-    pipe_batches,
-)
-from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
+from gleamnb.rows import batch_to_rows, rows_to_batch
+from gleamnb.runtime import pipe as pipe_package
+from gleamnb.runtime.pipe import args, lines, process, stream, tsv
+from gleamnb.runtime.pipe.args import pipe_as_args
+from gleamnb.runtime.pipe.lines import BATCH_LINES
+from gleamnb.runtime.pipe.process import STDERR_TAIL_BYTES
+from gleamnb.runtime.pipe.stream import pipe_batches
+from gleamnb.runtime.pipe.tsv import batch_to_tsv_lines, format_field, format_row
 
 # ---------------------------------------------------------------------------------------------
 # Independent references
@@ -383,8 +380,8 @@ def test_large_output_and_input_both_directions() -> None:
 
 
 def test_long_lines_are_cut_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipe_module, "_BATCH_BYTES", 1000)
-    monkeypatch.setattr(pipe_module, "_READ_SIZE", 512)
+    monkeypatch.setattr(stream, "_BATCH_BYTES", 1000)
+    monkeypatch.setattr(stream, "_READ_SIZE", 512)
     rows = [("x" * 300, i) for i in range(20)]
     batches = list(pipe_batches("cat", iter([rows_to_batch(rows)])))
     assert len(batches) > 1
@@ -511,7 +508,7 @@ def test_ragged_output_is_a_schema_error() -> None:
 
 
 def test_ragged_output_across_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipe_module, "BATCH_LINES", 4)
+    monkeypatch.setattr(lines, "BATCH_LINES", 4)
     with pytest.raises(SchemaError, match=r"line 1 has 1 field.*line 7 has 2"):
         run("printf 'a\\nb\\nc\\nd\\ne\\nf\\ng\\th\\n'", [])
 
@@ -616,14 +613,14 @@ def test_pipe_as_args_missing_field() -> None:
 
 
 def test_pipe_as_args_output_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipe_module, "BATCH_LINES", 3)
+    monkeypatch.setattr(lines, "BATCH_LINES", 3)
     out = list(pipe_as_args("echo $1", iter([rows_to_batch([(i,) for i in range(7)])])))
     assert [b.num_rows for b in out] == [3, 3, 1]
     assert out[0].schema == pa.schema([("_1", pa.string())])
 
 
 def test_pipe_as_args_stopping_early(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(pipe_module, "BATCH_LINES", 1)
+    monkeypatch.setattr(lines, "BATCH_LINES", 1)
     rows = rows_to_batch([(i, str(tmp_path)) for i in range(100)])
     out = pipe_as_args("echo $1; touch $2/ran-$1; sleep 0.2", iter([rows]), workers=2)
     assert batch_to_rows(next(out)) == [("0",)]
@@ -636,8 +633,9 @@ def test_pipe_as_args_stopping_early(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
 
 def test_doctests() -> None:
-    result = doctest.testmod(pipe_module, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0
+    for module in (pipe_package, tsv, lines, process, stream, args):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
 
 
 def test_reference_helpers_agree_with_a_shell() -> None:

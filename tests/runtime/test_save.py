@@ -15,9 +15,9 @@ import pytest
 
 import gleamnb.runtime.save as save_mod
 from gleamnb.errors import ArgumentError, OutputError, SchemaError
-from gleamnb.runtime.rows import pyobject_array
-from gleamnb.runtime.save import ShardWriter, part_name, prepare_output
-from gleamnb.runtime.sources import FileSpec, list_files
+from gleamnb.files import FileSpec, list_files
+from gleamnb.rows import pyobject_array
+from gleamnb.runtime.save import ShardWriter, layout, parquet, part_name, prepare_output, writer
 
 ROWS = [
     ("plain", 1, 1.5, True),
@@ -286,7 +286,7 @@ def test_unwritable_folder_is_found_by_a_real_write(
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(save_mod.tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(layout.tempfile, "NamedTemporaryFile", refuse)
     with pytest.raises(OutputError) as err:
         prepare_output(str(tmp_path / "ro"), "csv")
     assert "cannot write to the output folder" in str(err.value)
@@ -319,4 +319,5 @@ def test_abort_leaves_nothing(tmp_path: Path) -> None:
 
 def test_doctests() -> None:
     with tempfile.TemporaryDirectory():
-        assert doctest.testmod(save_mod, optionflags=doctest.ELLIPSIS).failed == 0
+        for module in (save_mod, layout, writer, parquet):
+            assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0

@@ -21,8 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.errors import SchemaError
-from gleamnb.plan.order import FieldRef
-from gleamnb.plan.steps import Reducer
+from gleamnb.fieldref import FieldRef
+from gleamnb.plan.fields import renumber
+from gleamnb.plan.reducers import Reducer
+from gleamnb.rows import TupleType, column_to_pylist, pyobject_array, rows_to_batch, values_to_array
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.grouping import canonical_key_column, first_indices, group_ids
 from gleamnb.runtime.ops.base import (
@@ -34,14 +36,6 @@ from gleamnb.runtime.ops.base import (
     user_error,
 )
 from gleamnb.runtime.ops.relational import select_key_first
-from gleamnb.runtime.rows import (
-    TupleType,
-    column_to_pylist,
-    pyobject_array,
-    renumber,
-    rows_to_batch,
-    values_to_array,
-)
 
 __all__ = [
     "ReduceByKeyOp",

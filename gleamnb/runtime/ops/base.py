@@ -19,8 +19,8 @@ from typing import Any
 import pyarrow as pa
 
 from gleamnb.errors import GleamError, SchemaError, UserCodeError, truncate
+from gleamnb.rows import conform, empty_batch, unify_schemas
 from gleamnb.runtime.context import TaskContext
-from gleamnb.runtime.rows import conform, empty_batch, unify_schemas
 
 __all__ = [
     "USER_CODE_ERRORS",
@@ -56,7 +56,7 @@ class Op(ABC):
 def concat_batches(batches: Iterable[pa.RecordBatch], *, step: str | None = None) -> pa.Table:
     """One table from a stream of batches whose schemas may differ slightly.
 
-    Schemas are unified with :func:`~gleamnb.runtime.rows.unify_schemas` (null -> type,
+    Schemas are unified with :func:`~gleamnb.rows.unify.unify_schemas` (null -> type,
     int -> float, any -> Python object); anything else is a :class:`SchemaError`.
     """
     items = [b for b in batches if b.num_columns or b.num_rows]

@@ -9,7 +9,8 @@ import pyarrow as pa
 
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.ops.base import Op
-from gleamnb.runtime.pipe import pipe_as_args, pipe_batches
+from gleamnb.runtime.pipe.args import pipe_as_args
+from gleamnb.runtime.pipe.stream import pipe_batches
 from gleamnb.runtime.save import ShardWriter
 
 __all__ = ["PipeOp", "PipeAsArgsOp", "SaveOp"]

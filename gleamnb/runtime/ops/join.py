@@ -19,13 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.errors import JoinKeyError
-from gleamnb.plan.order import FieldRef
+from gleamnb.fieldref import FieldRef
+from gleamnb.plan.fields import is_positional, renumber
+from gleamnb.rows import cast_column, column_to_pylist, unify_type
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.grouping import canonical_key_column, hashable
 from gleamnb.runtime.ops.aggregate import group_lists
 from gleamnb.runtime.ops.base import Op, concat_batches, rebatch
 from gleamnb.runtime.ops.relational import select_key_first
-from gleamnb.runtime.rows import column_to_pylist, is_positional, renumber
 
 __all__ = ["JoinOp", "HashJoinOp", "CoGroupOp", "join_tables", "unify_key_types"]
 
@@ -41,34 +42,18 @@ def _plain(t: pa.DataType) -> bool:
     return not (isinstance(t, pa.ExtensionType) or pa.types.is_nested(t))
 
 
-def _common_type(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
-    if a == b:
-        return a
-    if pa.types.is_null(a):
-        return b
-    if pa.types.is_null(b):
-        return a
-    if pa.types.is_integer(a) and pa.types.is_integer(b):
-        return pa.int64()
-    if pa.types.is_floating(a) and pa.types.is_floating(b):
-        return pa.float64()
-    strings = (pa.types.is_string, pa.types.is_large_string)
-    if any(f(a) for f in strings) and any(f(b) for f in strings):
-        return pa.large_string()
-    binaries = (pa.types.is_binary, pa.types.is_large_binary)
-    if any(f(a) for f in binaries) and any(f(b) for f in binaries):
-        return pa.large_binary()
-    return None
-
-
 def unify_key_types(
     left: pa.Table, right: pa.Table, width: int, step: str, ctx: TaskContext
 ) -> tuple[list[Any], list[Any]]:
-    """The key columns of both sides, cast to one type per key field."""
+    """The key columns of both sides, cast to one type per key field.
+
+    The type is the one a ``union`` of the two would give (:func:`~gleamnb.rows.unify_type`):
+    an int key with a float key compares as float64, as in Spark and DuckDB.
+    """
     lcols, rcols = [], []
     for i in range(width):
         lt, rt = left.schema.field(i).type, right.schema.field(i).type
-        t = _common_type(lt, rt)
+        t = unify_type(lt, rt)
         if t is None:
             raise JoinKeyError(
                 f"join key field {i + 1} has incompatible types: "
@@ -77,8 +62,17 @@ def unify_key_types(
                 "or int(k)/float(k), so both sides hold the same type",
                 **ctx.where(step),
             )
-        lcols.append(canonical_key_column(left.column(i).cast(t) if lt != t else left.column(i)))
-        rcols.append(canonical_key_column(right.column(i).cast(t) if rt != t else right.column(i)))
+        try:
+            lcol, rcol = cast_column(left.column(i), t), cast_column(right.column(i), t)
+        except pa.ArrowInvalid as err:  # e.g. an int past 2**53, which no float64 holds exactly
+            raise JoinKeyError(
+                f"join key field {i + 1} cannot be compared as {t}: {err}",
+                hint="convert one side's key first (int(k) or float(k)), so both sides hold "
+                "the same type",
+                **ctx.where(step),
+            ) from None
+        lcols.append(canonical_key_column(lcol))
+        rcols.append(canonical_key_column(rcol))
     return lcols, rcols
 
 
@@ -142,12 +136,20 @@ def _output_names(key: list[str], lvals: list[str], rvals: list[str]) -> list[st
     return renumber([*key, *lvals, *right])
 
 
+def _key_first(
+    left: pa.Table, right: pa.Table, on: tuple[FieldRef, ...], step: str
+) -> tuple[pa.Table, pa.Table, int]:
+    """Both sides with the fields ``on`` first, and how many they are."""
+    left, width = select_key_first(left, on, step)
+    right, _ = select_key_first(right, on, step)
+    return left, right, width
+
+
 def join_tables(
     left: pa.Table, right: pa.Table, on: tuple[FieldRef, ...], how: str, step: str, ctx: TaskContext
 ) -> pa.Table:
     """Join two tables on the fields ``on`` (the same fields on both sides)."""
-    left, width = select_key_first(left, on, step)
-    right, _ = select_key_first(right, on, step)
+    left, right, width = _key_first(left, right, on, step)
     lkeys, rkeys = unify_key_types(left, right, width, step, ctx)
     li, ri = _match(lkeys, rkeys, left.num_rows, right.num_rows, how)
     keys = []
@@ -164,6 +166,14 @@ def join_tables(
     return pa.Table.from_arrays([*keys, *lvals, *rvals], names=names)
 
 
+def _sides(
+    batches: Iterator[pa.RecordBatch], ctx: TaskContext, step: str
+) -> tuple[pa.Table, pa.Table]:
+    """The task's stream (the left or big side) and its input 1 (the right or small side),
+    each read whole."""
+    return concat_batches(batches, step=step), concat_batches(ctx.inputs.batches(1), step=step)
+
+
 @dataclass(frozen=True)
 class JoinOp(Op):
     """Join this task's left bucket (the stream) with its right bucket (input 1)."""
@@ -174,8 +184,7 @@ class JoinOp(Op):
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        left = concat_batches(batches, step=self.name)
-        right = concat_batches(ctx.inputs.batches(1), step=self.name)
+        left, right = _sides(batches, ctx, self.name)
         if left.num_columns == 0 and right.num_columns == 0:
             return
         if left.num_columns == 0 or right.num_columns == 0:
@@ -219,8 +228,7 @@ class HashJoinOp(Op):
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        big = concat_batches(batches, step=self.name)
-        small = concat_batches(ctx.inputs.batches(1), step=self.name)
+        big, small = _sides(batches, ctx, self.name)
         if big.num_columns == 0 or small.num_columns == 0:
             return
         yield from rebatch(join_tables(big, small, self.on, "inner", self.name, ctx))
@@ -235,14 +243,12 @@ class CoGroupOp(Op):
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        left = concat_batches(batches, step=self.name)
-        right = concat_batches(ctx.inputs.batches(1), step=self.name)
+        left, right = _sides(batches, ctx, self.name)
         if left.num_rows == 0 and right.num_rows == 0:
             return
         if left.num_columns == 0 or right.num_columns == 0:
             left, right = _pad_empty(left, right, self.on, self.name)
-        left, width = select_key_first(left, self.on, self.name)
-        right, _ = select_key_first(right, self.on, self.name)
+        left, right, width = _key_first(left, right, self.on, self.name)
         lg = group_lists(left, width)
         rg = group_lists(right, width)
         lkeys, rkeys = unify_key_types(lg, rg, width, self.name, ctx)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from gleamnb.plan.fields import renumber
+from gleamnb.rows import column_to_pylist
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.ops.base import Op
-from gleamnb.runtime.rows import column_to_pylist, renumber
 from gleamnb.runtime.text_kernels import lowercase, tokenize, tokenize_py
 
 __all__ = ["TokenizeOp", "LowercaseOp", "AppendOneOp"]

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from gleamnb.plan.order import FieldRef, Order
+from gleamnb.fieldref import FieldRef
+from gleamnb.plan.fields import key_first, renumber, resolve_fields
+from gleamnb.plan.order import Order
 from gleamnb.runtime.context import TaskContext
-from gleamnb.runtime.fields import key_first, resolve_fields
 from gleamnb.runtime.grouping import first_indices, group_ids
 from gleamnb.runtime.ops.base import Op, concat_batches, empty_like, rebatch, select_columns
-from gleamnb.runtime.rows import renumber
 from gleamnb.runtime.sorting import resolve_order, sort_indices, sorted_batches
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 Row functions run row by row inside the executor: a batch's columns are turned into Python
 lists once, the function is called with each row's fields as positional arguments, and the
-results are packed back into typed Arrow columns (see :mod:`gleamnb.runtime.rows`). The
+results are packed back into typed Arrow columns (see :mod:`gleamnb.rows`). The
 first output batch fixes the output's arity; later batches must agree.
 """
 
@@ -15,16 +15,16 @@ from typing import Any
 import pyarrow as pa
 
 from gleamnb.errors import ArgumentError, GleamError, SchemaError
-from gleamnb.runtime.context import TaskContext
-from gleamnb.runtime.ops.base import USER_CODE_ERRORS, Op, user_error
-from gleamnb.runtime.rows import (
+from gleamnb.plan.fields import positional_names
+from gleamnb.rows import (
     batch_to_columns,
     column_to_pylist,
-    positional_names,
     rows_to_batch,
     type_change_error,
     unify_type,
 )
+from gleamnb.runtime.context import TaskContext
+from gleamnb.runtime.ops.base import USER_CODE_ERRORS, Op, user_error
 
 __all__ = ["MapOp", "FlatMapOp", "FilterOp", "MapBatchesOp"]
 

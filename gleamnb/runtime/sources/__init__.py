@@ -1,13 +1,16 @@
-"""File sources: list, plan and read txt, csv, tsv, parquet, orc and jsonl inputs.
+"""File readers: a stage task streams a split's Arrow record batches with :func:`read_split`.
 
-The driver turns a :class:`FileSpec` into files (:func:`list_files`), a shard count
-(:func:`default_shards`) and exactly that many lists of :class:`Split` (:func:`plan_splits`);
-build-time checks use :func:`names_at_build`. A stage task streams a split's Arrow record
-batches with :func:`read_split`.
+The source's description and files are :mod:`gleamnb.files`; the splits and the facts they
+carry about their files are planned on the driver (:mod:`gleamnb.scan`). One reader per format:
+txt (:mod:`~gleamnb.runtime.sources.text`), csv/tsv (:mod:`~gleamnb.runtime.sources.csvfile`),
+jsonl (:mod:`~gleamnb.runtime.sources.jsonfile`), parquet/orc
+(:mod:`~gleamnb.runtime.sources.columnar`).
 
 Examples
 --------
 >>> import os, tempfile
+>>> from gleamnb.files import FileSpec, default_shards, list_files
+>>> from gleamnb.scan import plan_splits
 >>> p = os.path.join(tempfile.mkdtemp(), "words.txt")
 >>> _ = open(p, "w").write("a\\nb\\nc\\nd\\n")
 >>> spec = FileSpec("txt", p, shards=2)
@@ -20,22 +23,6 @@ Examples
 
 from __future__ import annotations
 
-from gleamnb.runtime.sources.listing import FileInfo, list_files
-from gleamnb.runtime.sources.meta import FileMeta
-from gleamnb.runtime.sources.names import names_at_build
 from gleamnb.runtime.sources.read import read_split
-from gleamnb.runtime.sources.spec import FORMATS, FileSpec
-from gleamnb.runtime.sources.splits import Split, default_shards, plan_splits
 
-__all__ = [
-    "FORMATS",
-    "FileSpec",
-    "FileInfo",
-    "FileMeta",
-    "Split",
-    "list_files",
-    "default_shards",
-    "plan_splits",
-    "names_at_build",
-    "read_split",
-]
+__all__ = ["read_split"]

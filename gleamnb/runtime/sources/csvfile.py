@@ -1,22 +1,22 @@
 """The csv/tsv reader, on pyarrow.csv.
 
 A byte range is read in newline-aligned chunks, each checked as UTF-8
-(:func:`~gleamnb.runtime.sources.text.checked_utf8`, ``errors=`` as for txt) and parsed by
+(:func:`~gleamnb.files.utf8.checked_utf8`, ``errors=`` as for txt) and parsed by
 ``pyarrow.csv.read_csv`` with the file's column names and types from its
-:class:`~gleamnb.runtime.sources.meta.FileMeta` (so every range of a file agrees) and the
+:class:`~gleamnb.scan.meta.FileMeta` (so every range of a file agrees) and the
 projection pushed down (``include_columns``). The header line is skipped only in the chunk
 that starts the file. A file whose quoted values hold newlines (``newlines_in_values=True``) is
 read whole, as a stream. A ``bytes`` column asked for in ``types=`` keeps the file's raw bytes
-(:func:`~gleamnb.runtime.sources.meta.raw_bytes`).
+(:func:`~gleamnb.scan.meta.raw_bytes`).
 
 Errors name the file and the real 1-based line (header included): pyarrow reports the number
 of the bad row among the non-empty rows of what it parsed; the error path turns it into a line
-by counting the newlines before the chunk (:func:`~gleamnb.runtime.sources.chunks.lines_before`).
+by counting the newlines before the chunk (:func:`~gleamnb.files.chunks.lines_before`).
 
 Examples
 --------
 >>> import os, tempfile
->>> from gleamnb.runtime.sources.meta import csv_meta
+>>> from gleamnb.scan.meta import csv_meta
 >>> p = os.path.join(tempfile.mkdtemp(), "a.csv")
 >>> _ = open(p, "w").write("name,age\\nann,31\\nbob,42\\n")
 >>> spec = FileSpec("csv", p, header=True)
@@ -36,12 +36,13 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from gleamnb.errors import MalformedInputError, truncate
-from gleamnb.runtime.sources.chunks import CHUNK_BYTES, iter_chunks, lines_before
-from gleamnb.runtime.sources.compression import open_stream
-from gleamnb.runtime.sources.meta import FileMeta, csv_parse_options, raw_bytes
-from gleamnb.runtime.sources.projection import project
-from gleamnb.runtime.sources.spec import FileSpec
-from gleamnb.runtime.sources.text import BATCH_ROWS, Utf8Stream, checked_utf8
+from gleamnb.files.chunks import CHUNK_BYTES, iter_chunks, lines_before
+from gleamnb.files.compression import open_stream
+from gleamnb.files.spec import FileSpec
+from gleamnb.files.utf8 import checked_utf8
+from gleamnb.runtime.sources.text import BATCH_ROWS, Utf8Stream
+from gleamnb.scan.meta import FileMeta, csv_parse_options, raw_bytes
+from gleamnb.scan.projection import project
 
 __all__ = ["read_csv"]
 

@@ -1,7 +1,7 @@
 """The JSON lines reader, on pyarrow.json.
 
 A byte range is read in newline-aligned chunks; each chunk's UTF-8 is checked
-(:func:`~gleamnb.runtime.sources.text.checked_utf8`, ``errors=`` as for txt), then it is parsed
+(:func:`~gleamnb.files.utf8.checked_utf8`, ``errors=`` as for txt), then it is parsed
 with the schema inferred from the files' starts (so ranges agree on types), and parsed again
 with plain inference when a value does not fit it (an int field that later holds 2.5 becomes a
 float field). The fields are those of the files' starts (a field null on every line there
@@ -16,7 +16,7 @@ Examples
 >>> import os, tempfile
 >>> p = os.path.join(tempfile.mkdtemp(), "a.jsonl")
 >>> _ = open(p, "w").write('{"id": 1, "no": null, "tag": "x"}\\n{"id": 2, "tag": null}\\n')
->>> from gleamnb.runtime.sources.meta import jsonl_meta
+>>> from gleamnb.scan.meta import jsonl_meta
 >>> spec = FileSpec("jsonl", p)
 >>> [b.to_pydict() for b in read_jsonl(spec, p, 0, None, jsonl_meta(spec, p))]
 [{'id': [1, 2], 'no': [None, None], 'tag': ['x', None]}]
@@ -32,12 +32,13 @@ import pyarrow as pa
 import pyarrow.json as pjson
 
 from gleamnb.errors import MalformedInputError, truncate
-from gleamnb.runtime.rows import renumber
-from gleamnb.runtime.sources.chunks import iter_chunks, lines_before
-from gleamnb.runtime.sources.compression import compression_of
-from gleamnb.runtime.sources.meta import INFER_BYTES, FileMeta
-from gleamnb.runtime.sources.spec import FileSpec
-from gleamnb.runtime.sources.text import BATCH_ROWS, checked_utf8
+from gleamnb.files.chunks import iter_chunks, lines_before
+from gleamnb.files.compression import compression_of
+from gleamnb.files.spec import FileSpec
+from gleamnb.files.utf8 import checked_utf8
+from gleamnb.plan.fields import renumber
+from gleamnb.runtime.sources.text import BATCH_ROWS
+from gleamnb.scan.meta import INFER_BYTES, FileMeta
 
 __all__ = ["read_jsonl"]
 

@@ -16,13 +16,13 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
+from gleamnb.files.spec import FileSpec
 from gleamnb.runtime.sources.columnar import read_orc, read_parquet
 from gleamnb.runtime.sources.csvfile import read_csv
 from gleamnb.runtime.sources.jsonfile import read_jsonl
-from gleamnb.runtime.sources.meta import file_meta
-from gleamnb.runtime.sources.spec import FileSpec
-from gleamnb.runtime.sources.splits import Split
 from gleamnb.runtime.sources.text import read_txt
+from gleamnb.scan.meta import file_meta
+from gleamnb.scan.splits import Split
 
 __all__ = ["read_split"]
 

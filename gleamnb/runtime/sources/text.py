@@ -1,11 +1,9 @@
 """The txt reader: one row per line, one string column ``_1``.
 
 The fast path never makes a Python string per line: Arrow checks the UTF-8 of a whole chunk of
-raw bytes at once (:func:`checked_utf8`), numpy finds the newlines, the line lengths give the
-offsets, and the bytes without their line ends become the data buffer of an Arrow
-``StringArray`` (``from_buffers``). Only a chunk that fails the check goes through Python's
-codec (for ``errors="replace"`` / ``"ignore"``) or to the error path (``"strict"``). The csv,
-tsv and jsonl readers check their chunks with the same :func:`checked_utf8`.
+raw bytes at once (:func:`~gleamnb.files.utf8.checked_utf8`, as the csv, tsv and jsonl readers
+do), numpy finds the newlines, the line lengths give the offsets, and the bytes without their
+line ends become the data buffer of an Arrow ``StringArray`` (``from_buffers``).
 
 A line is the bytes up to a ``\\n``; the ``\\n`` and one ``\\r`` right before it are dropped.
 A last line without ``\\n`` counts.
@@ -25,12 +23,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from gleamnb.errors import MalformedInputError, truncate
-from gleamnb.runtime.sources.chunks import iter_chunks, lines_before
-from gleamnb.runtime.sources.compression import compression_of
-from gleamnb.runtime.sources.spec import FileSpec
+from gleamnb.files.chunks import iter_chunks
+from gleamnb.files.spec import FileSpec
+from gleamnb.files.utf8 import checked_utf8
 
-__all__ = ["BATCH_ROWS", "Utf8Stream", "checked_utf8", "lines_to_array", "read_txt"]
+__all__ = ["BATCH_ROWS", "Utf8Stream", "lines_to_array", "read_txt"]
 
 BATCH_ROWS = 1 << 18
 """At most this many rows per batch (a chunk of short lines is sliced, without copying)."""
@@ -77,60 +74,12 @@ def lines_to_array(data: bytes) -> pa.Array:
     return cls.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(payload))
 
 
-def _is_valid_utf8(data: bytes) -> bool:
-    # ``data`` as the one value of a string array: Arrow's full validation checks its UTF-8
-    # without making a Python string.
-    n = len(data)
-    large = n > _INT32_MAX
-    offsets = np.array([0, n], dtype=np.int64 if large else np.int32)
-    cls = pa.LargeStringArray if large else pa.StringArray
-    try:
-        cls.from_buffers(1, pa.py_buffer(offsets), pa.py_buffer(data)).validate(full=True)
-    except pa.ArrowInvalid:
-        return False
-    return True
-
-
-def checked_utf8(spec: FileSpec, path: str, offset: int, data: bytes) -> bytes:
-    """``data`` if it is valid UTF-8, else as ``spec.errors`` says.
-
-    Parameters
-    ----------
-    spec
-        The source; ``spec.errors`` is ``"strict"``, ``"replace"`` or ``"ignore"``.
-    path, offset
-        The file and the (uncompressed) offset of ``data[0]``, for the error.
-    data
-        Whole lines of the file.
-
-    Returns
-    -------
-    bytes
-        ``data`` itself when valid; else decoded with the ``errors`` handler and encoded again
-        (``replace``: each bad byte becomes U+FFFD; ``ignore``: bad bytes are dropped).
-
-    Raises
-    ------
-    MalformedInputError
-        With ``errors="strict"``: naming the file, the byte offset and the line.
-
-    Examples
-    --------
-    >>> checked_utf8(FileSpec("txt", "a.txt", errors="replace"), "a.txt", 0, b"a\\xffb\\n")
-    b'a\\xef\\xbf\\xbdb\\n'
-    """
-    if _is_valid_utf8(data):
-        return data
-    if spec.errors == "strict":
-        raise _bad_utf8(path, offset, data)
-    return data.decode("utf-8", spec.errors).encode("utf-8")
-
-
 class Utf8Stream(io.RawIOBase):
-    """A readable stream of a file (decompressed) whose bytes passed :func:`checked_utf8`.
+    """A readable stream of a file (decompressed) whose bytes passed
+    :func:`~gleamnb.files.utf8.checked_utf8`.
 
     For readers that take a whole file as a stream (csv whose values hold newlines); the file
-    is read by :func:`~gleamnb.runtime.sources.chunks.iter_chunks`, so errors name the byte
+    is read by :func:`~gleamnb.files.chunks.iter_chunks`, so errors name the byte
     offset and line.
 
     >>> import os, tempfile
@@ -164,27 +113,6 @@ class Utf8Stream(io.RawIOBase):
     def close(self) -> None:
         self._chunks.close()
         super().close()
-
-
-def _bad_utf8(path: str, offset: int, data: bytes) -> MalformedInputError:
-    try:
-        data.decode("utf-8")
-        err_at = 0
-    except UnicodeDecodeError as err:
-        err_at = err.start
-    at = offset + err_at
-    line_start = data.rfind(b"\n", 0, err_at) + 1
-    line_end = data.find(b"\n", err_at)
-    line = data[line_start : line_end if line_end >= 0 else len(data)]
-    line_no = lines_before(path, offset) + data.count(b"\n", 0, err_at) + 1
-    unit = " (uncompressed)" if compression_of(path) else ""
-    return MalformedInputError(
-        f"invalid UTF-8 byte 0x{data[err_at]:02x} in {path} at byte {at}{unit}, line {line_no}",
-        location=f"{path}@{at}",
-        row=truncate(line.decode("utf-8", "replace")),
-        hint='fix the file, or read it with errors="replace" (bad bytes become U+FFFD) '
-        'or errors="ignore" (bad bytes are dropped)',
-    )
 
 
 def read_txt(

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gleamnb.errors import MalformedInputError
-from gleamnb.runtime.sources.compression import compression_of, open_stream
+from gleamnb.files.compression import compression_of, open_stream
 
 __all__ = ["CHUNK_BYTES", "iter_chunks", "lines_before", "read_head"]
 

@@ -3,7 +3,7 @@
 Plain (uncompressed) txt, csv, tsv and jsonl files are *splittable*: the files are laid end to
 end, that stream of bytes is cut into ``shards`` equal parts, and each part becomes byte ranges
 of the files it covers (a range reads the lines that start in it; see
-:mod:`~gleamnb.runtime.sources.chunks`). Compressed files, and CSV files whose values hold
+:mod:`~gleamnb.files.chunks`). Compressed files, and CSV files whose values hold
 newlines, are read whole. Parquet files split by row groups and ORC files by stripes when
 there are more shards than files; otherwise whole files are dealt out in order, balanced by
 size.
@@ -26,16 +26,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gleamnb.errors import ArgumentError
-from gleamnb.runtime.sources.columnar import piece_sizes
-from gleamnb.runtime.sources.compression import compression_of
-from gleamnb.runtime.sources.listing import FileInfo, list_files
-from gleamnb.runtime.sources.meta import FileMeta, file_meta, jsonl_meta, merge_jsonl_metas
-from gleamnb.runtime.sources.spec import FileSpec, check_shards
+from gleamnb.files.listing import FileInfo, list_files
+from gleamnb.files.shards import splittable
+from gleamnb.files.spec import FileSpec
+from gleamnb.scan.columnar import piece_sizes
+from gleamnb.scan.meta import FileMeta, file_meta, jsonl_meta, merge_jsonl_metas
 
-__all__ = ["SPLIT_BYTES", "Split", "splittable", "default_shards", "plan_splits"]
-
-SPLIT_BYTES = 64 << 20
-"""Without an explicit shard count, a splittable file gets one shard per this many bytes."""
+__all__ = ["Split", "plan_splits"]
 
 
 @dataclass(frozen=True)
@@ -72,35 +69,6 @@ class Split:
         if self.start or self.end is not None:
             return f"{self.path}@{self.start}-{'' if self.end is None else self.end}"
         return self.path
-
-
-def splittable(spec: FileSpec, path: str) -> bool:
-    """True if ``path`` can be read by byte ranges under ``spec``."""
-    return (
-        spec.is_text
-        and compression_of(path) is None
-        and not (spec.newlines_in_values and spec.format in ("csv", "tsv"))
-    )
-
-
-def default_shards(spec: FileSpec, files: Sequence[FileInfo]) -> int:
-    """The shard count of a source: ``spec.shards``, else one per file, with a large
-    splittable file counting one per :data:`SPLIT_BYTES`.
-
-    >>> default_shards(FileSpec("txt", "x"), [FileInfo("a.txt", 200 << 20, 0)])
-    4
-    >>> default_shards(FileSpec("txt", "x"), [FileInfo("a.txt.gz", 200 << 20, 0)])
-    1
-    """
-    if spec.shards is not None:
-        return check_shards(spec.shards) or 1
-    n = 0
-    for f in files:
-        if splittable(spec, f.path):
-            n += max(1, -(-f.size // SPLIT_BYTES))
-        else:
-            n += 1
-    return max(n, 1)
 
 
 def plan_splits(spec: FileSpec, files: Sequence[FileInfo] | None, shards: int) -> list[list[Split]]:

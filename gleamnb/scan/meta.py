@@ -29,11 +29,12 @@ import pyarrow.csv as pcsv
 import pyarrow.json as pjson
 
 from gleamnb.errors import MalformedInputError
-from gleamnb.runtime.rows import positional_names, unify_type
-from gleamnb.runtime.sources.chunks import read_head
-from gleamnb.runtime.sources.projection import type_overrides
-from gleamnb.runtime.sources.spec import FileSpec
-from gleamnb.runtime.sources.text import checked_utf8
+from gleamnb.files.chunks import read_head
+from gleamnb.files.spec import FileSpec
+from gleamnb.files.utf8 import checked_utf8
+from gleamnb.plan.fields import positional_names
+from gleamnb.rows import unify_type
+from gleamnb.scan.projection import type_overrides
 
 __all__ = [
     "INFER_BYTES",

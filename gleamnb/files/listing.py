@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gleamnb.errors import InputNotFoundError
-from gleamnb.runtime.sources.spec import FileSpec
+from gleamnb.files.spec import FileSpec
 
 __all__ = ["FileInfo", "list_files", "is_skipped_name"]
 

@@ -1,11 +1,9 @@
 """Rows of Python values <-> Arrow record batches.
 
 A row is a tuple of fields; a shard is a stream of Arrow record batches whose columns are the
-fields. Columns are typed by Arrow. Values Arrow cannot hold in one typed column (mixed types,
-arbitrary objects, tuples nested in a field) go into a ``gleamnb.pyobject`` column: an Arrow
-extension type over ``binary`` whose cells are pickles. Lists of tuples built by gleamnb itself
-(``group_by_key`` with several value fields) use the ``gleamnb.tuple`` extension type over a
-struct, so they come back as tuples, not dicts.
+fields. Columns are typed by Arrow; values no Arrow type holds become ``gleamnb.pyobject``
+cells (:mod:`gleamnb.rows.types`). A field keeps one type: plain values of different kinds in
+one column (an int, then a str) are a :class:`~gleamnb.errors.SchemaError`.
 
 Examples
 --------
@@ -23,131 +21,25 @@ from __future__ import annotations
 import datetime
 import decimal
 import pickle
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import cloudpickle
 import pyarrow as pa
 
 from gleamnb.errors import SchemaError
+from gleamnb.plan.fields import positional_names
+from gleamnb.rows.types import PyObjectType, TupleType, pyobject_array
 
 __all__ = [
-    "PyObjectType",
-    "TupleType",
-    "PYOBJECT",
-    "positional_names",
-    "is_positional",
-    "renumber",
     "column_to_pylist",
     "batch_to_columns",
     "batch_to_rows",
     "values_to_array",
     "rows_to_batch",
     "columns_to_batch",
-    "unify_schemas",
     "MixedTypes",
-    "unify_type",
     "type_change_error",
-    "conform",
-    "empty_table",
-    "empty_batch",
-    "empty_array",
 ]
-
-
-class PyObjectType(pa.ExtensionType):
-    """Arrow type for Python objects that no Arrow type holds: each cell is a pickle."""
-
-    def __init__(self) -> None:
-        super().__init__(pa.binary(), "gleamnb.pyobject")
-
-    def __arrow_ext_serialize__(self) -> bytes:
-        return b""
-
-    @classmethod
-    def __arrow_ext_deserialize__(
-        cls, storage_type: pa.DataType, serialized: bytes
-    ) -> PyObjectType:
-        return cls()
-
-    def __arrow_ext_scalar_class__(self) -> type:
-        return PyObjectScalar
-
-
-class PyObjectScalar(pa.ExtensionScalar):
-    def as_py(self, **kwargs: Any) -> Any:
-        raw = self.value
-        return None if raw is None else pickle.loads(raw.as_py())
-
-
-class TupleType(pa.ExtensionType):
-    """Arrow type for tuples built by gleamnb: a struct whose cells read back as tuples."""
-
-    def __init__(self, storage: pa.StructType) -> None:
-        super().__init__(storage, "gleamnb.tuple")
-
-    def __arrow_ext_serialize__(self) -> bytes:
-        return b""
-
-    @classmethod
-    def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> TupleType:
-        return cls(storage_type)
-
-    def __arrow_ext_scalar_class__(self) -> type:
-        return TupleScalar
-
-
-class TupleScalar(pa.ExtensionScalar):
-    def as_py(self, **kwargs: Any) -> Any:
-        raw = self.value
-        return None if raw is None else tuple(v.as_py() for v in raw.values())
-
-
-for _ext in (PyObjectType(), TupleType(pa.struct([("0", pa.null())]))):
-    try:
-        pa.register_extension_type(_ext)
-    except pa.ArrowKeyError:  # already registered by an earlier import
-        pass
-
-PYOBJECT = PyObjectType()
-
-_POSITIONAL = re.compile(r"_\d+")
-
-
-def positional_names(n: int) -> list[str]:
-    """Names of ``n`` unnamed fields: ``_1 .. _n``.
-
-    >>> positional_names(3)
-    ['_1', '_2', '_3']
-    """
-    return [f"_{i + 1}" for i in range(n)]
-
-
-def is_positional(name: str) -> bool:
-    """True for the name of an unnamed field (``_3``)."""
-    return _POSITIONAL.fullmatch(name) is not None
-
-
-def renumber(names: Sequence[str]) -> list[str]:
-    """Rename unnamed fields to their (new) position after a reorder; keep real names.
-
-    >>> renumber(["_2", "city", "_1"])
-    ['_1', 'city', '_3']
-    """
-    out = []
-    for i, name in enumerate(names):
-        out.append(f"_{i + 1}" if is_positional(name) else name)
-    seen: dict[str, int] = {}
-    for i, name in enumerate(out):
-        if name in seen:
-            out[i] = f"{name}_{i + 1}"
-        seen[out[i]] = i
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Arrow -> Python
 
 
 def _needs_custom(t: pa.DataType) -> bool:
@@ -219,10 +111,6 @@ def batch_to_rows(batch: pa.RecordBatch | pa.Table) -> list[tuple[Any, ...]]:
     return list(zip(*cols))
 
 
-# ---------------------------------------------------------------------------------------------
-# Python -> Arrow
-
-
 def _contains_tuple(value: Any, depth: int = 0) -> bool:
     if isinstance(value, tuple):
         return True
@@ -240,13 +128,6 @@ def _first_not_none(values: Sequence[Any]) -> Any:
         if v is not None:
             return v
     return None
-
-
-def pyobject_array(values: Iterable[Any]) -> pa.ExtensionArray:
-    """A ``gleamnb.pyobject`` column: each value pickled on its own."""
-    dumps = cloudpickle.dumps
-    storage = pa.array([None if v is None else dumps(v) for v in values], type=pa.binary())
-    return pa.ExtensionArray.from_storage(PYOBJECT, storage)
 
 
 _SCALARS: tuple[type, ...] = (
@@ -405,118 +286,3 @@ def _arity_error(expected: int, got: int, row: Any, step: str | None) -> SchemaE
         row=row,
         hint="make the function return tuples of one length for every row",
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Putting batches of one dataset together
-
-
-def unify_type(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
-    """The type both ``a`` and ``b`` convert to without loss of meaning, or None."""
-    if a == b:
-        return a
-    if pa.types.is_null(a):
-        return b
-    if pa.types.is_null(b):
-        return a
-    if isinstance(a, PyObjectType) or isinstance(b, PyObjectType):
-        return PYOBJECT
-    numeric = (pa.types.is_integer, pa.types.is_floating)
-    if any(f(a) for f in numeric) and any(f(b) for f in numeric):
-        if pa.types.is_integer(a) and pa.types.is_integer(b):
-            return pa.int64()
-        return pa.float64()
-    if pa.types.is_string(a) and pa.types.is_large_string(b):
-        return b
-    if pa.types.is_large_string(a) and pa.types.is_string(b):
-        return a
-    try:
-        return (
-            pa.unify_schemas(
-                [pa.schema([("x", a)]), pa.schema([("x", b)])], promote_options="permissive"
-            )
-            .field("x")
-            .type
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
-
-
-def unify_schemas(schemas: Sequence[pa.Schema], *, step: str | None = None) -> pa.Schema:
-    """The one schema that batches of these schemas can all be cast to.
-
-    Allowed: null -> any type, int -> float, any -> Python object. Anything else (a string
-    field that later holds ints, a change of arity) is a :class:`SchemaError`.
-
-    >>> unify_schemas([pa.schema([("_1", pa.null())]), pa.schema([("_1", pa.string())])])
-    _1: string
-    """
-    first = schemas[0]
-    if all(s == first for s in schemas[1:]):
-        return first
-    fields = list(first)
-    for s in schemas[1:]:
-        if len(s) != len(fields):
-            raise SchemaError(
-                f"rows change arity within one dataset: {len(fields)} fields, then {len(s)}",
-                step=step,
-                hint="make every row of a dataset have the same number of fields",
-            )
-        for i, f in enumerate(s):
-            t = unify_type(fields[i].type, f.type)
-            if t is None:
-                raise SchemaError(
-                    f"field {i + 1} ({fields[i].name}) changes type within one dataset: "
-                    f"{fields[i].type} then {f.type}",
-                    step=step,
-                    hint="make the function return one type per field "
-                    "(convert with int(), float() or str())",
-                )
-            fields[i] = pa.field(fields[i].name, t)
-    return pa.schema(fields)
-
-
-def _cast_column(col: pa.Array | pa.ChunkedArray, t: pa.DataType) -> Any:
-    if col.type == t:
-        return col
-    if isinstance(t, PyObjectType):
-        return pyobject_array(column_to_pylist(col))
-    return col.cast(t)
-
-
-def conform(data: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
-    """Cast ``data`` to ``schema`` (from :func:`unify_schemas`); names come from ``schema``."""
-    table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
-    if table.schema == schema:
-        return table
-    cols = [_cast_column(table.column(i), f.type) for i, f in enumerate(schema)]
-    return pa.Table.from_arrays(cols, schema=schema)
-
-
-def empty_array(t: pa.DataType) -> pa.Array:
-    """A zero-length array of any type, gleamnb's extension types (nested too) included."""
-    if isinstance(t, pa.ExtensionType):
-        return pa.ExtensionArray.from_storage(t, empty_array(t.storage_type))
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        offsets = pa.array([0], type=pa.int64() if pa.types.is_large_list(t) else pa.int32())
-        cls = pa.LargeListArray if pa.types.is_large_list(t) else pa.ListArray
-        return cls.from_arrays(offsets, empty_array(t.value_type), type=t)
-    if pa.types.is_struct(t):
-        fields = [t.field(i) for i in range(t.num_fields)]
-        return pa.StructArray.from_arrays([empty_array(f.type) for f in fields], fields=fields)
-    return pa.array([], type=t)
-
-
-def empty_table(schema: pa.Schema | None = None) -> pa.Table:
-    """A table with no rows (and no columns when ``schema`` is None).
-
-    >>> empty_table(pa.schema([("_1", pa.list_(PYOBJECT))])).num_rows
-    0
-    """
-    schema = schema or pa.schema([])
-    return pa.Table.from_arrays([empty_array(f.type) for f in schema], schema=schema)
-
-
-def empty_batch(schema: pa.Schema) -> pa.RecordBatch:
-    """A record batch with no rows."""
-    return pa.RecordBatch.from_arrays([empty_array(f.type) for f in schema], schema=schema)

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gleamnb.runtime.rows import renumber
-from gleamnb.runtime.sources.columnar import schema_names
-from gleamnb.runtime.sources.listing import FileInfo, list_files
-from gleamnb.runtime.sources.meta import csv_meta
-from gleamnb.runtime.sources.projection import project
-from gleamnb.runtime.sources.spec import FileSpec
+from gleamnb.files.listing import FileInfo, list_files
+from gleamnb.files.spec import FileSpec
+from gleamnb.plan.fields import renumber
+from gleamnb.scan.columnar import schema_names
+from gleamnb.scan.meta import csv_meta
+from gleamnb.scan.projection import project
 
 __all__ = ["names_at_build"]
 

@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from gleamnb.errors import ArgumentError
+from gleamnb.fieldref import FieldRef, check_field
 
 __all__ = [
     "FORMATS",
@@ -113,23 +114,14 @@ def _one_path(path: Any) -> str:
     return text
 
 
-def _norm_columns(columns: Any, fmt: str) -> tuple[str | int, ...] | None:
+def _norm_columns(columns: Any, fmt: str) -> tuple[FieldRef, ...] | None:
     if columns is None:
         return None
     if isinstance(columns, (str, int)):
         columns = (columns,)
-    out: list[str | int] = []
+    out: list[FieldRef] = []
     for c in columns:
-        if isinstance(c, bool) or not isinstance(c, (str, int)):
-            raise ArgumentError(
-                f"columns holds {c!r}; a column is a name or a 1-based position",
-                hint="e.g. columns=['city', 'age'] or columns=[1, 3]",
-            )
-        if isinstance(c, int) and c < 1:
-            raise ArgumentError(
-                f"column positions are 1-based, got {c}",
-                hint="the first column is 1, e.g. columns=[1, 3]",
-            )
+        check_field(c, "columns")
         if isinstance(c, int) and fmt == "jsonl":
             raise ArgumentError(
                 f"jsonl columns are named, not numbered (got {c})",
@@ -147,11 +139,11 @@ def _norm_columns(columns: Any, fmt: str) -> tuple[str | int, ...] | None:
     return tuple(out)
 
 
-def _norm_types(types: Any) -> tuple[tuple[str | int, pa.DataType], ...] | None:
+def _norm_types(types: Any) -> tuple[tuple[FieldRef, pa.DataType], ...] | None:
     if types is None:
         return None
     items = types.items() if isinstance(types, Mapping) else types
-    out: list[tuple[str | int, pa.DataType]] = []
+    out: list[tuple[FieldRef, pa.DataType]] = []
     try:
         pairs = list(items)
     except TypeError:
@@ -161,11 +153,7 @@ def _norm_types(types: Any) -> tuple[tuple[str | int, pa.DataType], ...] | None:
         ) from None
     for pair in pairs:
         key, value = pair
-        if isinstance(key, bool) or not isinstance(key, (str, int)):
-            raise ArgumentError(
-                f"types has the key {key!r}; a key is a column name or a 1-based position",
-                hint="e.g. types={'age': int} or types={2: float}",
-            )
+        check_field(key, "types")
         out.append((key, to_arrow_type(value, field=key)))
     return tuple(out) or None
 
@@ -211,8 +199,8 @@ class FileSpec:
     errors: str = "strict"
     header: bool = False
     delimiter: str | None = None
-    columns: tuple[str | int, ...] | None = None
-    types: tuple[tuple[str | int, pa.DataType], ...] | None = None
+    columns: tuple[FieldRef, ...] | None = None
+    types: tuple[tuple[FieldRef, pa.DataType], ...] | None = None
     newlines_in_values: bool = False
 
     def __post_init__(self) -> None:

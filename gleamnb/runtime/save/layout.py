@@ -1,0 +1,130 @@
+"""The driver's side of a save: the formats, the part files' names, the output folder."""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+
+from gleamnb.errors import ArgumentError, OutputError
+
+__all__ = [
+    "SAVE_FORMATS",
+    "check_format",
+    "part_name",
+    "in_progress_name",
+    "part_files",
+    "prepare_output",
+]
+
+SAVE_FORMATS = ("parquet", "csv", "tsv", "txt", "jsonl")
+
+
+def check_format(format: str) -> str:
+    """Validate a save format.
+
+    >>> check_format("xml")
+    Traceback (most recent call last):
+    ...
+    gleamnb.errors.ArgumentError: unknown save format 'xml'
+      fix: use one of parquet, csv, tsv, txt, jsonl
+    """
+    if format not in SAVE_FORMATS:
+        raise ArgumentError(
+            f"unknown save format {format!r}", hint=f"use one of {', '.join(SAVE_FORMATS)}"
+        )
+    return format
+
+
+def part_name(shard: int, format: str) -> str:
+    """The file name of one shard's part.
+
+    >>> part_name(3, "parquet")
+    'part-00003.parquet'
+    """
+    return f"part-{shard:05d}.{format}"
+
+
+def in_progress_name(shard: int, format: str) -> str:
+    """The hidden name a part is written under until it is complete.
+
+    >>> in_progress_name(3, "csv")
+    '.part-00003.csv.inprogress'
+    """
+    return "." + part_name(shard, format) + ".inprogress"
+
+
+def part_files(path: str | os.PathLike[str], format: str, shards: int) -> set[str]:
+    """The part files (finished or in progress) of shards ``0 .. shards-1`` that exist now.
+
+    A runner takes this before and after a run of a save, to remove what a failed run wrote
+    and nothing else.
+
+    >>> import tempfile
+    >>> from gleamnb.runtime.save import ShardWriter
+    >>> out = tempfile.mkdtemp()
+    >>> _ = ShardWriter(out, "csv", 1).close()
+    >>> sorted(os.path.basename(p) for p in part_files(out, "csv", 3))
+    ['part-00001.csv']
+    """
+    folder = os.fspath(path)
+    found = set()
+    for shard in range(shards):
+        for name in (part_name(shard, format), in_progress_name(shard, format)):
+            candidate = os.path.join(folder, name)
+            if os.path.lexists(candidate):
+                found.add(candidate)
+    return found
+
+
+def prepare_output(path: str | os.PathLike[str], format: str) -> None:
+    """Make ``path`` an empty-of-parts, writable output folder (by the runner, before tasks write).
+
+    Raises
+    ------
+    OutputError
+        The folder cannot be created (e.g. a parent is a regular file) or written.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "file")
+    >>> _ = open(f, "w").write("x")
+    >>> prepare_output(os.path.join(f, "out"), "csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gleamnb.errors.OutputError: cannot create the output folder .../file/out: ...
+    """
+    check_format(format)
+    path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise OutputError(
+            f"cannot save to {path}: it exists and is not a folder",
+            location=path,
+            hint="save writes a folder of part files; remove the file or choose another path",
+        )
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        raise OutputError(
+            f"cannot create the output folder {path}: {err.strerror or err}",
+            location=path,
+            hint="check that every parent of the path is a folder you can write to, "
+            "or choose another path",
+        ) from None
+    try:
+        escaped = glob.escape(path)
+        for old in glob.glob(os.path.join(escaped, "part-*")) + glob.glob(
+            os.path.join(escaped, ".part-*")
+        ):
+            if os.path.isfile(old) or os.path.islink(old):
+                os.remove(old)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".gleamnb-write-test-") as probe:
+            probe.write(b"ok")
+            probe.flush()
+    except OSError as err:
+        raise OutputError(
+            f"cannot write to the output folder {path}: {err.strerror or err}",
+            location=path,
+            hint="choose a folder you can write to (check its permissions and free space)",
+        ) from None
