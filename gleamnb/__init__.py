@@ -44,9 +44,9 @@ if TYPE_CHECKING:
     from gleamnb.api.dataset import Dataset
     from gleamnb.api.flow import Flow
     from gleamnb.api.sources import csv, jsonl, orc, parquet, tsv, txt
+    from gleamnb.events import Event
     from gleamnb.plan.order import Order, order_by
     from gleamnb.runners.default import get_runner, local, set_runner
-    from gleamnb.runners.events import Event
     from gleamnb.runners.result import RunResult
 
 # Imported on first use, so that an executor process (``python -m gleamnb.runtime``) does
@@ -66,7 +66,7 @@ _LAZY = {
     "local": "gleamnb.runners.default",
     "set_runner": "gleamnb.runners.default",
     "get_runner": "gleamnb.runners.default",
-    "Event": "gleamnb.runners.events",
+    "Event": "gleamnb.events",
     "RunResult": "gleamnb.runners.result",
 }
 

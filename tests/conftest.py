@@ -29,7 +29,7 @@ def runner() -> Iterator[LocalRunner]:
     """The local runner with two executor processes (shared by the session, stopped at its end)."""
     r = gl.local(executors=2)
     yield r
-    r.shutdown()
+    r.close()
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ import pyarrow as pa
 from gleamnb.api.checks import check_count, names_flow_in_errors
 from gleamnb.api.dataset import Dataset
 from gleamnb.errors import ArgumentError, GleamError, UserCodeError
+from gleamnb.events import Listener
 from gleamnb.files import FileSpec, default_shards, list_files
 from gleamnb.plan import steps as S
 from gleamnb.plan.dot import logical_text, to_dot
@@ -35,9 +36,7 @@ from gleamnb.planner.physical import PhysicalPlan
 from gleamnb.rows import batch_to_rows, rows_to_batch
 from gleamnb.runners.base import Runner
 from gleamnb.runners.default import get_runner
-from gleamnb.runners.events import Listener
 from gleamnb.runners.result import RunResult
-from gleamnb.runtime.save import prepare_output
 from gleamnb.scan import names_at_build
 
 __all__ = ["Flow"]
@@ -301,12 +300,6 @@ class Flow:
                 "such as collect() or count()",
             )
         sinks = [self._refresh(s) for s in self._sinks]
-        for sink in sinks:
-            if isinstance(sink.step, S.Save):
-                try:
-                    prepare_output(sink.step.path, sink.step.format)
-                except GleamError as err:
-                    raise err.with_context(flow=self.name, step=sink.step.name) from None
         result = self._execute(sinks, runner, progress)
         for sink, output in zip(sinks, result.outputs):
             self._finish_sink(sink, output)

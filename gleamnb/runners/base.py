@@ -6,14 +6,14 @@ import re
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Self
 
 import pyarrow as pa
 
 from gleamnb.errors import SchemaError
+from gleamnb.events import Event, Listener, StageInfo
 from gleamnb.planner.physical import PhysicalPlan, Shards
 from gleamnb.rows import empty_table, unify_schemas
-from gleamnb.runners.events import Event, Listener, StageInfo
 from gleamnb.runners.result import RunResult
 from gleamnb.runtime.ops.base import concat_batches
 
@@ -31,13 +31,40 @@ __all__ = [
 
 
 class Runner(ABC):
-    """Runs a physical plan and reports it through events."""
+    """Runs a physical plan and reports it through events.
+
+    A runner may hold resources (executor processes, a connection to a cluster).
+    :meth:`close` lets them go, and a ``with`` block closes the runner when it ends. Closing is
+    idempotent, and a closed runner is not spent: its next run starts again what it needs.
+    That is what the shared runners of ``gl.local(...)`` need (the same arguments give the
+    same runner): one ``with`` block must not leave a broken runner to every other user.
+
+    Examples
+    --------
+    >>> import gleamnb as gl
+    >>> with gl.local(mode="inline") as r:
+    ...     gl.Flow().range(0, 4).count(r)
+    4
+    >>> r.close()  # closing again does nothing
+    >>> gl.Flow().range(0, 3).count(r)  # a closed runner starts again on its next run
+    3
+    """
 
     name: str = "runner"
 
     @abstractmethod
     def execute(self, plan: PhysicalPlan, listeners: Sequence[Listener] = ()) -> RunResult:
         """Run ``plan``; emit events to ``listeners``; return statistics and target outputs."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of what the runner holds; idempotent, and the next run starts it again."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def emit(listeners: Sequence[Listener], event: Event) -> None:

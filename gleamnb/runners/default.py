@@ -1,7 +1,9 @@
 """Choosing a runner: ``gl.local(...)``, ``gl.set_runner(...)`` and the session default.
 
 ``gl.local()`` with the same arguments returns the same runner, so its executor processes
-stay warm across runs and cells.
+stay warm across runs and cells. Closing it (``runner.close()``, or leaving a ``with`` block)
+stops its executors; its next run starts them again, so a closed runner is never handed out
+broken.
 
 Examples
 --------

@@ -7,6 +7,11 @@ past its allowance to a disk folder ("spilling"); ``on_disk()`` datasets always 
 piece is deleted as soon as every stage reading it is done. A failed or cancelled run stops
 its tasks and keeps nothing: not its pieces, nor the part files its saves wrote.
 
+Which task runs when, the pieces' lifetimes, range cuts, statistics, events and how a run
+ends are the runner-independent core's (:mod:`gleamnb.runners.scheduling`); this module is
+its local driver: the executor pool and its inbox, the run's shared-memory and disk folders,
+and the memory budget with each task's allowance of it.
+
 ``gl.local(mode="inline")`` runs the same tasks in the calling process, one at a time, so a
 debugger can step into a UDF.
 """
@@ -24,45 +29,28 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections import deque
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import cloudpickle
+import pyarrow as pa
 
-from gleamnb.errors import ArgumentError, ExecutorCrashedError, GleamError, RunCancelledError
+from gleamnb.errors import ArgumentError
+from gleamnb.events import Listener
 from gleamnb.planner.physical import PhysicalPlan, PhysicalStage
 from gleamnb.runners import spawn
-from gleamnb.runners.base import (
-    Runner,
-    check_shards_agree,
-    collect_targets,
-    crashed_step,
-    emit,
-    function_steps,
-    restore_filenames,
-    stage_functions,
-    stage_infos,
+from gleamnb.runners.base import Runner
+from gleamnb.runners.pool import (
+    Executor,
+    ExecutorDied,
+    ExecutorProcess,
+    InlineExecutor,
+    Message,
 )
-from gleamnb.runners.events import (
-    Listener,
-    RunCancelled,
-    RunFailed,
-    RunFinished,
-    RunStarted,
-    StageFailed,
-    StageFinished,
-    StageProgress,
-    StageStarted,
-)
-from gleamnb.runners.pool import ExecutorProcess, InlineExecutor, Message
-from gleamnb.runners.result import RunResult, StageStats, StepTotals
-from gleamnb.runtime.ops.io import SaveOp
-from gleamnb.runtime.protocol import Progress, RunTask, TaskDone, TaskFailed
-from gleamnb.runtime.save import part_files
-from gleamnb.runtime.sorting import boundaries
-from gleamnb.runtime.stage import Discard, MergeRange, StageSpec
+from gleamnb.runners.result import RunResult
+from gleamnb.runners.scheduling import Schedule, Task
+from gleamnb.runtime.protocol import Progress, RunTask, TaskDone
+from gleamnb.runtime.save import part_files, prepare_output
+from gleamnb.runtime.stage import Discard
 from gleamnb.runtime.store import Piece, read_piece, read_schema, write_piece
 
 __all__ = ["LocalRunner", "parse_size"]
@@ -189,11 +177,11 @@ class LocalRunner(Runner):
         self.spill_dir = spill_dir or tempfile.gettempdir()
         self.name = "local-inline" if mode == "inline" else "local"
         self.inbox: queue.Queue[Message] = queue.Queue()
-        self.pool: list[Any] = []
+        self.pool: list[Executor] = []
         self._lock = threading.Lock()
         self._task_ids = 0
         # at exit, only tell the executors to go (stdin EOF): they exit on their own
-        atexit.register(self.shutdown, wait=False)
+        atexit.register(self.close, wait=False)
         if mode == "process":
             self.warm()
 
@@ -205,9 +193,9 @@ class LocalRunner(Runner):
 
     # -- executors -----------------------------------------------------------------------------
 
-    def _spawn(self) -> Any:
+    def _spawn(self) -> Executor:
         index = len(self.pool)
-        e = (
+        e: Executor = (
             InlineExecutor(index, self.inbox)
             if self.mode == "inline"
             else ExecutorProcess(index, self.inbox, spawn.threads_for(self.size))
@@ -233,22 +221,21 @@ class LocalRunner(Runner):
         if wait:
             deadline = time.monotonic() + timeout
             for e in self.pool:
-                if not e.inline:
-                    e.ready.wait(max(0.0, deadline - time.monotonic()))
+                e.wait_ready(max(0.0, deadline - time.monotonic()))
         return self
 
     def idle_count(self) -> int:
         """Executors that could start a task now (idle ones, and ones not started yet)."""
         return sum(1 for e in self.pool if e.task is None) + self.size - len(self.pool)
 
-    def idle_executor(self) -> Any | None:
+    def idle_executor(self) -> Executor | None:
         self.pool = [e for e in self.pool if e.alive]
         for e in self.pool:
             if e.task is None:
                 return e
         return self._spawn() if len(self.pool) < self.size else None
 
-    def drop(self, executor: Any) -> None:
+    def drop(self, executor: Executor) -> None:
         executor.kill()
         if executor in self.pool:
             self.pool.remove(executor)
@@ -257,8 +244,21 @@ class LocalRunner(Runner):
         self._task_ids += 1
         return self._task_ids
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Stop every executor (they are started again on the next run)."""
+    def close(self, wait: bool = True) -> None:
+        """Stop every executor; the next run starts them again.
+
+        With ``wait`` (the default) the processes have exited when it returns.
+
+        Examples
+        --------
+        >>> import gleamnb as gl
+        >>> runner = gl.local(mode="inline")
+        >>> gl.Flow().range(0, 3).count(runner), len(runner.pool)
+        (3, 1)
+        >>> runner.close()
+        >>> runner.pool
+        []
+        """
         for e in self.pool:
             e.close(wait)
         self.pool = []
@@ -269,158 +269,102 @@ class LocalRunner(Runner):
         with self._lock:
             if self.mode == "process":
                 self.warm()
-            return _Run(self, plan, list(listeners)).go()
+            return _LocalRun(self, plan, listeners).go()
 
 
-def _files(pieces: Sequence[Piece | None] | None) -> Iterator[Piece]:
-    """The files of one task's pieces (None: a bucket without one), continuations included."""
-    for piece in pieces or ():
-        if piece is not None:
-            yield from piece.files()
+class _LocalRun:
+    """The local driver of one run: the executors, the run's folders and its memory budget.
 
+    The scheduling itself is the :class:`~gleamnb.runners.scheduling.Schedule`'s; this
+    object is its :class:`~gleamnb.runners.scheduling.Storage` (pieces are files in a
+    shared-memory folder or, past the budget and for ``on_disk()`` stages, in a disk folder).
+    """
 
-class _Run:
-    """The state of one run of a plan on a :class:`LocalRunner`."""
-
-    def __init__(self, runner: LocalRunner, plan: PhysicalPlan, listeners: list[Listener]) -> None:
+    def __init__(
+        self, runner: LocalRunner, plan: PhysicalPlan, listeners: Sequence[Listener]
+    ) -> None:
         self.runner = runner
         self.plan = plan
-        self.listeners = listeners
-        self.run_id = uuid.uuid4().hex[:12]
-        base = f"gleamnb-{os.getpid()}-{self.run_id}"
+        self.schedule = Schedule(plan, self, listeners, runner=runner.name)
+        base = f"gleamnb-{os.getpid()}-{self.schedule.run_id}"
         self.mem_dir = os.path.join(runner.memory_root, base)
         self.disk_dir = os.path.join(runner.spill_dir, base)
-        self.mem_bytes = 0  # bytes of the run's pieces in shared memory
         self.reserved: dict[int, int] = {}  # task -> shared-memory allowance while it runs
-        self.data_spilled = 0
-        self.pieces: dict[int, list[list[Piece | None] | None]] = {}
-        self.extras: dict[int, list[dict[str, Any]]] = {}
-        self.left: dict[int, int] = {}
-        self.queue: deque[tuple[int, int]] = deque()
-        self.running: dict[int, tuple[int, int, Any]] = {}
-        self.task_rows: dict[int, int] = {}
-        self.stats: dict[int, StageStats] = {}
-        self.started: dict[int, float] = {}
-        self.readers: dict[int, int] = {}
-        self.keep: set[int] = set()
-        self.waiting: list[PhysicalStage] = []
-        self.retries: dict[tuple[int, int], int] = {}
-        self.last_progress: dict[int, float] = {}
         self.blobs: dict[int, bytes] = {}
-        self.failed_stage: int | None = None
-        self.current: int | None = None  # the stage the driver is working on
-        # (folder, format, shards, part files there before the run) of each save
-        self.saves: list[tuple[str, str, int, set[str]]] = []
         self.sys_path = tuple(os.path.abspath(p or os.curdir) for p in sys.path)
-        self.t0 = time.perf_counter()
 
-    # -- events --------------------------------------------------------------------------------
+    def go(self) -> RunResult:
+        return self.schedule.run(self.drive, self.stop_running, self.clean_up)
 
-    def emit(self, event: Any) -> None:
-        emit(self.listeners, event)
+    # -- storage (what the schedule asks) ------------------------------------------------------
 
-    @contextlib.contextmanager
-    def working_on(self, sid: int) -> Iterator[None]:
-        """Mark stage ``sid`` as the one the driver works on, for errors raised meanwhile.
+    def in_memory(self, piece: Piece) -> bool:
+        return piece.path.startswith(self.mem_dir)
 
-        On an exception the mark stays (no ``finally``), so the run's error names the stage.
-        """
-        before = self.current
-        self.current = sid
-        yield
-        self.current = before
+    def schema(self, piece: Piece) -> pa.Schema:
+        return read_schema(piece.path)
 
-    # -- set-up --------------------------------------------------------------------------------
+    def read(self, piece: Piece) -> pa.Table:
+        return read_piece(piece.path)
 
-    def prepare(self) -> None:
+    def free(self, piece: Piece) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(piece.path)
+
+    def prepare_save(self, path: str, format: str) -> None:
+        prepare_output(path, format)
+
+    def part_files(self, path: str, format: str, shards: int) -> set[str]:
+        return part_files(path, format, shards)
+
+    def remove(self, path: str) -> None:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def drive(self) -> None:
         os.makedirs(self.mem_dir, exist_ok=True)
         os.makedirs(self.disk_dir, exist_ok=True)
-        for st in self.plan.stages:
-            for up in st.upstream():
-                self.readers[up] = self.readers.get(up, 0) + 1
-            for op in st.ops:
-                if isinstance(op, SaveOp):
-                    before = part_files(op.path, op.format, st.tasks)
-                    self.saves.append((op.path, op.format, st.tasks, before))
-        for t in self.plan.targets:
-            for refs in t.shards:
-                for r in refs:
-                    self.keep.add(r.stage)
-        budget = self.runner.memory_limit
+        schedule = self.schedule
+        schedule.start(self.write_data())
+        inbox = self.runner.inbox
+        while not schedule.done:
+            self.dispatch()
+            try:
+                message = inbox.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            self.handle(message)
+
+    def write_data(self) -> list[list[Piece]]:
+        """Write the plan's in-memory source data as pieces, in memory while the budget lasts."""
+        budget, held = self.runner.memory_limit, 0
+        data = []
         for k, tables in enumerate(self.plan.data):
-            shards: list[list[Piece | None] | None] = []
+            shards = []
             for j, table in enumerate(tables):
-                in_memory = self.mem_bytes + table.nbytes <= budget
+                in_memory = held + table.nbytes <= budget
                 folder = self.mem_dir if in_memory else self.disk_dir
                 piece = write_piece(os.path.join(folder, f"d{k}-t{j}-b0.arrow"), table)
                 if in_memory:
-                    self.mem_bytes += piece.nbytes
-                else:
-                    self.data_spilled += piece.nbytes
-                shards.append([piece])
-            self.pieces[-(k + 1)] = shards
-        for st in self.plan.stages:
-            self.waiting.append(st)
-            self.stats[st.id] = StageStats(st.id, st.name, st.tasks, steps=[])
+                    held += piece.nbytes
+                shards.append(piece)
+            data.append(shards)
+        return data
 
-    def stage_spec(self, st: PhysicalStage) -> StageSpec:
-        return StageSpec(
-            key=f"{self.run_id}-{st.id}",
-            id=st.id,
-            name=st.name,
-            flow=self.plan.flow,
-            num_tasks=st.tasks,
-            head=st.head,
-            ops=tuple(st.ops),
-            output=st.output,  # type: ignore[arg-type]
-        )
-
-    # -- scheduling ----------------------------------------------------------------------------
-
-    def release_ready(self) -> None:
-        still = []
-        for st in self.waiting:
-            if all(up in self.pieces and up not in self.left for up in st.upstream()):
-                self.start_stage(st)
-            else:
-                still.append(st)
-        self.waiting = still
-
-    def start_stage(self, st: PhysicalStage) -> None:
-        with self.working_on(st.id):
-            self.pieces[st.id] = [None] * st.tasks
-            self.extras[st.id] = [{} for _ in range(st.tasks)]
-            self.left[st.id] = st.tasks
-            self.started[st.id] = time.perf_counter()
-            self.blobs[st.id] = cloudpickle.dumps(self.stage_spec(st))
-            self.emit(StageStarted(self.run_id, stage=st.id, tasks=st.tasks))
-            if st.needs_cuts:
-                self.add_cuts(st)
-            for j in range(st.tasks):
-                self.queue.append((st.id, j))
-            if st.tasks == 0:
-                self.finish_stage(st)
-
-    def add_cuts(self, st: PhysicalStage) -> None:
-        head = st.head
-        assert isinstance(head, MergeRange)
-        src = st.upstream()[0]
-        # the sorted runs meet here first: their keys can only be compared if their types agree
-        runs = [[read_schema(f.path) for f in _files(got) if f.rows] for got in self.pieces[src]]
-        samples = [e.get("sample") for e in self.extras[src]]
-        desc = [k.descending for k in head.order.keys]
-        try:
-            check_shards_agree(runs, head.name)
-            cuts = boundaries([s for s in samples if s is not None], desc, st.tasks)
-        except GleamError as err:
-            raise err.with_context(step=head.name, stage=st.name) from None
-        st.params = [{**p, "cuts": cuts} for p in st.params]
-
-    def paths_of(self, ref: Any) -> list[str]:
-        """The files of one piece, in row order."""
-        got = self.pieces[ref.stage][ref.task]
-        piece = got[ref.bucket] if got is not None else None
-        return [f.path for f in piece.files()] if piece is not None else []
+    def dispatch(self) -> None:
+        schedule = self.schedule
+        while schedule.ready:
+            ex = self.runner.idle_executor()
+            if ex is None:
+                return
+            task = schedule.take(self.runner.next_task_id())
+            with schedule.working_on(task.stage.id):
+                allowance = self.allowance(task.stage)
+                msg = self.task_message(task, allowance, ex)
+            self.reserved[task.id] = allowance or 0
+            ex.submit(msg)
 
     def allowance(self, st: PhysicalStage) -> int | None:
         """Shared memory the next task of ``st`` may write, or None (it writes to disk).
@@ -433,21 +377,27 @@ class _Run:
             return None
         if isinstance(st.output, Discard):
             return 0
-        free = self.runner.memory_limit - self.mem_bytes - sum(self.reserved.values())
-        starting = max(1, min(len(self.queue) + 1, self.runner.idle_count()))
-        return max(0, free) // starting
+        held = self.schedule.memory_bytes + sum(self.reserved.values())
+        starting = max(1, min(len(self.schedule.ready) + 1, self.runner.idle_count()))
+        return max(0, self.runner.memory_limit - held) // starting
 
-    def task_message(self, st: PhysicalStage, j: int, allowance: int | None) -> RunTask:
-        inputs = [[path for r in shards[j] for path in self.paths_of(r)] for shards in st.inputs]
-        params = {**st.params[j], "memory_budget": self.runner.memory_limit / self.runner.size}
+    def task_message(self, task: Task, allowance: int | None, ex: Executor) -> RunTask:
+        st, j = task.stage, task.shard
+        params = task.params
+        params["memory_budget"] = self.runner.memory_limit / self.runner.size
         if allowance is not None:
             params.update(memory_allowance=allowance, spill_dir=self.disk_dir)
+        blob = None
+        if task.key not in ex.loaded:
+            blob = self.blobs.get(st.id)
+            if blob is None:
+                blob = self.blobs[st.id] = cloudpickle.dumps(self.schedule.stage_spec(st))
         return RunTask(
-            task=self.runner.next_task_id(),
-            stage_key=f"{self.run_id}-{st.id}",
-            stage_blob=None,
+            task=task.id,
+            stage_key=task.key,
+            stage_blob=blob,
             shard=j,
-            inputs=inputs,
+            inputs=task.inputs,
             params=params,
             out_dir=self.disk_dir if st.on_disk else self.mem_dir,
             prefix=f"s{st.id}-t{j}",
@@ -455,274 +405,58 @@ class _Run:
             sys_path=self.sys_path,
         )
 
-    def dispatch(self) -> None:
-        while self.queue:
-            ex = self.runner.idle_executor()
-            if ex is None:
-                return
-            sid, j = self.queue.popleft()
-            st = self.plan.stages[sid]
-            allowance = self.allowance(st)
-            msg = self.task_message(st, j, allowance)
-            key = msg.stage_key
-            if key not in ex.loaded:
-                msg = RunTask(**{**msg.__dict__, "stage_blob": self.blobs[sid]})
-            self.running[msg.task] = (sid, j, ex)
-            self.reserved[msg.task] = allowance or 0
-            ex.submit(msg)
-
-    # -- messages ------------------------------------------------------------------------------
-
-    def handle(self, kind: str, ex: Any, payload: Any) -> None:
-        if kind == "died":
-            self.executor_died(ex, payload)
+    def handle(self, message: Message) -> None:
+        ex = message.executor
+        schedule = self.schedule
+        if isinstance(message, ExecutorDied):
+            self.runner.drop(ex)
+            task = ex.task
+            if task is not None and task in schedule.running:
+                self.end_task(ex, task)
+                schedule.task_lost(task, message.code, ex.crash_report())
             return
-        msg = payload
-        if msg.task not in self.running:
-            return  # from an earlier, cancelled run
-        sid, j, _ = self.running[msg.task]
-        with self.working_on(sid):
-            if isinstance(msg, Progress):
-                self.task_rows[msg.task] = msg.rows
-                self.progress(sid)
-            elif isinstance(msg, TaskDone):
-                self.end_task(msg.task, ex)
-                self.task_done(sid, j, msg)
-            elif isinstance(msg, TaskFailed):
-                self.end_task(msg.task, ex)
-                self.failed_stage = sid
-                err = msg.error
-                if err.detail:
-                    err.detail = restore_filenames(
-                        err.detail, stage_functions(self.plan.stages[sid])
-                    )
-                raise err.with_context(flow=self.plan.flow)
+        msg = message.message
+        if msg.task not in schedule.running:
+            return  # from an earlier, stopped run
+        if isinstance(msg, Progress):
+            schedule.progress(msg.task, msg.rows)
+            return
+        self.end_task(ex, msg.task)
+        if isinstance(msg, TaskDone):
+            schedule.task_done(msg)
+        else:
+            schedule.task_failed(msg)
 
-    def end_task(self, task: int, ex: Any) -> None:
+    def end_task(self, ex: Executor, task: int) -> None:
         """Forget a task that ended (done, failed or with its executor)."""
-        del self.running[task]
-        self.task_rows.pop(task, None)
         self.reserved.pop(task, None)
         ex.task = None
-
-    def executor_died(self, ex: Any, code: int) -> None:
-        self.runner.drop(ex)
-        task = ex.task
-        if task is None or task not in self.running:
-            return
-        sid, j, _ = self.running[task]
-        self.end_task(task, ex)
-        st = self.plan.stages[sid]
-        self.failed_stage = sid
-        attempts = self.retries.get((sid, j), 0)
-        if st.on_disk and attempts < 2:
-            self.retries[(sid, j)] = attempts + 1
-            self.queue.appendleft((sid, j))
-            return
-        how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        report = restore_filenames(ex.crash_report(), stage_functions(st))
-        step = crashed_step(st, report)
-        steps = function_steps(st)
-        during = (
-            f" while running one of the steps {', '.join(map(repr, steps))}"
-            if step is None and len(steps) > 1
-            else ""
-        )
-        raise ExecutorCrashedError(
-            f"the executor process running this task died ({how}){during}",
-            flow=self.plan.flow,
-            step=step,
-            stage=st.name,
-            shard=f"{j + 1}/{st.tasks}",
-            hint="a function in this stage crashed its process (os._exit, a segfault in a C "
-            "extension, or running out of memory); the runner is fine and the next run gets "
-            "a fresh executor. Try gl.local(mode='inline') to debug it in this process",
-            detail=("executor stderr (last lines):\n" + report) if report else None,
-        )
-
-    def progress(self, sid: int, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last_progress.get(sid, 0.0) < 0.2:
-            return
-        self.last_progress[sid] = now
-        st = self.plan.stages[sid]
-        stats = self.stats[sid]
-        live = sum(r for t, r in self.task_rows.items() if self.running.get(t, (None,))[0] == sid)
-        done = st.tasks - self.left.get(sid, 0)
-        self.emit(
-            StageProgress(
-                self.run_id,
-                stage=sid,
-                done=done,
-                total=st.tasks,
-                rows=stats.rows + live,
-                bytes=stats.bytes,
-            )
-        )
-
-    def task_done(self, sid: int, j: int, msg: TaskDone) -> None:
-        st = self.plan.stages[sid]
-        self.pieces[sid][j] = msg.pieces
-        self.extras[sid][j] = msg.extras
-        stats = self.stats[sid]
-        if not stats.steps:
-            stats.steps = [StepTotals(s.name) for s in msg.stats]
-        for total, s in zip(stats.steps, msg.stats):
-            total.rows += s.rows
-            total.bytes += s.bytes
-        last = msg.stats[-1] if msg.stats else None
-        if last is not None:
-            stats.rows += last.rows
-            stats.bytes += last.bytes
-        stats.task_seconds += msg.seconds
-        for f in _files(msg.pieces):
-            if f.path.startswith(self.mem_dir):
-                self.mem_bytes += f.nbytes
-            elif st.on_disk:
-                stats.disk_bytes += f.nbytes
-            else:
-                stats.spilled_bytes += f.nbytes
-        self.left[sid] -= 1
-        self.progress(sid, force=True)
-        if self.left[sid] == 0:
-            self.finish_stage(st)
-
-    def finish_stage(self, st: PhysicalStage) -> None:
-        del self.left[st.id]
-        stats = self.stats[st.id]
-        stats.seconds = time.perf_counter() - self.started[st.id]
-        self.emit(
-            StageFinished(
-                self.run_id,
-                stage=st.id,
-                tasks=st.tasks,
-                rows=stats.rows,
-                bytes=stats.bytes,
-                seconds=stats.seconds,
-                spilled=stats.spilled,
-            )
-        )
-        for up in st.upstream():
-            self.readers[up] -= 1
-            if self.readers[up] == 0 and up not in self.keep:
-                self.free(up)
-        self.release_ready()
-
-    def free(self, sid: int) -> None:
-        """Delete a stage's pieces: every reader is done with them."""
-        for got in self.pieces.get(sid) or []:
-            for f in _files(got):
-                if f.path.startswith(self.mem_dir):
-                    self.mem_bytes -= f.nbytes
-                try:
-                    os.unlink(f.path)
-                except FileNotFoundError:
-                    pass
-
-    # -- the run -------------------------------------------------------------------------------
-
-    def go(self) -> RunResult:
-        runner_name = self.runner.name
-        self.emit(
-            RunStarted(
-                self.run_id, flow=self.plan.flow, runner=runner_name, stages=stage_infos(self.plan)
-            )
-        )
-        try:
-            self.prepare()
-            self.release_ready()
-            while self.left or self.waiting:
-                self.dispatch()
-                try:
-                    kind, ex, payload = self.runner.inbox.get(timeout=0.25)
-                except queue.Empty:
-                    continue
-                self.handle(kind, ex, payload)
-            outputs = collect_targets(self.plan, self.read_shards, self.extras)
-        except KeyboardInterrupt:
-            self.abandon()
-            seconds = time.perf_counter() - self.t0
-            self.emit(RunCancelled(self.run_id, seconds=seconds))
-            raise RunCancelledError(
-                "the run was cancelled",
-                flow=self.plan.flow,
-                hint="nothing was kept from it; run it again when ready",
-            ) from None
-        except Exception as exc:
-            err = exc if isinstance(exc, GleamError) else self.internal_error(exc)
-            self.abandon()
-            err.with_context(flow=self.plan.flow)
-            failed = self.failed_stage if self.failed_stage is not None else self.current
-            if failed is not None:
-                self.emit(StageFailed(self.run_id, stage=failed, error=str(err)))
-            self.emit(RunFailed(self.run_id, error=str(err), seconds=time.perf_counter() - self.t0))
-            if err is exc:
-                raise
-            raise err from exc
-        finally:
-            self.cleanup()
-        seconds = time.perf_counter() - self.t0
-        stages = [self.stats[s.id] for s in self.plan.stages]
-        self.emit(RunFinished(self.run_id, seconds=seconds, rows=stages[-1].rows if stages else 0))
-        return RunResult(
-            self.plan.flow,
-            runner_name,
-            seconds,
-            stages,
-            outputs,
-            data_spilled_bytes=self.data_spilled,
-        )
-
-    def internal_error(self, exc: Exception) -> GleamError:
-        """An unexpected exception in the driver's own work, as an error that names the stage."""
-        stage = self.plan.stages[self.current].name if self.current is not None else None
-        return GleamError(
-            f"the run stopped on an unexpected error in the runner: {type(exc).__name__}: {exc}",
-            flow=self.plan.flow,
-            stage=stage,
-            hint="the run was stopped and nothing of it was kept. Unless the error is about "
-            "this machine (free space, permissions), it is a bug in gleamnb: please report "
-            "it with the flow that shows it (the original error and its traceback follow "
-            "this one as its cause)",
-        )
-
-    def read_shards(self, shards: list[list[Any]]) -> list[list[Any]]:
-        return [[read_piece(path) for r in refs for path in self.paths_of(r)] for refs in shards]
-
-    def abandon(self) -> None:
-        """The run failed or was cancelled: stop its tasks and remove what its saves wrote."""
-        self.stop_running()
-        for path, fmt, shards, before in self.saves:
-            for leftover in part_files(path, fmt, shards) - before:
-                with contextlib.suppress(OSError):
-                    os.remove(leftover)
 
     def stop_running(self, grace: float = 2.0) -> None:
         """Stop the tasks still running: ask their executors (SIGUSR1), kill the slow ones.
 
         Executors that stop in time stay in the pool, warm for the next run.
         """
-        self.queue.clear()
-        busy = {ex for _, _, ex in self.running.values() if not ex.inline}
+        busy = [ex for ex in self.runner.pool if ex.task is not None]
         for ex in busy:
             ex.stop()
         deadline = time.monotonic() + grace
         while any(ex.task is not None for ex in busy) and time.monotonic() < deadline:
             try:
-                kind, ex, payload = self.runner.inbox.get(timeout=0.05)
+                message = self.runner.inbox.get(timeout=0.05)
             except queue.Empty:
                 continue
-            if kind == "died":
+            ex = message.executor
+            if isinstance(message, ExecutorDied):
                 self.runner.drop(ex)
                 ex.task = None
-            elif isinstance(payload, (TaskDone, TaskFailed)) and ex.task == payload.task:
+            elif not isinstance(message.message, Progress) and ex.task == message.message.task:
                 ex.task = None
         for ex in busy:
             if ex.task is not None:
                 self.runner.drop(ex)
-        self.running.clear()
         self.reserved.clear()
 
-    def cleanup(self) -> None:
+    def clean_up(self) -> None:
         for d in (self.mem_dir, self.disk_dir):
             shutil.rmtree(d, ignore_errors=True)

@@ -4,6 +4,9 @@ Each :class:`ExecutorProcess` is a ``python -m gleamnb.runtime`` child with a re
 (protocol frames -> the runner's queue) and a stderr thread (the user's prints -> our stderr,
 keeping a tail for crash reports). Executors are started in their own session, so a Ctrl-C
 in a terminal reaches only the runner, which then decides what to stop.
+
+Both kinds are an :class:`Executor` to the runner, and both report through its inbox: a
+:class:`FromExecutor` for each protocol message, an :class:`ExecutorDied` when a process ends.
 """
 
 from __future__ import annotations
@@ -15,22 +18,93 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Any
+from dataclasses import dataclass
+from typing import Protocol
 
 from gleamnb.runners import spawn
 from gleamnb.runtime.executor import StageCache, run_one
-from gleamnb.runtime.protocol import Progress, Ready, RunTask, StopTask, receive, send
+from gleamnb.runtime.protocol import (
+    Progress,
+    Ready,
+    RunTask,
+    StopTask,
+    TaskDone,
+    TaskFailed,
+    receive,
+    send,
+)
 
-__all__ = ["ExecutorProcess", "InlineExecutor", "Message"]
+__all__ = [
+    "Executor",
+    "ExecutorProcess",
+    "InlineExecutor",
+    "FromExecutor",
+    "ExecutorDied",
+    "Message",
+]
 
-# (kind, executor, payload): kind is "msg" (a protocol message) or "died" (exit code)
-Message = tuple[str, Any, Any]
+
+class Executor(Protocol):
+    """What the local runner needs of an executor: one task at a time, replies to its inbox.
+
+    ``task`` is the id of the task it runs (None when idle); ``loaded`` the keys of the stages
+    whose functions it holds, so a stage's blob is sent to it once.
+    """
+
+    index: int
+    task: int | None
+    loaded: set[str]
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def alive(self) -> bool: ...
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until it can take a task (True), at most ``timeout`` seconds."""
+        ...
+
+    def submit(self, msg: RunTask) -> None:
+        """Start task ``msg``; its replies come to the inbox."""
+        ...
+
+    def stop(self) -> None:
+        """Ask it to stop its task (a TaskDone or TaskFailed still follows, unless it dies)."""
+        ...
+
+    def kill(self) -> None: ...
+
+    def close(self, wait: bool = True) -> None:
+        """Let it go: it exits once its input ends; reap it unless ``wait`` is False."""
+        ...
+
+    def crash_report(self) -> str:
+        """The end of what it wrote to stderr (a dead process's last words)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FromExecutor:
+    """A protocol message from ``executor`` about one of its tasks."""
+
+    executor: Executor
+    message: Progress | TaskDone | TaskFailed
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorDied:
+    """``executor``'s process ended with exit ``code`` (negative: killed by that signal)."""
+
+    executor: Executor
+    code: int
+
+
+Message = FromExecutor | ExecutorDied
 
 
 class ExecutorProcess:
     """One executor subprocess."""
-
-    inline = False
 
     def __init__(self, index: int, inbox: queue.Queue[Message], threads: int) -> None:
         self.index = index
@@ -70,10 +144,10 @@ class ExecutorProcess:
             if isinstance(msg, Ready):
                 self.ready.set()
                 continue
-            self.inbox.put(("msg", self, msg))
+            self.inbox.put(FromExecutor(self, msg))
         code = self.proc.wait()
         self._errors.join(timeout=2)
-        self.inbox.put(("died", self, code))
+        self.inbox.put(ExecutorDied(self, code))
 
     def _read_stderr(self) -> None:
         stderr = self.proc.stderr
@@ -86,6 +160,9 @@ class ExecutorProcess:
                 sys.stderr.flush()
             except Exception:  # the driver's stderr is gone (e.g. kernel shutting down)
                 pass
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self.ready.wait(timeout)
 
     def submit(self, msg: RunTask) -> None:
         self.task = msg.task
@@ -133,7 +210,6 @@ class ExecutorProcess:
 class InlineExecutor:
     """Runs tasks in the runner's own process and thread (``gl.local(mode="inline")``)."""
 
-    inline = True
     pid = os.getpid()
     alive = True
 
@@ -149,9 +225,16 @@ class InlineExecutor:
         self.loaded.add(msg.stage_key)
 
         def progress(task: int, rows: int) -> None:
-            self.inbox.put(("msg", self, Progress(task, rows)))
+            self.inbox.put(FromExecutor(self, Progress(task, rows)))
 
-        self.inbox.put(("msg", self, run_one(msg, self.stages, progress)))
+        self.inbox.put(FromExecutor(self, run_one(msg, self.stages, progress)))
+
+    def wait_ready(self, timeout: float) -> bool:
+        return True
+
+    def stop(self) -> None:
+        """Forget the task: it ran inside :meth:`submit`, so an interrupt has already ended it."""
+        self.task = None
 
     def kill(self) -> None:
         """Nothing to kill: a task runs to its end in the caller's thread."""

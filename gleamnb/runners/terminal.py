@@ -7,7 +7,7 @@ whose widgets use the same events); ``run(progress=True)`` forces it.
 Examples
 --------
 >>> import io
->>> from gleamnb.runners.events import RunStarted, StageInfo, StageFinished, RunFinished
+>>> from gleamnb.events import RunStarted, StageInfo, StageFinished, RunFinished
 >>> out = io.StringIO()
 >>> p = TerminalProgress("demo", stream=out, live=False)
 >>> stage = StageInfo(0, "read->map", 2, (0,), (), "forward")
@@ -26,7 +26,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from gleamnb.runners.events import (
+from gleamnb.events import (
     Event,
     RunCancelled,
     RunFailed,

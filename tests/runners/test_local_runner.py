@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import copy
 import glob
 import io
 import operator
@@ -15,7 +16,7 @@ import pyarrow as pa
 import pytest
 
 import gleamnb as gl
-from gleamnb.runners import events as E
+from gleamnb import events
 from gleamnb.runners.local import LocalRunner, parse_size
 from gleamnb.runners.terminal import TerminalProgress
 from gleamnb.runtime.store import COALESCE_ROWS
@@ -34,7 +35,7 @@ def test_tasks_run_in_executor_processes_one_per_requested_executor() -> None:
         assert 1 <= len(seen) <= 3
         assert seen <= {e.pid for e in runner.pool}
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 @pytest.mark.parametrize("executors", [1, 2, 3])
@@ -50,7 +51,7 @@ def test_executors_share_the_cores_for_arrow_threads(executors: int) -> None:
         )
         assert {c for (c,) in counts} == {max(1, (os.cpu_count() or 1) // executors)}
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def test_inline_mode_runs_in_this_process() -> None:
@@ -71,11 +72,90 @@ def test_executors_stay_warm_between_runs() -> None:
         gl.Flow("b").range(0, 4, shards=2).count(runner)
         assert {e.pid for e in runner.pool} == before
     finally:
-        runner.shutdown()
+        runner.close()
+
+
+def test_a_closed_runner_stops_its_executors_and_starts_again_on_its_next_run() -> None:
+    # arguments of its own, so the cached runner closed here is no other test's
+    with gl.local(executors=1, memory_limit="256MB") as runner:
+        first = gl.Flow("before").range(0, 4, shards=2).map(lambda x: os.getpid()).collect(runner)
+        processes = [e.proc for e in runner.pool]  # type: ignore[attr-defined]
+    assert runner.pool == []
+    assert processes and all(p.poll() is not None for p in processes)  # exited and reaped
+    runner.close()  # closing again does nothing
+    try:
+        assert gl.local(executors=1, memory_limit="256MB") is runner
+        again = gl.Flow("after").range(0, 4, shards=2).map(lambda x: os.getpid()).collect(runner)
+        assert len({p for (p,) in again}) == 1
+        assert {p for (p,) in again}.isdisjoint({p for (p,) in first})  # a fresh executor
+    finally:
+        runner.close()
+
+
+def assert_stage_events_in_order(seen: list[events.Event]) -> None:
+    """Each stage's events are its StageStarted, StageProgress events, then StageFinished,
+    and it starts only after every stage it reads has finished."""
+    started = seen[0]
+    assert isinstance(started, events.RunStarted)
+    finished_at: dict[int, int] = {}
+    for stage in started.stages:
+        own = [
+            (i, type(e).__name__) for i, e in enumerate(seen) if getattr(e, "stage", -1) == stage.id
+        ]
+        kinds = [kind for _, kind in own]
+        assert kinds[0] == "StageStarted" and kinds[-1] == "StageFinished", (stage.id, kinds)
+        assert set(kinds[1:-1]) <= {"StageProgress"}, (stage.id, kinds)
+        finished_at[stage.id] = own[-1][0]
+        for up in stage.inputs:
+            assert finished_at[up] < own[0][0], (stage.id, up)
+
+
+def test_the_stage_order_check_refuses_events_out_of_order() -> None:
+    info = [
+        events.StageInfo(0, "a", 1, (0,), (), "hash"),
+        events.StageInfo(1, "b", 1, (1,), (0,), "forward"),
+    ]
+    run = events.RunStarted("r", flow="f", runner="local", stages=tuple(info))
+
+    def started(stage: int) -> events.Event:
+        return events.StageStarted("r", stage=stage, tasks=1)
+
+    def progress(stage: int) -> events.Event:
+        return events.StageProgress("r", stage=stage, done=1, total=1, rows=1, bytes=1)
+
+    def finished(stage: int) -> events.Event:
+        return events.StageFinished("r", stage=stage, tasks=1, rows=1, bytes=1, seconds=0.1)
+
+    assert_stage_events_in_order(
+        [run, started(0), progress(0), finished(0), started(1), finished(1)]
+    )
+    wrong_orders = [
+        [run, progress(0), started(0), finished(0), started(1), finished(1)],
+        [run, started(0), finished(0), progress(0), started(1), finished(1)],
+        [run, started(0), started(1), finished(0), finished(1)],  # 1 reads 0: it waits for it
+        [run, started(0), finished(0), started(1)],
+    ]
+    for wrong in wrong_orders:
+        with pytest.raises(AssertionError):
+            assert_stage_events_in_order(wrong)
+
+
+def test_a_plan_is_not_changed_by_a_run_and_runs_again_with_the_same_answer(
+    runner: LocalRunner,
+) -> None:
+    f = gl.Flow("twice")
+    f.range(0, 1000, shards=3).map(lambda x: (x * 7919) % 1000).sort(1).printlnf("%d")
+    plan = f.plan()
+    params = copy.deepcopy([st.params for st in plan.stages])
+    expected = sorted((x * 7919) % 1000 for x in range(1000))
+    for _ in range(2):
+        (table,) = runner.execute(plan).outputs
+        assert table.column(0).to_pylist() == expected
+        assert [st.params for st in plan.stages] == params  # the range cuts stay out of it
 
 
 def test_events_follow_the_documented_order_and_carry_statistics() -> None:
-    seen: list[E.Event] = []
+    seen: list[events.Event] = []
     f = gl.Flow("events")
     data = f.range(0, 1000, shards=4).map(lambda x: (x % 10, 1)).reduce_by_key(operator.add)
     result = data.collect(gl.local(executors=2), progress=seen.append)
@@ -84,20 +164,16 @@ def test_events_follow_the_documented_order_and_carry_statistics() -> None:
     kinds = [type(e).__name__ for e in seen]
     assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
     started = seen[0]
-    assert isinstance(started, E.RunStarted) and started.flow == "events"
+    assert isinstance(started, events.RunStarted) and started.flow == "events"
     assert [s.name for s in started.stages] == ["range->map->local_reduce_by_key", "reduce_by_key"]
     assert started.stages[1].inputs == (0,)
-    for stage in started.stages:
-        i_start = kinds.index("StageStarted", 0)
-        finished = [e for e in seen if isinstance(e, E.StageFinished) and e.stage == stage.id]
-        assert len(finished) == 1
-        assert seen.index(finished[0]) > i_start
-    first = next(e for e in seen if isinstance(e, E.StageFinished) and e.stage == 0)
+    assert_stage_events_in_order(seen)
+    first = next(e for e in seen if isinstance(e, events.StageFinished) and e.stage == 0)
     assert first.tasks == 4 and first.rows == 40  # 10 keys per shard after the map-side combine
-    progress = [e for e in seen if isinstance(e, E.StageProgress) and e.stage == 0]
+    progress = [e for e in seen if isinstance(e, events.StageProgress) and e.stage == 0]
     assert progress and progress[-1].done == progress[-1].total == 4
     assert {e.run_id for e in seen} == {started.run_id}
-    assert all(E.event_to_dict(e)["type"] == type(e).__name__ for e in seen)
+    assert all(events.event_to_dict(e)["type"] == type(e).__name__ for e in seen)
 
 
 def test_run_returns_per_stage_statistics() -> None:
@@ -125,7 +201,7 @@ def test_small_memory_budget_spills_to_disk_and_gives_the_same_answer(tmp_path: 
         assert got == expected
         assert os.listdir(tmp_path) == []  # the run's spill folder is removed afterwards
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def shared_memory_bytes() -> int:
@@ -153,7 +229,7 @@ class SharedMemoryWatch:
             self.peak = max(self.peak, shared_memory_bytes())
             self._stop.wait(0.002)
 
-    def __call__(self, event: E.Event) -> None:
+    def __call__(self, event: events.Event) -> None:
         self.peak = max(self.peak, shared_memory_bytes())
 
     def __enter__(self) -> SharedMemoryWatch:
@@ -184,7 +260,7 @@ def test_the_memory_budget_holds_while_tasks_write(tmp_path: Path) -> None:
         # the map's output: what fit the budget stayed in memory, the rest spilled
         assert 0.5 * 600_000 * 16 < result.stages[0].spilled_bytes < 600_000 * 16
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def test_in_memory_source_data_obeys_the_budget(tmp_path: Path) -> None:
@@ -205,7 +281,7 @@ def test_in_memory_source_data_obeys_the_budget(tmp_path: Path) -> None:
         assert result is not None and result.data_spilled_bytes > table.nbytes / 2
         assert result.spilled and result.spilled_bytes >= result.data_spilled_bytes
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def test_a_generous_budget_keeps_everything_in_memory() -> None:
@@ -224,7 +300,7 @@ def test_on_disk_datasets_are_written_to_the_disk_folder(tmp_path: Path) -> None
         assert stats[0].name == "range->double" and stats[0].disk_bytes > 0
         assert not f.last_run.spilled  # type: ignore[union-attr]
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def test_nothing_is_left_in_shared_memory_after_runs_good_or_bad() -> None:
@@ -237,7 +313,7 @@ def test_nothing_is_left_in_shared_memory_after_runs_good_or_bad() -> None:
 
 def test_ctrl_c_cancels_the_run_and_the_runner_keeps_working(tmp_path: Path) -> None:
     runner = LocalRunner(executors=2)
-    seen: list[E.Event] = []
+    seen: list[events.Event] = []
     marker = tmp_path / "finished"
 
     def slow(x: int) -> int:
@@ -251,14 +327,14 @@ def test_ctrl_c_cancels_the_run_and_the_runner_keeps_working(tmp_path: Path) -> 
         timer.start()
         with pytest.raises(gl.RunCancelledError):
             f.range(0, 8, shards=4).map(slow).collect(runner, progress=seen.append)
-        assert isinstance(seen[-1], E.RunCancelled)
+        assert isinstance(seen[-1], events.RunCancelled)
         assert not marker.exists()  # the sleeping tasks were stopped, not waited for
         assert f.range(0, 5, shards=2).map(lambda x: x + 1).collect(runner) == [
             (i,) for i in range(1, 6)
         ]
         assert leftover_run_dirs() == []
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def test_terminal_progress_prints_one_line_per_finished_stage() -> None:
@@ -324,7 +400,7 @@ def test_a_failing_task_stops_the_others_without_losing_warm_executors(tmp_path:
             (-2,),
         ]
     finally:
-        runner.shutdown()
+        runner.close()
 
 
 def test_parse_size_reads_units_and_refuses_negative_text() -> None:

@@ -24,11 +24,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import gleamnb as gl
-import gleamnb.runners.local as local_mod
-from gleamnb.runners import events as E
+from gleamnb import events
+from gleamnb.runners import scheduling
 from gleamnb.runners.local import LocalRunner
 
-END_EVENTS = (E.RunFinished, E.RunFailed, E.RunCancelled)
+END_EVENTS = (events.RunFinished, events.RunFailed, events.RunCancelled)
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def pair() -> Iterator[LocalRunner]:
     """A runner of its own with two executors (some tests kill or stop its executors)."""
     runner = LocalRunner(executors=2)
     yield runner
-    runner.shutdown()
+    runner.close()
 
 
 def run_dirs(spill_dir: str | None = None) -> list[str]:
@@ -44,8 +44,8 @@ def run_dirs(spill_dir: str | None = None) -> list[str]:
     return [d for root in roots for d in glob.glob(os.path.join(root, f"gleamnb-{os.getpid()}-*"))]
 
 
-def ends(events: list[E.Event]) -> list[str]:
-    return [type(e).__name__ for e in events if isinstance(e, END_EVENTS)]
+def ends(seen: list[events.Event]) -> list[str]:
+    return [type(e).__name__ for e in seen if isinstance(e, END_EVENTS)]
 
 
 def int_then_text(x: int) -> object:
@@ -71,7 +71,7 @@ def part_files_in(folder: Path) -> list[str]:
 
 
 def test_sort_of_shards_whose_key_types_differ_is_a_schema_error(pair: LocalRunner) -> None:
-    seen: list[E.Event] = []
+    seen: list[events.Event] = []
     f = gl.Flow("mixed sort")
     mixed = f.range(0, 10, shards=2).map(lambda x: x if x < 5 else str(x), name="mix")
     with pytest.raises(gl.SchemaError) as info:
@@ -81,7 +81,7 @@ def test_sort_of_shards_whose_key_types_differ_is_a_schema_error(pair: LocalRunn
     assert err.shard == "2/2"  # the first shard holding strings
     assert "int64 then string" in message and "shard 1/2, then shard 2/2" in message
     assert ends(seen) == ["RunFailed"]
-    failed = [e for e in seen if isinstance(e, E.StageFailed)]
+    failed = [e for e in seen if isinstance(e, events.StageFailed)]
     assert [e.stage for e in failed] == [1]  # the merge stage, where the shards meet
     assert run_dirs() == []
 
@@ -112,7 +112,7 @@ def test_save_whose_shards_disagree_on_a_type_fails_and_keeps_no_part(
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("not a part file")
-    seen: list[E.Event] = []
+    seen: list[events.Event] = []
     f = gl.Flow("mixed save")
     f.range(0, 10, shards=2).map(lambda x: x if x < 5 else str(x), name="mix").save(str(out), fmt)
     with pytest.raises(gl.SchemaError) as info:
@@ -132,6 +132,23 @@ def test_save_whose_shards_agree_keeps_every_part(pair: LocalRunner, tmp_path: P
     assert part_files_in(out) == ["part-00000.parquet", "part-00001.parquet"]
     table = pq.read_table(str(out))
     assert sorted(zip(*(c.to_pylist() for c in table.columns))) == [(x, x * 0.5) for x in range(10)]
+
+
+def test_a_save_folder_that_cannot_be_made_fails_the_started_run(
+    inline: LocalRunner, tmp_path: Path
+) -> None:
+    # the runner prepares a save's folder once the run has started: it ends with RunFailed
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a regular file\n")
+    seen: list[events.Event] = []
+    f = gl.Flow("blocked save")
+    f.range(0, 4, shards=2).save(str(blocker / "out"), "csv")
+    with pytest.raises(gl.OutputError) as info:
+        f.run(inline, progress=seen.append)
+    assert (info.value.flow, info.value.step) == ("blocked save", "save")
+    assert [type(e).__name__ for e in seen] == ["RunStarted", "RunFailed"]
+    assert blocker.read_text() == "a regular file\n"
+    assert run_dirs() == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +201,7 @@ def test_a_save_whose_executor_dies_leaves_no_part_in_progress(
 def test_a_cancelled_save_removes_its_parts(pair: LocalRunner, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first_part = str(out / "part-00000.parquet")
-    seen: list[E.Event] = []
+    seen: list[events.Event] = []
 
     def slow_second_shard(x: int) -> int:
         if x == 9:
@@ -226,7 +243,7 @@ def test_an_unexpected_error_in_the_runner_fails_the_run_cleanly(
     def broken(*args: object) -> object:
         raise ZeroDivisionError("a fault in the runner")
 
-    monkeypatch.setattr(local_mod, "boundaries", broken)
+    monkeypatch.setattr(scheduling, "boundaries", broken)
     marker = tmp_path / "finished"
     out = tmp_path / "out"
 
@@ -235,7 +252,7 @@ def test_an_unexpected_error_in_the_runner_fails_the_run_cleanly(
         marker.write_text("the task ran to its end")
         return x
 
-    seen: list[E.Event] = []
+    seen: list[events.Event] = []
     f = gl.Flow("runner fault")
     f.range(0, 1).map(slow).save(str(out))
     f.range(0, 10, shards=2).sort(1).printlnf("%d")

@@ -2,8 +2,9 @@
 
 ``save("out", format="csv")`` writes ``out/part-00000.csv``, ``out/part-00001.csv``, ... so
 ``gl.csv("out", header=True)`` (or any tool that reads a folder) reads it back.
-:func:`prepare_output` runs once on the driver before a run: it creates the folder, removes
-the part files of an earlier save there, and proves the folder is writable. Each task then
+:func:`prepare_output` runs once per run, by the runner where the tasks write (the local
+runner: on this machine, once the run has started): it creates the folder, removes the part
+files of an earlier save there, and proves the folder is writable. Each task then
 writes its shard with a :class:`ShardWriter`. A part file is written under a hidden name and
 renamed when complete, so a failed or cancelled run never leaves a half-written part that a
 reader would take for data; the runner then removes the parts its finished tasks wrote too

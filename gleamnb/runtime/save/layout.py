@@ -78,7 +78,7 @@ def part_files(path: str | os.PathLike[str], format: str, shards: int) -> set[st
 
 
 def prepare_output(path: str | os.PathLike[str], format: str) -> None:
-    """Make ``path`` an empty-of-parts, writable output folder (driver side, before a run).
+    """Make ``path`` an empty-of-parts, writable output folder (by the runner, before tasks write).
 
     Raises
     ------

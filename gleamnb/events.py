@@ -3,7 +3,8 @@
 The local runner, the Dask runner, the terminal display, the notebook widgets and the CLI all
 speak these events; nothing else about a run is shared between them. Events are small frozen
 dataclasses of plain values, so they pickle and convert to msgpack/JSON (``asdict``) for the
-trip from a Dask scheduler to a client.
+trip from a Dask scheduler to a client. This module imports nothing else of gleamnb: it sits
+below the runners that emit events and the views that show them.
 
 A run emits, in order: :class:`RunStarted`; per stage :class:`StageStarted`, any number of
 :class:`StageProgress`, then :class:`StageFinished` / :class:`StageFailed` /
