@@ -28,7 +28,7 @@ from gleamnb.api.dataset import Dataset
 from gleamnb.errors import ArgumentError, GleamError, UserCodeError
 from gleamnb.events import Listener
 from gleamnb.files import FileSpec, default_shards, list_files
-from gleamnb.plan import steps as S
+from gleamnb.plan import steps
 from gleamnb.plan.dot import logical_text, to_dot
 from gleamnb.plan.graph import Node
 from gleamnb.planner.lower import lower
@@ -66,7 +66,7 @@ class Flow:
 
     def _add(
         self,
-        step: S.Step,
+        step: steps.Step,
         inputs: tuple[Node, ...],
         shards: int,
         names: tuple[str, ...] | None,
@@ -83,7 +83,7 @@ class Flow:
         self._nodes[node.id] = new
         return Dataset(self, new)
 
-    def _add_sink(self, step: S.Step, node: Node) -> Node:
+    def _add_sink(self, step: steps.Step, node: Node) -> Node:
         sink = Node(-1, step, (node,), shards=node.shards, names=node.names)
         self._sinks.append(sink)
         return sink
@@ -100,7 +100,7 @@ class Flow:
                 else pa.table({"_1": pa.array([], pa.null())})
             )
         names = tuple(table.schema.names)
-        return self._add(S.InMemory(name=name, table=table, shards=shards), (), shards, names)
+        return self._add(steps.InMemory(name=name, table=table, shards=shards), (), shards, names)
 
     # -- sources -------------------------------------------------------------------------------
 
@@ -117,7 +117,7 @@ class Flow:
         files = list_files(source)
         shards = default_shards(source, files)
         names = names_at_build(source, files)
-        return self._add(S.FileSource(name=name or "read", spec=source), (), shards, names)
+        return self._add(steps.FileSource(name=name or "read", spec=source), (), shards, names)
 
     def strings(self, values: Iterable[str], *, shards: int = 1, name: str = "strings") -> Dataset:
         """One 1-field row per string.
@@ -163,7 +163,7 @@ class Flow:
             if isinstance(v, bool) or not isinstance(v, int):
                 raise ArgumentError(f"range needs ints, got {v!r}", hint="e.g. flow.range(0, 100)")
         check_count(shards, "range: shards")
-        step = S.RangeSource(name=name, start=start, stop=stop, shards=shards)
+        step = steps.RangeSource(name=name, start=start, stop=stop, shards=shards)
         return self._add(step, (), shards, ("_1",))
 
     def from_iterable(
@@ -258,7 +258,7 @@ class Flow:
         return [self._refresh(n) for n in self._nodes.values() if n.id not in used]
 
     def _as_collect(self, node: Node) -> Node:
-        return Node(-1, S.Collect(name="collect"), (node,), node.shards, node.names)
+        return Node(-1, steps.Collect(name="collect"), (node,), node.shards, node.names)
 
     def to_dot(self, **kwargs: Any) -> str:
         """The flow's DAG as graphviz DOT source (datasets and the steps that make them)."""
@@ -312,15 +312,15 @@ class Flow:
         self.last_run = result
         return result
 
-    def _action(self, node: Node, step: S.Step, runner: Runner | None, progress: Any) -> Any:
+    def _action(self, node: Node, step: steps.Step, runner: Runner | None, progress: Any) -> Any:
         target = Node(-1, step, (self._refresh(node),), node.shards, node.names)
         return self._execute([target], runner, progress).outputs[0]
 
     def _finish_sink(self, sink: Node, output: Any) -> None:
         step = sink.step
-        if isinstance(step, S.Printf):
+        if isinstance(step, steps.Printf):
             _print_rows(output, step, self.name)
-        elif isinstance(step, S.OutputRow):
+        elif isinstance(step, steps.OutputRow):
             for row in batch_to_rows(output):
                 try:
                     step.fn(*row)
@@ -339,7 +339,7 @@ def _go_format(fmt: str) -> str:
     return re.sub(r"%(-?\d*)v", r"%\1s", fmt)
 
 
-def _print_rows(table: pa.Table, step: S.Printf, flow: str) -> None:
+def _print_rows(table: pa.Table, step: steps.Printf, flow: str) -> None:
     fmt = _go_format(step.fmt)
     end = "\n" if step.newline else ""
     close = False
