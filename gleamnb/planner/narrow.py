@@ -20,18 +20,7 @@ from gleamnb.runtime.ops.base import Op
 from gleamnb.runtime.stage import ReadFiles
 from gleamnb.scan.splits import plan_splits
 
-__all__ = [
-    "lower_row_function",
-    "lower_map_batches",
-    "lower_select",
-    "lower_pipe",
-    "lower_pipe_as_args",
-    "lower_local_sort",
-    "lower_local_top",
-    "lower_local_limit",
-    "lower_local_distinct",
-    "lower_local_reduce_by_key",
-]
+__all__ = ["lower_row_function", "lower_select", "lower_step_operator"]
 
 _BUILTIN_OPS: dict[tuple[str, str], type[Op]] = {
     ("flat_map", "tokenize"): mappers.TokenizeOp,
@@ -58,12 +47,6 @@ def lower_row_function(
             return builder.narrow(node, builtin(name=step.name), step.name)
     op_type = _ROW_FUNCTION_OPS[type(step)]
     return builder.narrow(node, op_type(name=step.name, fn=fn), step.name)
-
-
-@lowers(steps.MapBatches)
-def lower_map_batches(builder: PlanBuilder, node: Node, step: steps.MapBatches) -> OpenStage:
-    op = udf.MapBatchesOp(name=step.name, fn=step.fn, format=step.format)
-    return builder.narrow(node, op, step.name)
 
 
 @lowers(steps.Select)
@@ -94,44 +77,22 @@ def _push_projection(builder: PlanBuilder, src: Node, fields: tuple[Any, ...]) -
     return True
 
 
-@lowers(steps.Pipe)
-def lower_pipe(builder: PlanBuilder, node: Node, step: steps.Pipe) -> OpenStage:
-    return builder.narrow(node, io.PipeOp(name=step.name, command=step.command), step.name)
+_STEP_OPS: dict[type[steps.Step], tuple[type[Op], tuple[str, ...]]] = {
+    steps.MapBatches: (udf.MapBatchesOp, ("fn", "format")),
+    steps.Pipe: (io.PipeOp, ("command",)),
+    steps.PipeAsArgs: (io.PipeAsArgsOp, ("template",)),
+    steps.LocalSort: (relational.LocalSortOp, ("order",)),
+    steps.LocalTop: (relational.LocalTopOp, ("n", "order")),
+    steps.LocalLimit: (relational.LocalLimitOp, ("n", "offset")),
+    steps.LocalDistinct: (relational.LocalDistinctOp, ("key",)),
+    steps.LocalReduceByKey: (aggregate.ReduceByKeyOp, ("reducer", "key")),
+}
+"""The steps whose operator is made of the step's own fields: its type and those fields."""
 
 
-@lowers(steps.PipeAsArgs)
-def lower_pipe_as_args(builder: PlanBuilder, node: Node, step: steps.PipeAsArgs) -> OpenStage:
-    op = io.PipeAsArgsOp(name=step.name, template=step.template)
-    return builder.narrow(node, op, step.name)
-
-
-@lowers(steps.LocalSort)
-def lower_local_sort(builder: PlanBuilder, node: Node, step: steps.LocalSort) -> OpenStage:
-    op = relational.LocalSortOp(name=step.name, order=step.order)
-    return builder.narrow(node, op, step.name)
-
-
-@lowers(steps.LocalTop)
-def lower_local_top(builder: PlanBuilder, node: Node, step: steps.LocalTop) -> OpenStage:
-    op = relational.LocalTopOp(name=step.name, n=step.n, order=step.order)
-    return builder.narrow(node, op, step.name)
-
-
-@lowers(steps.LocalLimit)
-def lower_local_limit(builder: PlanBuilder, node: Node, step: steps.LocalLimit) -> OpenStage:
-    op = relational.LocalLimitOp(name=step.name, n=step.n, offset=step.offset)
-    return builder.narrow(node, op, step.name)
-
-
-@lowers(steps.LocalDistinct)
-def lower_local_distinct(builder: PlanBuilder, node: Node, step: steps.LocalDistinct) -> OpenStage:
-    op = relational.LocalDistinctOp(name=step.name, key=step.key)
-    return builder.narrow(node, op, step.name)
-
-
-@lowers(steps.LocalReduceByKey)
-def lower_local_reduce_by_key(
-    builder: PlanBuilder, node: Node, step: steps.LocalReduceByKey
-) -> OpenStage:
-    op = aggregate.ReduceByKeyOp(name=step.name, reducer=step.reducer, key=step.key)
+@lowers(*_STEP_OPS)
+def lower_step_operator(builder: PlanBuilder, node: Node, step: steps.Step) -> OpenStage:
+    """The step's operator, given the step's name and the fields :data:`_STEP_OPS` names."""
+    op_type, fields = _STEP_OPS[type(step)]
+    op = op_type(name=step.name, **{field: getattr(step, field) for field in fields})
     return builder.narrow(node, op, step.name)

@@ -50,7 +50,7 @@ from __future__ import annotations
 import decimal
 import math
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -407,10 +407,14 @@ def _hash_py_values(values: Sequence[Any]) -> np.ndarray:
 # One column
 
 
+def _hash_nulls(arr: pa.Array) -> np.ndarray:
+    return np.full(len(arr), NULL_HASH, dtype=np.uint64)
+
+
 def _hash_dictionary(arr: pa.DictionaryArray) -> np.ndarray:
     dictionary = _hash_array(arr.dictionary)
     if len(dictionary) == 0:
-        return np.full(len(arr), NULL_HASH, dtype=np.uint64)
+        return _hash_nulls(arr)
     indices = _int_keys(arr.indices).view(np.int64)
     valid = valid_mask(arr.indices)
     if valid is not None:
@@ -418,53 +422,67 @@ def _hash_dictionary(arr: pa.DictionaryArray) -> np.ndarray:
     return dictionary[indices]
 
 
+def _hash_ints(arr: pa.Array) -> np.ndarray:
+    return _hash_keys(_int_keys(arr))
+
+
+def _hash_floats(arr: pa.Array) -> np.ndarray:
+    return _hash_keys(_float_keys(_values(arr, f"float{arr.type.bit_width}")))
+
+
+def _hash_bools(arr: pa.Array) -> np.ndarray:
+    return _hash_keys(_bool_keys(arr))
+
+
+def _hash_temporals(arr: pa.Array) -> np.ndarray:
+    return _hash_keys(_temporal_keys(arr))
+
+
+def _hash_binary_view(arr: pa.Array) -> np.ndarray:
+    return _hash_binary_array(arr.cast(pa.large_binary()))
+
+
+def _hash_run_ends(arr: pa.Array) -> np.ndarray:
+    return _hash_array(pc.run_end_decode(arr))
+
+
+_HASHERS: dict[int, Callable[[pa.Array], np.ndarray]] = {
+    example.id: hasher
+    for hasher, examples in (
+        (_hash_ints, (pa.int8(), pa.int16(), pa.int32(), pa.int64())),
+        (_hash_ints, (pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64())),
+        (_hash_floats, (pa.float16(), pa.float32(), pa.float64())),
+        (_hash_bools, (pa.bool_(),)),
+        (_hash_temporals, (pa.timestamp("s"), pa.date32(), pa.date64(), pa.duration("s"))),
+        (_hash_temporals, (pa.time32("s"), pa.time64("us"))),
+        (_hash_binary_array, (pa.string(), pa.large_string(), pa.binary(), pa.large_binary())),
+        (_hash_fixed_binary, (pa.binary(1),)),
+        (_hash_binary_view, (pa.string_view(), pa.binary_view())),
+        (_hash_dictionary, (pa.dictionary(pa.int8(), pa.null()),)),
+        (_hash_list, (pa.list_(pa.null()), pa.large_list(pa.null()), pa.list_(pa.null(), 1))),
+        (_hash_list, (pa.map_(pa.int8(), pa.null()),)),
+        (_hash_list_view, (pa.list_view(pa.null()), pa.large_list_view(pa.null()))),
+        (_hash_struct, (pa.struct([]),)),
+        (_hash_run_ends, (pa.run_end_encoded(pa.int32(), pa.null()),)),
+        (_hash_nulls, (pa.null(),)),
+    )
+    for example in examples
+}
+"""The vectorized hash of each Arrow type, by type id: every type of one id (a timestamp of
+any unit, a list of any items) is hashed alike. ``pa.types``' tests compare the same ids; one
+lookup per column replaces a chain of them. Types not listed (decimals, unions, intervals,
+Arrow's own extension types) are hashed as Python values."""
+
+
 def _hash_values(arr: pa.Array) -> np.ndarray:
     """Hashes of the values of ``arr``; rows that are null may hold anything."""
-    t = arr.type
-    if isinstance(t, pa.ExtensionType):  # gleamnb.pyobject: pickles; gleamnb.tuple: a struct
+    # gleamnb.pyobject: its pickles; gleamnb.tuple: its struct.
+    if isinstance(arr.type, pa.ExtensionType):
         return _hash_array(arr.storage)
-    if pa.types.is_integer(t):
-        return _hash_keys(_int_keys(arr))
-    if pa.types.is_floating(t):
-        return _hash_keys(_float_keys(_values(arr, f"float{t.bit_width}")))
-    if pa.types.is_boolean(t):
-        return _hash_keys(_bool_keys(arr))
-    if (
-        pa.types.is_timestamp(t)
-        or pa.types.is_date(t)
-        or pa.types.is_time(t)
-        or pa.types.is_duration(t)
-    ):
-        return _hash_keys(_temporal_keys(arr))
-    if (
-        pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_binary(t)
-        or pa.types.is_large_binary(t)
-    ):
-        return _hash_binary_array(arr)
-    if pa.types.is_fixed_size_binary(t) and not pa.types.is_decimal(t):
-        return _hash_fixed_binary(arr)
-    if pa.types.is_string_view(t) or pa.types.is_binary_view(t):
-        return _hash_binary_array(arr.cast(pa.large_binary()))
-    if pa.types.is_dictionary(t):
-        return _hash_dictionary(arr)
-    if (
-        pa.types.is_list(t)
-        or pa.types.is_large_list(t)
-        or pa.types.is_fixed_size_list(t)
-        or pa.types.is_map(t)
-    ):
-        return _hash_list(arr)
-    if pa.types.is_list_view(t) or pa.types.is_large_list_view(t):
-        return _hash_list_view(arr)
-    if pa.types.is_struct(t):
-        return _hash_struct(arr)
-    if pa.types.is_run_end_encoded(t):
-        return _hash_array(pc.run_end_decode(arr))
-    if pa.types.is_null(t):
-        return np.full(len(arr), NULL_HASH, dtype=np.uint64)
-    return _hash_py_values(arr.to_pylist())
+    hasher = _HASHERS.get(arr.type.id)
+    if hasher is None:
+        return _hash_py_values(arr.to_pylist())
+    return hasher(arr)
 
 
 def _hash_array(arr: pa.Array) -> np.ndarray:

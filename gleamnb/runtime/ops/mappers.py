@@ -6,8 +6,10 @@ Arrow / numpy kernels over whole batches.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from abc import abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -20,62 +22,71 @@ from gleamnb.runtime.text_kernels import lowercase, tokenize, tokenize_py
 __all__ = ["TokenizeOp", "LowercaseOp", "AppendOneOp"]
 
 
-def _is_text(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t)
+@dataclass(frozen=True)
+class _BatchMapper(Op):
+    """A builtin mapper's operator: each batch becomes one new batch, on its own."""
+
+    def __call__(
+        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
+        map_batch = self._map_batch
+        for batch in batches:
+            yield map_batch(batch)
+
+    @abstractmethod
+    def _map_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The output batch of one input batch."""
+
+
+def _text_kernel(
+    col: pa.Array,
+    kernel: Callable[[pa.Array], pa.Array],
+    python: Callable[[list[Any]], pa.Array],
+) -> pa.Array:
+    """Field 1 through ``kernel`` when it is a string column, else through ``python``.
+
+    The kernels read string buffers; a column of any other type (numbers, dates, Python
+    objects) is left to ``python``, the mapper's Python definition over its values.
+    """
+    t = col.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return kernel(col)
+    return python(column_to_pylist(col))
 
 
 @dataclass(frozen=True)
-class TokenizeOp(Op):
+class TokenizeOp(_BatchMapper):
     """``flat_map(gl.mappers.tokenize)``: the ``[A-Za-z0-9]+`` runs of field 1, one per row."""
 
-    def __call__(
-        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
-    ) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            col = batch.column(0)
-            if _is_text(col.type):
-                words = tokenize(col)
-            else:
-                words = pa.array(
-                    [
-                        w
-                        for v in column_to_pylist(col)
-                        if v is not None
-                        for w in tokenize_py(str(v))
-                    ],
-                    type=pa.string(),
-                )
-            yield pa.RecordBatch.from_arrays([words], names=["_1"])
+    def _map_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        words = _text_kernel(batch.column(0), tokenize, _tokenize_values)
+        return pa.RecordBatch.from_arrays([words], names=["_1"])
+
+
+def _tokenize_values(values: list[Any]) -> pa.Array:
+    return pa.array(
+        [w for v in values if v is not None for w in tokenize_py(str(v))], type=pa.string()
+    )
 
 
 @dataclass(frozen=True)
-class LowercaseOp(Op):
+class LowercaseOp(_BatchMapper):
     """``map(gl.mappers.lowercase)``: field 1 in lower case, other fields unchanged."""
 
-    def __call__(
-        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
-    ) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            col = batch.column(0)
-            if _is_text(col.type):
-                lowered = lowercase(col)
-            else:
-                lowered = pa.array(
-                    [v.lower() if isinstance(v, str) else v for v in column_to_pylist(col)]
-                )
-            yield pa.RecordBatch.from_arrays(
-                [lowered, *batch.columns[1:]], names=batch.schema.names
-            )
+    def _map_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        lowered = _text_kernel(batch.column(0), lowercase, _lowercase_values)
+        return pa.RecordBatch.from_arrays([lowered, *batch.columns[1:]], names=batch.schema.names)
+
+
+def _lowercase_values(values: list[Any]) -> pa.Array:
+    return pa.array([v.lower() if isinstance(v, str) else v for v in values])
 
 
 @dataclass(frozen=True)
-class AppendOneOp(Op):
+class AppendOneOp(_BatchMapper):
     """``map(gl.mappers.append_one)``: add a last field holding the int 1."""
 
-    def __call__(
-        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
-    ) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            ones = pa.repeat(pa.scalar(1, pa.int64()), batch.num_rows)
-            names = renumber([*batch.schema.names, f"_{batch.num_columns + 1}"])
-            yield pa.RecordBatch.from_arrays([*batch.columns, ones], names=names)
+    def _map_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        ones = pa.repeat(pa.scalar(1, pa.int64()), batch.num_rows)
+        names = renumber([*batch.schema.names, f"_{batch.num_columns + 1}"])
+        return pa.RecordBatch.from_arrays([*batch.columns, ones], names=names)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
@@ -80,61 +80,28 @@ def _field(row: Any, i: int) -> Any:
     return row[i] if type(row) is tuple else row
 
 
+#: How a row operator calls its function on a batch's rows: ``(fn, rows, multi, ctx, step)``
+#: to the output rows, in order.
+_CallRows = Callable[[Callable[..., Any], list[Any], bool, TaskContext, str], list[Any]]
+
+
 @dataclass(frozen=True)
-class MapOp(Op):
-    """``map(fn)``: one output row per input row."""
+class _RowFunctionOp(Op):
+    """An operator whose function's results, row by row, are the rows of new batches."""
 
     fn: Callable[..., Any]
+    _call_rows: ClassVar[_CallRows]
 
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
         shape = _Shape(self.name)
+        call_rows, fn, step = self._call_rows, self.fn, self.name
         for batch in batches:
             rows, multi = _rows_of(batch)
-            out = _call_each(self.fn, rows, multi, ctx, self.name)
+            out = call_rows(fn, rows, multi, ctx, step)
             if out:
                 yield shape.pack(out, ctx)
-
-
-@dataclass(frozen=True)
-class FlatMapOp(Op):
-    """``flat_map(fn)``: ``fn`` returns an iterable of rows (None means no rows)."""
-
-    fn: Callable[..., Any]
-
-    def __call__(
-        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
-    ) -> Iterator[pa.RecordBatch]:
-        shape = _Shape(self.name)
-        for batch in batches:
-            rows, multi = _rows_of(batch)
-            out = self._rows(rows, multi, ctx)
-            if out:
-                yield shape.pack(out, ctx)
-
-    def _rows(self, rows: list[Any], multi: bool, ctx: TaskContext) -> list[Any]:
-        # Each result is taken in as soon as it is made: keeping a batch of result lists
-        # alive until the end (hundreds of thousands of containers) made Python's garbage
-        # collector walk them again and again, and the whole step 1.5x slower.
-        fn = self.fn
-        out: list[Any] = []
-        extend = out.extend
-        i = 0
-        try:
-            for i, row in enumerate(rows):  # noqa: B007 - i names the failing row
-                result = fn(*row) if multi else fn(row)
-                if type(result) is list:
-                    extend(result)
-                elif result is not None:
-                    if isinstance(result, (str, bytes)):
-                        raise _not_iterable(self.name, result)
-                    extend(result)  # a generator runs the user's code here
-        except ArgumentError as err:
-            raise err.with_context(row=_row_at(rows, i, multi), **ctx.where(self.name)) from None
-        except USER_CODE_ERRORS as exc:
-            raise user_error(exc, ctx, self.name, _row_at(rows, i, multi)) from None
-        return out
 
 
 def _call_each(
@@ -158,6 +125,46 @@ def _call_each(
         i = len(results)
         raise user_error(exc, ctx, step, _row_at(rows, i, multi)) from None
     return results
+
+
+def _call_flat(
+    fn: Callable[..., Any], rows: list[Any], multi: bool, ctx: TaskContext, step: str
+) -> list[Any]:
+    """The rows of every iterable ``fn`` returns on the rows (``None``: no rows), in order."""
+    # Each result is taken in as soon as it is made: keeping a batch of result lists
+    # alive until the end (hundreds of thousands of containers) made Python's garbage
+    # collector walk them again and again, and the whole step 1.5x slower.
+    out: list[Any] = []
+    extend = out.extend
+    i = 0
+    try:
+        for i, row in enumerate(rows):  # noqa: B007 - i names the failing row
+            result = fn(*row) if multi else fn(row)
+            if type(result) is list:
+                extend(result)
+            elif result is not None:
+                if isinstance(result, (str, bytes)):
+                    raise _not_iterable(step, result)
+                extend(result)  # a generator runs the user's code here
+    except ArgumentError as err:
+        raise err.with_context(row=_row_at(rows, i, multi), **ctx.where(step)) from None
+    except USER_CODE_ERRORS as exc:
+        raise user_error(exc, ctx, step, _row_at(rows, i, multi)) from None
+    return out
+
+
+@dataclass(frozen=True)
+class MapOp(_RowFunctionOp):
+    """``map(fn)``: one output row per input row."""
+
+    _call_rows = staticmethod(_call_each)
+
+
+@dataclass(frozen=True)
+class FlatMapOp(_RowFunctionOp):
+    """``flat_map(fn)``: ``fn`` returns an iterable of rows (None means no rows)."""
+
+    _call_rows = staticmethod(_call_flat)
 
 
 def _not_iterable(step: str, result: Any) -> ArgumentError:

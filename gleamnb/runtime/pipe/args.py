@@ -109,25 +109,22 @@ def pipe_as_args(
         Shell code with placeholders, e.g. ``"wc -c < $1"``.
     batches
         The shard's input rows.
-    step, shard
-        Named in errors.
-    env
-        Variables added to (or overriding) the executor's environment for the commands.
+    step, shard, env
+        As for :func:`~gleamnb.runtime.pipe.stream.pipe_batches`; ``env`` is every command's.
     workers
         How many commands may run at once (1: one after the other).
 
     Yields
     ------
     pyarrow.RecordBatch
-        String columns ``_1 .. _k``, at most
-        :data:`~gleamnb.runtime.pipe.lines.BATCH_LINES` rows each.
+        The commands' output rows, in the input rows' order, batched as by ``pipe_batches``.
 
     Raises
     ------
     PipeCommandError
         A command exited with a non-zero code; the error names the row.
     SchemaError
-        Output lines with different numbers of tab-separated fields.
+        As for ``pipe_batches``: all the commands' output lines are one step's output.
     FieldError
         The template names a field the rows do not have.
 
