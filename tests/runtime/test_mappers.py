@@ -14,9 +14,9 @@ import pyarrow as pa
 import pytest
 
 import gleamnb as gl
+from gleamnb.rows import batch_to_rows, rows_to_batch
 from gleamnb.runtime.context import TableInputs, TaskContext
 from gleamnb.runtime.ops.mappers import AppendOneOp, LowercaseOp, TokenizeOp
-from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
 
 Rows = list[tuple[Any, ...]]
 
@@ -51,17 +51,7 @@ def test_tokenize_is_its_python_definition(kind: str) -> None:
     assert _run(TokenizeOp(name="tokenize"), batch) == expected
 
 
-# The object column's tuples mix ints and strings: LowercaseOp builds its Python path's column
-# with pa.array, which cannot hold them (the row path packs them as Python objects).
-_LOWERCASE_KINDS = [
-    pytest.param(kind, marks=pytest.mark.xfail(raises=pa.ArrowInvalid, strict=True))
-    if kind == "object"
-    else kind
-    for kind in FIRST_FIELDS
-]
-
-
-@pytest.mark.parametrize("kind", _LOWERCASE_KINDS)
+@pytest.mark.parametrize("kind", FIRST_FIELDS)
 def test_lowercase_is_its_python_definition(kind: str) -> None:
     batch = _batch(FIRST_FIELDS[kind])
     expected = [gl.mappers.lowercase(*row) for row in batch_to_rows(batch)]

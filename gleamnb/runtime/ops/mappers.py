@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from gleamnb.plan.fields import renumber
-from gleamnb.rows import column_to_pylist
+from gleamnb.rows import column_to_pylist, values_to_array
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.ops.base import Op
 from gleamnb.runtime.text_kernels import lowercase, tokenize, tokenize_py
@@ -79,7 +79,7 @@ class LowercaseOp(_BatchMapper):
 
 
 def _lowercase_values(values: list[Any]) -> pa.Array:
-    return pa.array([v.lower() if isinstance(v, str) else v for v in values])
+    return values_to_array([v.lower() if isinstance(v, str) else v for v in values])
 
 
 @dataclass(frozen=True)
