@@ -21,6 +21,7 @@ from gleamnb.api.checks import (
 )
 from gleamnb.errors import ArgumentError, SchemaError
 from gleamnb.fieldref import FieldRef
+from gleamnb.files.saves import check_format
 from gleamnb.plan import inference, steps
 from gleamnb.plan.graph import Node
 from gleamnb.plan.order import Order, as_fields, as_order
@@ -760,11 +761,7 @@ class Dataset:
         >>> sorted(os.listdir(out))
         ['part-00000.parquet', 'part-00001.parquet']
         """
-        if format not in steps.SAVE_FORMATS:
-            raise ArgumentError(
-                f"unknown save format {format!r}",
-                hint=f"use one of {', '.join(steps.SAVE_FORMATS)}",
-            )
+        check_format(format)
         return self._sink(steps.Save(name=name or "save", path=str(path), format=format))
 
     # -- actions -------------------------------------------------------------------------------

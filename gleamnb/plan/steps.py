@@ -421,9 +421,6 @@ class OutputRow(Step):
     sink: ClassVar[bool] = True
 
 
-SAVE_FORMATS = ("parquet", "csv", "tsv", "txt", "jsonl")
-
-
 @dataclass(frozen=True, eq=False)
 class Save(Step):
     path: str = ""

@@ -641,6 +641,14 @@ def test_sort_over_a_field_of_mixed_types(runner: LocalRunner) -> None:
 # Outputs
 
 
+def test_save_in_an_unknown_format_fails_when_the_step_is_built(tmp_path: Path) -> None:
+    with pytest.raises(gl.ArgumentError) as info:
+        gl.Flow().range(0, 3).save(str(tmp_path / "out"), format="xml")
+    assert str(info.value).splitlines()[0] == "unknown save format 'xml'"
+    assert info.value.hint == "use one of parquet, csv, tsv, txt, jsonl"
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_save_to_an_unwritable_path(runner: LocalRunner, tmp_path: Path, fmt: str) -> None:
     blocker = tmp_path / "blocker"
