@@ -300,9 +300,6 @@ class Limit(Step):
         return f"{self.kind} {self.n}" + (f" offset {self.offset}" if self.offset else "")
 
 
-JOIN_KINDS = ("inner", "left_outer", "right_outer", "full_outer")
-
-
 @dataclass(frozen=True, eq=False)
 class Join(Step):
     how: str = "inner"
