@@ -507,6 +507,18 @@ def test_combining_with_plain_data_instead_of_a_dataset() -> None:
     assert left.union(left).collect(gl.local(mode="inline")) == [(1,), (2,), (1,), (2,)]
 
 
+def test_union_of_different_widths_fails_when_the_step_is_built() -> None:
+    f = gl.Flow("widths")
+    one, two = f.ints([1]), f.slices([(1, "a")])
+    with pytest.raises(gl.SchemaError) as info:
+        one.union(one, two, name="both")
+    assert str(info.value).splitlines()[0] == (
+        "union of datasets with different numbers of fields: [1, 2]"
+    )
+    assert_mentions(str(info.value), "'both'")
+    assert info.value.hint == "select the same number of fields on every side first"
+
+
 def test_slices_rows_that_are_not_tuples_or_lists() -> None:
     f = gl.Flow("bad slices")
     with pytest.raises(gl.ArgumentError) as info:
