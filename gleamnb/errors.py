@@ -40,8 +40,6 @@ __all__ = [
     "RowText",
 ]
 
-_WHERE_KEYS = ("flow", "step", "stage", "shard", "location")
-
 
 class GleamError(Exception):
     """Base class of every error gleamnb raises on purpose.

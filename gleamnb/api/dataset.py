@@ -19,8 +19,9 @@ from gleamnb.api.checks import (
     names_flow_in_errors,
     step_name,
 )
-from gleamnb.errors import ArgumentError, SchemaError
+from gleamnb.errors import ArgumentError
 from gleamnb.fieldref import FieldRef
+from gleamnb.files.saves import check_format
 from gleamnb.plan import inference, steps
 from gleamnb.plan.graph import Node
 from gleamnb.plan.order import Order, as_fields, as_order
@@ -630,19 +631,13 @@ class Dataset:
         step = steps.Union(name=name or "union", ordered=ordered)
         for other in others:
             _check_dataset(other, step.name)
-        widths = {len(d.node.names) for d in (self, *others) if d.node.names is not None}
-        if len(widths) > 1:
-            raise SchemaError(
-                f"union of datasets with different numbers of fields: {sorted(widths)}",
-                step=step.name,
-                hint="select the same number of fields on every side first",
-            )
-        shards = 1 if ordered else sum(d.node.shards for d in (self, *others))
+        inputs = [self, *others]
+        names = inference.union_names([d.node.names for d in inputs], step.name)
         return self._then(
             step,
-            inputs=[self, *others],
-            shards=shards,
-            names=self.node.names,
+            inputs=inputs,
+            shards=inference.union_shards([d.node.shards for d in inputs], ordered),
+            names=names,
             named=self.node.named,
         )
 
@@ -760,11 +755,7 @@ class Dataset:
         >>> sorted(os.listdir(out))
         ['part-00000.parquet', 'part-00001.parquet']
         """
-        if format not in steps.SAVE_FORMATS:
-            raise ArgumentError(
-                f"unknown save format {format!r}",
-                hint=f"use one of {', '.join(steps.SAVE_FORMATS)}",
-            )
+        check_format(format)
         return self._sink(steps.Save(name=name or "save", path=str(path), format=format))
 
     # -- actions -------------------------------------------------------------------------------

@@ -1,15 +1,16 @@
-"""File sources as files: what a source names, which files it reads, their bytes.
+"""Files: what a file source names, which files it reads, their bytes; what a save writes.
 
 Nothing here knows fields or rows, so every layer may use it: the plan fingerprints the
-listing, the api checks a source's files and shard count when it is built, and the tasks read
-byte ranges through the same helpers.
+listing, the api checks a source's files and shard count (and a save's format) when it is
+built, and the tasks read byte ranges and name their part files through the same helpers.
 
 - :mod:`~gleamnb.files.spec`: :class:`FileSpec`, the frozen description of a file source;
 - :mod:`~gleamnb.files.listing`: :func:`list_files`, paths, folders and globs to input files;
 - :mod:`~gleamnb.files.shards`: :func:`default_shards`, a source's shard count;
 - :mod:`~gleamnb.files.compression`: decompression by extension;
 - :mod:`~gleamnb.files.chunks`: byte ranges read in whole lines;
-- :mod:`~gleamnb.files.utf8`: :func:`checked_utf8`, the UTF-8 check of raw bytes.
+- :mod:`~gleamnb.files.utf8`: :func:`checked_utf8`, the UTF-8 check of raw bytes;
+- :mod:`~gleamnb.files.saves`: a save's formats, its part files' names, the output folder.
 
 Examples
 --------

@@ -36,6 +36,8 @@ __all__ = [
     "reduce_names",
     "group_by_key_names",
     "distinct_names",
+    "union_names",
+    "union_shards",
     "shuffle_shards",
 ]
 
@@ -147,6 +149,42 @@ def group_by_key_names(names: Names, keys: Sequence[FieldRef], step: str) -> Nam
 def distinct_names(names: Names, keys: Sequence[FieldRef], step: str) -> Names:
     """Key first when a key is given, else the rows as they are."""
     return key_first_names(names, keys, step) if keys else names
+
+
+def union_names(inputs: Sequence[Names], step: str) -> Names:
+    """A union's names are its first input's; every input whose names are known has as many.
+
+    >>> union_names([("a", "b"), None, ("c", "d")], "union")
+    ('a', 'b')
+    >>> union_names([("a", "b"), ("c",)], "union")
+    Traceback (most recent call last):
+    ...
+    gleamnb.errors.SchemaError: union of datasets with different numbers of fields: [1, 2]
+      where: step 'union'
+      fix: select the same number of fields on every side first
+
+    Raises
+    ------
+    SchemaError
+        Two inputs have different numbers of fields.
+    """
+    widths = {len(names) for names in inputs if names is not None}
+    if len(widths) > 1:
+        raise SchemaError(
+            f"union of datasets with different numbers of fields: {sorted(widths)}",
+            step=step,
+            hint="select the same number of fields on every side first",
+        )
+    return inputs[0]
+
+
+def union_shards(shards: Sequence[int], ordered: bool) -> int:
+    """A union's shard count: the inputs' side by side, or one when ``ordered``.
+
+    >>> union_shards([2, 3], ordered=False), union_shards([2, 3], ordered=True)
+    (5, 1)
+    """
+    return 1 if ordered else sum(shards)
 
 
 def shuffle_shards(shards: int, hints: Hints) -> int:

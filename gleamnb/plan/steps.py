@@ -300,9 +300,6 @@ class Limit(Step):
         return f"{self.kind} {self.n}" + (f" offset {self.offset}" if self.offset else "")
 
 
-JOIN_KINDS = ("inner", "left_outer", "right_outer", "full_outer")
-
-
 @dataclass(frozen=True, eq=False)
 class Join(Step):
     how: str = "inner"
@@ -419,9 +416,6 @@ class OutputRow(Step):
     fn: Callable[..., Any] = None  # type: ignore[assignment]
     kind: ClassVar[str] = "output_row"
     sink: ClassVar[bool] = True
-
-
-SAVE_FORMATS = ("parquet", "csv", "tsv", "txt", "jsonl")
 
 
 @dataclass(frozen=True, eq=False)

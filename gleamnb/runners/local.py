@@ -36,6 +36,7 @@ import pyarrow as pa
 
 from gleamnb.errors import ArgumentError
 from gleamnb.events import Listener
+from gleamnb.files.saves import part_files, prepare_output
 from gleamnb.planner.physical import PhysicalPlan, PhysicalStage
 from gleamnb.runners import spawn
 from gleamnb.runners.base import Runner
@@ -49,7 +50,6 @@ from gleamnb.runners.pool import (
 from gleamnb.runners.result import RunResult
 from gleamnb.runners.scheduling import Schedule, Task
 from gleamnb.runtime.protocol import Progress, RunTask, TaskDone
-from gleamnb.runtime.save import part_files, prepare_output
 from gleamnb.runtime.stage import Discard
 from gleamnb.runtime.store import Piece, read_piece, read_schema, write_piece
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,10 +22,9 @@ import pyarrow as pa
 
 from gleamnb.errors import GleamError
 from gleamnb.plan.order import Order
-from gleamnb.rows import empty_table
 from gleamnb.runtime.context import StepStats, TaskContext
 from gleamnb.runtime.hashing import hash_columns, partition_ids, split_by_partition
-from gleamnb.runtime.ops.base import Op, concat_batches, empty_like, wrap_error
+from gleamnb.runtime.ops.base import Op, empty_like, wrap_error
 from gleamnb.runtime.ops.relational import sort_stream
 from gleamnb.runtime.sorting import range_slice, resolve_order, sample_keys
 
@@ -44,7 +43,6 @@ __all__ = [
     "Discard",
     "StageSpec",
     "BucketSink",
-    "MemorySink",
     "TaskOutcome",
     "execute_task",
 ]
@@ -132,30 +130,6 @@ class BucketSink(Protocol):
     """Where a task's output batches go, bucket by bucket."""
 
     def write(self, bucket: int, batch: pa.RecordBatch) -> None: ...
-
-
-@dataclass
-class MemorySink:
-    """A :class:`BucketSink` that keeps batches in memory (inline runs, tests, Dask)."""
-
-    buckets: int
-    batches: list[list[pa.RecordBatch]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.batches = [[] for _ in range(self.buckets)]
-
-    def write(self, bucket: int, batch: pa.RecordBatch) -> None:
-        self.batches[bucket].append(batch)
-
-    def tables(self) -> list[pa.Table]:
-        known = next((b[0].schema for b in self.batches if b), None)
-        out = []
-        for bs in self.batches:
-            if bs:
-                out.append(concat_batches(bs))
-            else:
-                out.append(empty_table(known) if known is not None else pa.table({}))
-        return out
 
 
 @dataclass(frozen=True)

@@ -507,6 +507,18 @@ def test_combining_with_plain_data_instead_of_a_dataset() -> None:
     assert left.union(left).collect(gl.local(mode="inline")) == [(1,), (2,), (1,), (2,)]
 
 
+def test_union_of_different_widths_fails_when_the_step_is_built() -> None:
+    f = gl.Flow("widths")
+    one, two = f.ints([1]), f.slices([(1, "a")])
+    with pytest.raises(gl.SchemaError) as info:
+        one.union(one, two, name="both")
+    assert str(info.value).splitlines()[0] == (
+        "union of datasets with different numbers of fields: [1, 2]"
+    )
+    assert_mentions(str(info.value), "'both'")
+    assert info.value.hint == "select the same number of fields on every side first"
+
+
 def test_slices_rows_that_are_not_tuples_or_lists() -> None:
     f = gl.Flow("bad slices")
     with pytest.raises(gl.ArgumentError) as info:
@@ -639,6 +651,14 @@ def test_sort_over_a_field_of_mixed_types(runner: LocalRunner) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Outputs
+
+
+def test_save_in_an_unknown_format_fails_when_the_step_is_built(tmp_path: Path) -> None:
+    with pytest.raises(gl.ArgumentError) as info:
+        gl.Flow().range(0, 3).save(str(tmp_path / "out"), format="xml")
+    assert str(info.value).splitlines()[0] == "unknown save format 'xml'"
+    assert info.value.hint == "use one of parquet, csv, tsv, txt, jsonl"
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])

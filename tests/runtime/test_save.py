@@ -15,9 +15,10 @@ import pytest
 
 import gleamnb.runtime.save as save_mod
 from gleamnb.errors import ArgumentError, OutputError, SchemaError
-from gleamnb.files import FileSpec, list_files
+from gleamnb.files import FileSpec, list_files, saves
+from gleamnb.files.saves import part_name, prepare_output
 from gleamnb.rows import pyobject_array
-from gleamnb.runtime.save import ShardWriter, layout, parquet, part_name, prepare_output, writer
+from gleamnb.runtime.save import ShardWriter, parquet, writer
 
 ROWS = [
     ("plain", 1, 1.5, True),
@@ -252,7 +253,7 @@ def test_part_files_lists_only_this_save_s_parts(tmp_path: Path) -> None:
     for name in ("part-00000.csv", ".part-00001.csv.inprogress", "part-00002.csv", "notes.txt"):
         (out / name).write_text("x")
     (out / "part-00000.parquet").write_text("another format")
-    found = save_mod.part_files(str(out), "csv", 2)
+    found = saves.part_files(str(out), "csv", 2)
     assert found == {str(out / "part-00000.csv"), str(out / ".part-00001.csv.inprogress")}
 
 
@@ -286,7 +287,7 @@ def test_unwritable_folder_is_found_by_a_real_write(
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(layout.tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(saves.tempfile, "NamedTemporaryFile", refuse)
     with pytest.raises(OutputError) as err:
         prepare_output(str(tmp_path / "ro"), "csv")
     assert "cannot write to the output folder" in str(err.value)
@@ -319,5 +320,5 @@ def test_abort_leaves_nothing(tmp_path: Path) -> None:
 
 def test_doctests() -> None:
     with tempfile.TemporaryDirectory():
-        for module in (save_mod, layout, writer, parquet):
+        for module in (save_mod, saves, writer, parquet):
             assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0

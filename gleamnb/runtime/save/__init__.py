@@ -2,13 +2,14 @@
 
 ``save("out", format="csv")`` writes ``out/part-00000.csv``, ``out/part-00001.csv``, ... so
 ``gl.csv("out", header=True)`` (or any tool that reads a folder) reads it back.
-:func:`prepare_output` runs once per run, by the runner where the tasks write (the local
-runner: on this machine, once the run has started): it creates the folder, removes the part
-files of an earlier save there, and proves the folder is writable. Each task then
-writes its shard with a :class:`ShardWriter`. A part file is written under a hidden name and
-renamed when complete, so a failed or cancelled run never leaves a half-written part that a
-reader would take for data; the runner then removes the parts its finished tasks wrote too
-(see :func:`part_files`).
+:func:`~gleamnb.files.saves.prepare_output` runs once per run, by the runner where the tasks
+write (the local runner: on this machine, once the run has started): it creates the folder,
+removes the part files of an earlier save there, and proves the folder is writable. Each task
+then writes its shard with a :class:`ShardWriter`. A part file is written under a hidden name
+and renamed when complete, so a failed or cancelled run never leaves a half-written part that
+a reader would take for data; the runner then removes the parts its finished tasks wrote too
+(see :func:`~gleamnb.files.saves.part_files`). The formats and the part files' names are
+:mod:`gleamnb.files.saves`, shared with the api (which checks the format) and the runner.
 
 Formats: ``parquet`` (types kept), ``csv`` (header, quoting where needed), ``tsv`` (header, no
 quoting: a value holding a tab or newline is an error), ``txt`` (fields joined by tabs, no
@@ -17,7 +18,6 @@ written as ``str(value)``, None as an empty field (null in jsonl), and a Python-
 (``gleamnb.pyobject``) field as its ``repr``; parquet stores Python-object fields as ``str``.
 
 =============  ===============================================================================
-``layout``     driver side: the formats, part file names, :func:`prepare_output`
 ``writer``     :class:`ShardWriter`, the base of every format's writer: the part file under
                its in-progress name, the check that a field keeps one type, finishing, clean-up
 ``parquet``    parquet parts: row groups, the dictionary choice
@@ -30,6 +30,7 @@ Examples
 --------
 >>> import os, tempfile
 >>> import pyarrow as pa
+>>> from gleamnb.files.saves import prepare_output
 >>> out = os.path.join(tempfile.mkdtemp(), "out")
 >>> prepare_output(out, "csv")
 >>> w = ShardWriter(out, "csv", 0)
@@ -46,22 +47,10 @@ from __future__ import annotations
 
 from gleamnb.runtime.save.delimited import CsvShardWriter, TsvShardWriter, TxtShardWriter
 from gleamnb.runtime.save.jsonl import JsonlShardWriter
-from gleamnb.runtime.save.layout import (
-    SAVE_FORMATS,
-    check_format,
-    part_files,
-    part_name,
-    prepare_output,
-)
 from gleamnb.runtime.save.parquet import ParquetShardWriter
 from gleamnb.runtime.save.writer import ShardWriter
 
 __all__ = [
-    "SAVE_FORMATS",
-    "check_format",
-    "part_name",
-    "part_files",
-    "prepare_output",
     "ShardWriter",
     "ParquetShardWriter",
     "CsvShardWriter",

@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from gleamnb.errors import OutputError, SchemaError
+from gleamnb.files.saves import check_format, in_progress_name, part_name
 from gleamnb.rows import unify_schemas
-from gleamnb.runtime.save.layout import check_format, in_progress_name, part_name
 
 __all__ = ["ShardWriter"]
 
@@ -29,7 +29,7 @@ class ShardWriter:
     Parameters
     ----------
     path
-        The output folder (made by :func:`~gleamnb.runtime.save.layout.prepare_output`;
+        The output folder (made by :func:`~gleamnb.files.saves.prepare_output`;
         created here if missing).
     format
         ``parquet``, ``csv``, ``tsv``, ``txt`` or ``jsonl``.

@@ -1,4 +1,9 @@
-"""The driver's side of a save: the formats, the part files' names, the output folder."""
+"""The files of a save: its formats, its part files' names, the output folder.
+
+The api checks a save's format when the step is built, the runner prepares the folder and
+lists the parts a run wrote, and each task's writer names its part: one rule for all three.
+The writers themselves live in :mod:`gleamnb.runtime.save`.
+"""
 
 from __future__ import annotations
 
@@ -61,11 +66,11 @@ def part_files(path: str | os.PathLike[str], format: str, shards: int) -> set[st
     and nothing else.
 
     >>> import tempfile
-    >>> from gleamnb.runtime.save import ShardWriter
     >>> out = tempfile.mkdtemp()
-    >>> _ = ShardWriter(out, "csv", 1).close()
+    >>> for name in ("part-00001.csv", ".part-00002.csv.inprogress", "part-00009.csv", "x.csv"):
+    ...     _ = open(os.path.join(out, name), "w").write("a\\n")
     >>> sorted(os.path.basename(p) for p in part_files(out, "csv", 3))
-    ['part-00001.csv']
+    ['.part-00002.csv.inprogress', 'part-00001.csv']
     """
     folder = os.fspath(path)
     found = set()
