@@ -441,21 +441,24 @@ class _LocalRun:
         for ex in busy:
             ex.stop()
         deadline = time.monotonic() + grace
-        while any(ex.task is not None for ex in busy) and time.monotonic() < deadline:
-            try:
-                message = self.runner.inbox.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            ex = message.executor
-            if isinstance(message, ExecutorDied):
-                self.runner.drop(ex)
-                ex.task = None
-            elif not isinstance(message.message, Progress) and ex.task == message.message.task:
-                ex.task = None
-        for ex in busy:
-            if ex.task is not None:
-                self.runner.drop(ex)
-        self.reserved.clear()
+        try:
+            while any(ex.task is not None for ex in busy) and time.monotonic() < deadline:
+                try:
+                    message = self.runner.inbox.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                ex = message.executor
+                if isinstance(message, ExecutorDied):
+                    self.runner.drop(ex)
+                    ex.task = None
+                elif not isinstance(message.message, Progress) and ex.task == message.message.task:
+                    ex.task = None
+        finally:
+            # a Ctrl-C cuts the wait short; an executor still busy would never be idle again
+            for ex in busy:
+                if ex.task is not None:
+                    self.runner.drop(ex)
+            self.reserved.clear()
 
     def clean_up(self) -> None:
         for d in (self.mem_dir, self.disk_dir):

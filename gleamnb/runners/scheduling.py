@@ -30,20 +30,23 @@ run, after ``RunStarted``: a folder that cannot be written fails the run with ``
 
 What every run keeps, whatever drives it: the events come in the order
 :mod:`gleamnb.events` documents, and a run that started ends with exactly one
-``RunFinished``, ``RunFailed`` or ``RunCancelled``; a failure emits ``StageFailed`` for the
-stage it happened in; an exception of the runner's own code becomes a :class:`GleamError`
-naming the flow and that stage; a stage's pieces are freed as soon as the last stage reading
-them is done (a target's, never); a task of an ``on_disk()`` stage whose executor died runs
-again, up to twice; a failed or cancelled run removes every part file its saves wrote. The
-plan is never changed by a run: the cut points of a range sort go into the params of each
-:class:`Task` the core hands out.
+``RunFinished``, ``RunFailed`` or ``RunCancelled``, and raises its own error (a failure in
+stopping its tasks or cleaning up is a warning, a Ctrl-C meanwhile cuts them short); a
+failure emits ``StageFailed`` for the stage it happened in; an exception of the runner's own
+code becomes a :class:`GleamError` naming the flow and that stage; a stage's pieces are freed
+as soon as the last stage reading them is done (a target's, never); a task of an
+``on_disk()`` stage whose executor died runs again, up to twice; a failed or cancelled run
+removes every part file its saves wrote. The plan is never changed by a run: the cut points
+of a range sort go into the params of each :class:`Task` the core hands out.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -269,7 +272,8 @@ class Schedule:
         ``drive`` sets up, calls :meth:`start` and feeds the core until the stages are done.
         On a failure or a cancellation (``KeyboardInterrupt``) the tasks still running are
         stopped (``stop``) and what the run's saves wrote is removed; ``clean_up`` runs at
-        the end whatever happened. Exactly one terminal event is emitted.
+        the end whatever happened. Exactly one terminal event is emitted, and the error
+        raised is the run's own: see :meth:`end`.
         """
         self.t0 = self.clock()
         self.emit(
@@ -283,8 +287,9 @@ class Schedule:
         try:
             drive()
             outputs = collect_targets(self.plan, self.read_shards, self.extras)
+            self.end(clean_up)
         except KeyboardInterrupt:
-            self.abandon(stop)
+            self.end(clean_up, stop)
             self.emit(RunCancelled(self.run_id, seconds=self.clock() - self.t0))
             raise RunCancelledError(
                 "the run was cancelled",
@@ -293,7 +298,7 @@ class Schedule:
             ) from None
         except Exception as exc:
             err = exc if isinstance(exc, GleamError) else self.internal_error(exc)
-            self.abandon(stop)
+            self.end(clean_up, stop)
             err.with_context(flow=self.plan.flow)
             failed = self.failed_stage if self.failed_stage is not None else self.current
             if failed is not None:
@@ -302,8 +307,6 @@ class Schedule:
             if err is exc:
                 raise
             raise err from exc
-        finally:
-            clean_up()
         seconds = self.clock() - self.t0
         stages = [self.stats[s.id] for s in self.plan.stages]
         self.emit(RunFinished(self.run_id, seconds=seconds, rows=stages[-1].rows if stages else 0))
@@ -315,6 +318,30 @@ class Schedule:
             outputs,
             data_spilled_bytes=self.data_spilled,
         )
+
+    def end(self, clean_up: Callable[[], None], stop: Callable[[], None] | None = None) -> None:
+        """The run's last work before its terminal event.
+
+        After a failure or a cancellation (``stop`` given) the run is abandoned first
+        (:meth:`abandon`). Neither that nor ``clean_up`` may change how the run ends: an
+        error of theirs is a warning, and there a Ctrl-C only cuts them short (the user's
+        error, or the cancellation, is what the run raises). A Ctrl-C during the clean-up of
+        a run that went well cancels it.
+        """
+        steps = [clean_up] if stop is None else [functools.partial(self.abandon, stop), clean_up]
+        for step in steps:
+            try:
+                step()
+            except KeyboardInterrupt:
+                if stop is None:
+                    raise
+            except Exception as exc:
+                warnings.warn(
+                    f"the run of {self.plan.flow!r} ended, but its clean-up failed: "
+                    f"{type(exc).__name__}: {exc}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
 
     def start(self, data: Sequence[Sequence[Piece]] = ()) -> None:
         """Prepare the saves' folders, take the in-memory data and start the ready stages.
@@ -351,13 +378,16 @@ class Schedule:
     def abandon(self, stop: Callable[[], None]) -> None:
         """The run failed or was cancelled: stop its tasks and remove what its saves wrote."""
         self.ready.clear()
-        stop()
-        self.running.clear()
-        self.task_rows.clear()
-        for save in self.saves:
-            for leftover in self.storage.part_files(save.path, save.format, save.shards):
-                if leftover not in save.before:
-                    self.storage.remove(leftover)
+        try:
+            stop()
+        finally:
+            # whatever stopping did, the run keeps nothing
+            self.running.clear()
+            self.task_rows.clear()
+            for save in self.saves:
+                for leftover in self.storage.part_files(save.path, save.format, save.shards):
+                    if leftover not in save.before:
+                        self.storage.remove(leftover)
 
     def read_shards(self, shards: Shards) -> list[list[pa.Table]]:
         return [[self.storage.read(f) for r in refs for f in self.files_of(r)] for refs in shards]

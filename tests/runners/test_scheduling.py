@@ -556,3 +556,94 @@ def test_a_save_folder_that_cannot_be_prepared_fails_the_started_run() -> None:
     assert (info.value.flow, info.value.step) == ("save", "save")
     assert d.kinds() == [("RunStarted", None), ("RunFailed", None)]
     assert d.calls == ["stop", "clean up"]
+
+
+def test_a_run_whose_stop_fails_still_ends_with_one_run_failed_and_the_driver_s_error() -> None:
+    d = Driver(save_flow())
+
+    def drive() -> None:
+        d.schedule.start()
+        d.take(1)
+        d.storage.parts["out"] = {"out/.part-00000.csv.inprogress"}
+        raise ValueError("a fault in the driver")
+
+    def stop() -> None:
+        d.calls.append("stop")
+        raise OSError("the executors could not be told to stop")
+
+    with (
+        pytest.raises(gl.GleamError) as info,
+        pytest.warns(RuntimeWarning, match="OSError: the executors could not be told to stop"),
+    ):
+        d.schedule.run(drive, stop, lambda: d.calls.append("clean up"))
+    err = info.value
+    assert type(err) is gl.GleamError and err.flow == "save"
+    assert "ValueError: a fault in the driver" in str(err)
+    assert isinstance(err.__cause__, ValueError)
+    terminal = [k for k, _ in d.kinds() if k in ("RunFinished", "RunFailed", "RunCancelled")]
+    assert terminal == ["RunFailed"] and d.kinds()[-1] == ("RunFailed", None)
+    # the rest of the clean-up still happened
+    assert d.storage.removed == {"out/.part-00000.csv.inprogress"}
+    assert d.calls == ["stop", "clean up"]
+    assert not d.schedule.running and not d.schedule.ready
+
+
+def test_a_ctrl_c_while_a_failed_run_stops_its_tasks_still_ends_with_one_run_failed() -> None:
+    d = Driver(save_flow())
+
+    def drive() -> None:
+        d.schedule.start()
+        first, _ = d.take()
+        d.storage.parts["out"] = {"out/.part-00000.csv.inprogress"}
+        d.schedule.task_failed(TaskFailed(first.id, gl.UserCodeError("map raised", step="same")))
+
+    def stop() -> None:
+        d.calls.append("stop")
+        raise KeyboardInterrupt  # while waiting for the executors to stop
+
+    with pytest.raises(gl.UserCodeError) as info:
+        d.schedule.run(drive, stop, lambda: d.calls.append("clean up"))
+    assert (info.value.flow, info.value.step) == ("save", "same")
+    assert d.kinds()[-2:] == [("StageFailed", 0), ("RunFailed", None)]
+    assert [k for k, _ in d.kinds()].count("RunFailed") == 1
+    assert "RunCancelled" not in [k for k, _ in d.kinds()]
+    assert d.storage.removed == {"out/.part-00000.csv.inprogress"}
+    assert d.calls == ["stop", "clean up"]
+
+
+def test_a_cancelled_run_whose_stop_fails_still_ends_with_one_run_cancelled() -> None:
+    d = Driver(save_flow())
+
+    def drive() -> None:
+        d.schedule.start()
+        d.take(1)
+        raise KeyboardInterrupt
+
+    def stop() -> None:
+        raise OSError("no such process")
+
+    with pytest.raises(gl.RunCancelledError), pytest.warns(RuntimeWarning, match="no such"):
+        d.schedule.run(drive, stop, lambda: d.calls.append("clean up"))
+    assert d.kinds() == [("RunStarted", None), ("StageStarted", 0), ("RunCancelled", None)]
+    assert d.calls == ["clean up"]
+
+
+def test_a_failing_clean_up_neither_replaces_the_result_nor_the_terminal_event() -> None:
+    f = gl.Flow("clean")
+    f.range(0, 10, shards=2).map(lambda x: x, name="same").printlnf("%d")
+    d = Driver(f)
+
+    def drive() -> None:
+        d.schedule.start()
+        for t in d.take():
+            d.schedule.task_done(done(t, rows=1, pieces=[None]))
+
+    def clean_up() -> None:
+        raise PermissionError("cannot remove the run's folder")
+
+    with pytest.warns(RuntimeWarning, match="PermissionError: cannot remove"):
+        result = d.schedule.run(drive, lambda: d.calls.append("stop"), clean_up)
+    assert result.rows == 2
+    assert d.kinds()[-1] == ("RunFinished", None)
+    assert [k for k, _ in d.kinds()].count("RunFinished") == 1
+    assert d.calls == []
