@@ -14,9 +14,9 @@ import pyarrow as pa
 import pytest
 
 import gleamnb as gl
+from gleamnb.rows.convert import batch_to_rows, rows_to_batch
 from gleamnb.runtime.context import TableInputs, TaskContext
 from gleamnb.runtime.ops.mappers import AppendOneOp, LowercaseOp, TokenizeOp
-from gleamnb.runtime.rows import batch_to_rows, rows_to_batch
 
 Rows = list[tuple[Any, ...]]
 
