@@ -25,13 +25,12 @@ import os
 import queue
 import re
 import shutil
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
-import cloudpickle
 import pyarrow as pa
 
 from gleamnb.errors import ArgumentError
@@ -47,8 +46,8 @@ from gleamnb.runners.pool import (
     Message,
 )
 from gleamnb.runners.result import RunResult
-from gleamnb.runners.scheduling import Schedule, Task
-from gleamnb.runtime.protocol import Progress, RunTask, TaskDone
+from gleamnb.runners.scheduling import Schedule
+from gleamnb.runtime.protocol import Progress
 from gleamnb.runtime.save import part_files, prepare_output
 from gleamnb.runtime.stage import Discard
 from gleamnb.runtime.store import Piece, read_piece, read_schema, write_piece
@@ -290,8 +289,6 @@ class _LocalRun:
         self.mem_dir = os.path.join(runner.memory_root, base)
         self.disk_dir = os.path.join(runner.spill_dir, base)
         self.reserved: dict[int, int] = {}  # task -> shared-memory allowance while it runs
-        self.blobs: dict[int, bytes] = {}
-        self.sys_path = tuple(os.path.abspath(p or os.curdir) for p in sys.path)
 
     def go(self) -> RunResult:
         return self.schedule.run(self.drive, self.stop_running, self.clean_up)
@@ -355,14 +352,24 @@ class _LocalRun:
 
     def dispatch(self) -> None:
         schedule = self.schedule
+        budget = self.runner.memory_limit / self.runner.size
         while schedule.ready:
             ex = self.runner.idle_executor()
             if ex is None:
                 return
             task = schedule.take(self.runner.next_task_id())
-            with schedule.working_on(task.stage.id):
-                allowance = self.allowance(task.stage)
-                msg = self.task_message(task, allowance, ex)
+            st = task.stage
+            with schedule.working_on(st.id):
+                allowance = self.allowance(st)
+                params: dict[str, Any] = {"memory_budget": budget}
+                if allowance is not None:
+                    params.update(memory_allowance=allowance, spill_dir=self.disk_dir)
+                msg = schedule.run_task(
+                    task,
+                    out_dir=self.disk_dir if st.on_disk else self.mem_dir,
+                    send_spec=task.key not in ex.loaded,
+                    **params,
+                )
             self.reserved[task.id] = allowance or 0
             ex.submit(msg)
 
@@ -381,51 +388,19 @@ class _LocalRun:
         starting = max(1, min(len(self.schedule.ready) + 1, self.runner.idle_count()))
         return max(0, self.runner.memory_limit - held) // starting
 
-    def task_message(self, task: Task, allowance: int | None, ex: Executor) -> RunTask:
-        st, j = task.stage, task.shard
-        params = task.params
-        params["memory_budget"] = self.runner.memory_limit / self.runner.size
-        if allowance is not None:
-            params.update(memory_allowance=allowance, spill_dir=self.disk_dir)
-        blob = None
-        if task.key not in ex.loaded:
-            blob = self.blobs.get(st.id)
-            if blob is None:
-                blob = self.blobs[st.id] = cloudpickle.dumps(self.schedule.stage_spec(st))
-        return RunTask(
-            task=task.id,
-            stage_key=task.key,
-            stage_blob=blob,
-            shard=j,
-            inputs=task.inputs,
-            params=params,
-            out_dir=self.disk_dir if st.on_disk else self.mem_dir,
-            prefix=f"s{st.id}-t{j}",
-            where={"flow": self.plan.flow, "stage": st.name, "shard": f"{j + 1}/{st.tasks}"},
-            sys_path=self.sys_path,
-        )
-
     def handle(self, message: Message) -> None:
         ex = message.executor
-        schedule = self.schedule
         if isinstance(message, ExecutorDied):
             self.runner.drop(ex)
             task = ex.task
-            if task is not None and task in schedule.running:
+            if task is not None and task in self.schedule.running:
                 self.end_task(ex, task)
-                schedule.task_lost(task, message.code, ex.crash_report())
+                self.schedule.task_lost(task, message.code, ex.crash_report())
             return
         msg = message.message
-        if msg.task not in schedule.running:
-            return  # from an earlier, stopped run
-        if isinstance(msg, Progress):
-            schedule.progress(msg.task, msg.rows)
-            return
-        self.end_task(ex, msg.task)
-        if isinstance(msg, TaskDone):
-            schedule.task_done(msg)
-        else:
-            schedule.task_failed(msg)
+        if not isinstance(msg, Progress) and ex.task == msg.task:
+            self.end_task(ex, msg.task)
+        self.schedule.receive(msg)
 
     def end_task(self, ex: Executor, task: int) -> None:
         """Forget a task that ended (done, failed or with its executor)."""

@@ -14,14 +14,16 @@ its memory budget — and tells the core what happened::
         while not schedule.done:
             while schedule.ready and an executor is free:
                 task = schedule.take(task_id)  # stage, shard, input files, params
-                ...send it...
-            ...wait for a message, then one of...
-            schedule.progress(task_id, rows)
-            schedule.task_done(done)  # a TaskDone
-            schedule.task_failed(failed)  # a TaskFailed: raises its error
-            schedule.task_lost(task_id, exit_code, crash_report)  # its executor died
+                send(schedule.run_task(task, out_dir=..., send_spec=..., **local_params))
+            ...wait for a message, then...
+            schedule.receive(msg)  # a Progress, TaskDone or TaskFailed (raises its error)
+            schedule.task_lost(task_id, exit_code, crash_report)  # or: its executor died
 
     result = schedule.run(drive, stop=stop_running_tasks, clean_up=remove_run_folders)
+
+:meth:`Schedule.run_task` builds the message that runs a task on an executor, and pickles
+each stage's spec once per run; the driver adds only what is its own: the folder the task
+writes to, whether this executor already has the stage, and its memory parameters.
 
 Facts that take I/O (the schema of a sorted run, the part files in a save's folder) and the
 file work itself (deleting a piece, preparing a save's folder where its tasks write) come from
@@ -44,6 +46,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import sys
 import time
 import uuid
 import warnings
@@ -52,6 +56,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import cloudpickle
 import pyarrow as pa
 
 from gleamnb.errors import ExecutorCrashedError, GleamError, RunCancelledError
@@ -80,7 +85,7 @@ from gleamnb.runners.base import (
 )
 from gleamnb.runners.result import RunResult, StageStats, StepTotals
 from gleamnb.runtime.ops.io import SaveOp
-from gleamnb.runtime.protocol import TaskDone, TaskFailed
+from gleamnb.runtime.protocol import Progress, RunTask, TaskDone, TaskFailed
 from gleamnb.runtime.sorting import boundaries
 from gleamnb.runtime.stage import MergeRange, StageSpec
 from gleamnb.runtime.store import Piece
@@ -228,6 +233,9 @@ class Schedule:
         self.last_progress: dict[int, float] = {}
         self.failed_stage: int | None = None
         self.current: int | None = None  # the stage the driver is working on
+        self.specs: dict[int, bytes] = {}  # each stage's pickled spec, once per run
+        # functions that travel by reference import in the executor from the same path
+        self.sys_path = tuple(os.path.abspath(p or os.curdir) for p in sys.path)
         self.t0 = clock()
 
     # -- events and errors ---------------------------------------------------------------------
@@ -493,6 +501,45 @@ class Schedule:
         inputs = [[f.path for r in shards[j] for f in self.files_of(r)] for shards in st.inputs]
         self.running[task_id] = (sid, j)
         return Task(task_id, st, j, f"{self.run_id}-{sid}", inputs, params)
+
+    def run_task(self, task: Task, *, out_dir: str, send_spec: bool, **params: Any) -> RunTask:
+        """The message that runs ``task`` on an executor, writing its pieces to ``out_dir``.
+
+        ``send_spec``: the executor has not loaded the task's stage yet (the pickled spec goes
+        with it). ``params`` are the driver's own parameters of the task (its memory budget
+        and allowance, its spill folder), added to the task's.
+        """
+        st, j = task.stage, task.shard
+        blob = None
+        if send_spec:
+            blob = self.specs.get(st.id)
+            if blob is None:
+                blob = self.specs[st.id] = cloudpickle.dumps(self.stage_spec(st))
+        task.params.update(params)
+        return RunTask(
+            task=task.id,
+            stage_key=task.key,
+            stage_blob=blob,
+            shard=j,
+            inputs=task.inputs,
+            params=task.params,
+            out_dir=out_dir,
+            prefix=f"s{st.id}-t{j}",
+            where={"flow": self.plan.flow, "stage": st.name, "shard": f"{j + 1}/{st.tasks}"},
+            sys_path=self.sys_path,
+        )
+
+    def receive(self, msg: Progress | TaskDone | TaskFailed) -> None:
+        """An executor's report on a task: progress, done or failed (this raises its error).
+
+        Reports of a task that is not running (of an earlier, stopped run) change nothing.
+        """
+        if isinstance(msg, Progress):
+            self.progress(msg.task, msg.rows)
+        elif isinstance(msg, TaskDone):
+            self.task_done(msg)
+        else:
+            self.task_failed(msg)
 
     def progress(self, task_id: int, rows: int) -> None:
         """A running task reports the rows it has emitted so far."""

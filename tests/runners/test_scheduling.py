@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
 from collections.abc import Callable
 from typing import Any
 
+import cloudpickle
 import pyarrow as pa
 import pytest
 
@@ -22,7 +24,7 @@ from gleamnb import events
 from gleamnb.planner.physical import PhysicalPlan
 from gleamnb.runners.scheduling import Schedule, Task
 from gleamnb.runtime.context import StepStats
-from gleamnb.runtime.protocol import TaskDone, TaskFailed
+from gleamnb.runtime.protocol import Progress, TaskDone, TaskFailed
 from gleamnb.runtime.store import Piece
 
 
@@ -428,6 +430,56 @@ def test_reports_of_tasks_that_are_not_running_are_ignored() -> None:
     assert len(d.seen) == before
     assert list(d.schedule.running) == [task.id] and list(d.schedule.ready) == [(0, 1)]
     assert d.schedule.memory_bytes == 0 and d.schedule.stats[0].rows == 0
+
+
+def test_receive_passes_each_report_on_and_ignores_tasks_that_are_not_running() -> None:
+    f = gl.Flow("receive")
+    f.range(0, 10, shards=2).map(lambda x: x, name="same").printlnf("%d")
+    d = Driver(f)
+    d.schedule.start()
+    first, second = d.take()
+    d.schedule.receive(Progress(first.id, 4))
+    d.schedule.receive(Progress(999, 50))  # no task of this run
+    d.schedule.receive(TaskDone(999, [Piece("mem/old", 1, 8)], [StepStats("range", 1, 8)]))
+    d.schedule.receive(TaskFailed(999, gl.GleamError("an old failure")))
+    d.schedule.receive(done(first, rows=3, pieces=[None]))
+    progress = [(e.done, e.rows) for e in d.seen if isinstance(e, events.StageProgress)]
+    assert progress == [(0, 4), (1, 3)]
+    assert list(d.schedule.running) == [second.id]
+    with pytest.raises(gl.UserCodeError) as info:
+        d.schedule.receive(TaskFailed(second.id, gl.UserCodeError("map raised", step="same")))
+    assert (info.value.flow, info.value.step) == ("receive", "same")
+    assert not d.schedule.running and d.schedule.failed_stage == 0
+
+
+def test_run_task_names_the_task_and_sends_each_stage_s_spec_pickled_once() -> None:
+    f = gl.Flow("message")
+    f.range(0, 10, shards=2).map(lambda x: x + 1, name="plus").printlnf("%d")
+    d = Driver(f)
+    d.schedule.start()
+    first, second = d.take()
+    own = dict(first.params)
+    msg = d.schedule.run_task(first, out_dir="mem/run", send_spec=True, memory_budget=64)
+    again = d.schedule.run_task(second, out_dir="mem/run", send_spec=True)
+    loaded = d.schedule.run_task(second, out_dir="disk/run", send_spec=False)
+    assert (msg.task, msg.shard, msg.inputs, msg.out_dir) == (first.id, 0, first.inputs, "mem/run")
+    assert msg.params == {**own, "memory_budget": 64}
+    assert (msg.prefix, again.prefix) == ("s0-t0", "s0-t1")
+    assert msg.where == {"flow": "message", "stage": "range->plus", "shard": "1/2"}
+    assert again.where["shard"] == "2/2" and loaded.out_dir == "disk/run"
+    assert msg.stage_key == again.stage_key == f"{d.schedule.run_id}-0"
+    assert msg.sys_path and all(os.path.isabs(p) for p in msg.sys_path)
+    # pickled once for the run, and not sent to an executor that has the stage
+    assert msg.stage_blob is not None and again.stage_blob is msg.stage_blob
+    assert loaded.stage_blob is None
+    spec = cloudpickle.loads(msg.stage_blob)
+    assert (spec.key, spec.name, spec.flow, spec.num_tasks) == (
+        msg.stage_key,
+        "range->plus",
+        "message",
+        2,
+    )
+    assert [op.name for op in spec.ops] == ["plus"]
 
 
 # ---------------------------------------------------------------------------------------------
