@@ -69,21 +69,19 @@ from gleamnb.events import (
     RunStarted,
     StageFailed,
     StageFinished,
+    StageInfo,
     StageProgress,
     StageStarted,
 )
 from gleamnb.planner.physical import PhysicalPlan, PhysicalStage, Ref, Shards
-from gleamnb.runners.base import (
-    check_shards_agree,
-    collect_targets,
+from gleamnb.runners.crashes import (
     crashed_step,
-    emit,
     function_steps,
     restore_filenames,
     stage_functions,
-    stage_infos,
 )
 from gleamnb.runners.result import RunResult, StageStats, StepTotals
+from gleamnb.runners.targets import check_shards_agree, collect_targets
 from gleamnb.runtime.ops.io import SaveOp
 from gleamnb.runtime.protocol import Progress, RunTask, TaskDone, TaskFailed
 from gleamnb.runtime.sorting import boundaries
@@ -157,6 +155,21 @@ class _Save:
     format: str
     shards: int
     before: frozenset[str]
+
+
+def _stage_infos(plan: PhysicalPlan) -> tuple[StageInfo, ...]:
+    """The stages as the DAG views draw them (in-memory data stages left out)."""
+    return tuple(
+        StageInfo(
+            id=s.id,
+            name=s.name,
+            tasks=s.tasks,
+            datasets=tuple(s.datasets),
+            inputs=tuple(u for u in s.upstream() if u >= 0),
+            output=s.output.describe() if s.output is not None else "forward",
+        )
+        for s in plan.stages
+    )
 
 
 def _piece_files(pieces: Sequence[Piece | None] | None) -> Iterator[Piece]:
@@ -241,7 +254,12 @@ class Schedule:
     # -- events and errors ---------------------------------------------------------------------
 
     def emit(self, event: Event) -> None:
-        emit(self.listeners, event)
+        """Deliver ``event``; a failing listener is reported once and never stops the run."""
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception as exc:  # a display bug must not lose the user's run
+                warnings.warn(f"progress listener {listener!r} failed: {exc!r}", stacklevel=2)
 
     @contextlib.contextmanager
     def working_on(self, sid: int) -> Iterator[None]:
@@ -289,7 +307,7 @@ class Schedule:
                 self.run_id,
                 flow=self.plan.flow,
                 runner=self.runner,
-                stages=stage_infos(self.plan),
+                stages=_stage_infos(self.plan),
             )
         )
         try:
