@@ -20,18 +20,15 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import math
 import os
 import queue
-import re
 import shutil
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
-import cloudpickle
 import pyarrow as pa
 
 from gleamnb.errors import ArgumentError
@@ -48,61 +45,13 @@ from gleamnb.runners.pool import (
     Message,
 )
 from gleamnb.runners.result import RunResult
-from gleamnb.runners.scheduling import Schedule, Task
-from gleamnb.runtime.protocol import Progress, RunTask, TaskDone
+from gleamnb.runners.scheduling import Schedule
+from gleamnb.runners.sizes import parse_size
+from gleamnb.runtime.protocol import Progress
 from gleamnb.runtime.stage import Discard
 from gleamnb.runtime.store import Piece, read_piece, read_schema, write_piece
 
-__all__ = ["LocalRunner", "parse_size"]
-
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 10**3,
-    "kb": 10**3,
-    "m": 10**6,
-    "mb": 10**6,
-    "g": 10**9,
-    "gb": 10**9,
-    "t": 10**12,
-    "tb": 10**12,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-}
-
-
-def parse_size(size: int | float | str, what: str | None = None) -> int:
-    """Bytes in ``size``: a number of bytes, or text like ``"512MB"``, ``"2GiB"``.
-
-    ``what`` names the setting in error messages.
-
-    >>> parse_size("512MB"), parse_size("1.5GiB"), parse_size(1024)
-    (512000000, 1610612736, 1024)
-    >>> parse_size("-5MB", "memory_limit")
-    Traceback (most recent call last):
-    ...
-    gleamnb.errors.ArgumentError: memory_limit: a size cannot be negative, got '-5MB'
-      fix: give a size of 0 bytes or more, e.g. "512MB" or "2GiB"
-    """
-    hint = 'write it as bytes (an int) or with a unit, e.g. "512MB" or "2GiB"'
-    prefix = f"{what}: " if what else ""
-    if isinstance(size, (int, float)) and not isinstance(size, bool):
-        value = float(size)
-    else:
-        m = re.fullmatch(r"\s*([-+]?[0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(size))
-        if m is None or m.group(2).lower() not in _UNITS:
-            raise ArgumentError(f"{prefix}cannot read the size {size!r}", hint=hint)
-        value = float(m.group(1)) * _UNITS[m.group(2).lower()]
-    if not math.isfinite(value):
-        raise ArgumentError(f"{prefix}cannot read the size {size!r}", hint=hint)
-    if value < 0:
-        raise ArgumentError(
-            f"{prefix}a size cannot be negative, got {size!r}",
-            hint='give a size of 0 bytes or more, e.g. "512MB" or "2GiB"',
-        )
-    return int(value)
+__all__ = ["LocalRunner"]
 
 
 def _memory_root() -> str:
@@ -290,8 +239,6 @@ class _LocalRun:
         self.mem_dir = os.path.join(runner.memory_root, base)
         self.disk_dir = os.path.join(runner.spill_dir, base)
         self.reserved: dict[int, int] = {}  # task -> shared-memory allowance while it runs
-        self.blobs: dict[int, bytes] = {}
-        self.sys_path = tuple(os.path.abspath(p or os.curdir) for p in sys.path)
 
     def go(self) -> RunResult:
         return self.schedule.run(self.drive, self.stop_running, self.clean_up)
@@ -355,14 +302,24 @@ class _LocalRun:
 
     def dispatch(self) -> None:
         schedule = self.schedule
+        budget = self.runner.memory_limit / self.runner.size
         while schedule.ready:
             ex = self.runner.idle_executor()
             if ex is None:
                 return
             task = schedule.take(self.runner.next_task_id())
-            with schedule.working_on(task.stage.id):
-                allowance = self.allowance(task.stage)
-                msg = self.task_message(task, allowance, ex)
+            st = task.stage
+            with schedule.working_on(st.id):
+                allowance = self.allowance(st)
+                params: dict[str, Any] = {"memory_budget": budget}
+                if allowance is not None:
+                    params.update(memory_allowance=allowance, spill_dir=self.disk_dir)
+                msg = schedule.run_task(
+                    task,
+                    out_dir=self.disk_dir if st.on_disk else self.mem_dir,
+                    send_spec=task.key not in ex.loaded,
+                    **params,
+                )
             self.reserved[task.id] = allowance or 0
             ex.submit(msg)
 
@@ -381,51 +338,19 @@ class _LocalRun:
         starting = max(1, min(len(self.schedule.ready) + 1, self.runner.idle_count()))
         return max(0, self.runner.memory_limit - held) // starting
 
-    def task_message(self, task: Task, allowance: int | None, ex: Executor) -> RunTask:
-        st, j = task.stage, task.shard
-        params = task.params
-        params["memory_budget"] = self.runner.memory_limit / self.runner.size
-        if allowance is not None:
-            params.update(memory_allowance=allowance, spill_dir=self.disk_dir)
-        blob = None
-        if task.key not in ex.loaded:
-            blob = self.blobs.get(st.id)
-            if blob is None:
-                blob = self.blobs[st.id] = cloudpickle.dumps(self.schedule.stage_spec(st))
-        return RunTask(
-            task=task.id,
-            stage_key=task.key,
-            stage_blob=blob,
-            shard=j,
-            inputs=task.inputs,
-            params=params,
-            out_dir=self.disk_dir if st.on_disk else self.mem_dir,
-            prefix=f"s{st.id}-t{j}",
-            where={"flow": self.plan.flow, "stage": st.name, "shard": f"{j + 1}/{st.tasks}"},
-            sys_path=self.sys_path,
-        )
-
     def handle(self, message: Message) -> None:
         ex = message.executor
-        schedule = self.schedule
         if isinstance(message, ExecutorDied):
             self.runner.drop(ex)
             task = ex.task
-            if task is not None and task in schedule.running:
+            if task is not None and task in self.schedule.running:
                 self.end_task(ex, task)
-                schedule.task_lost(task, message.code, ex.crash_report())
+                self.schedule.task_lost(task, message.code, ex.crash_report())
             return
         msg = message.message
-        if msg.task not in schedule.running:
-            return  # from an earlier, stopped run
-        if isinstance(msg, Progress):
-            schedule.progress(msg.task, msg.rows)
-            return
-        self.end_task(ex, msg.task)
-        if isinstance(msg, TaskDone):
-            schedule.task_done(msg)
-        else:
-            schedule.task_failed(msg)
+        if not isinstance(msg, Progress) and ex.task == msg.task:
+            self.end_task(ex, msg.task)
+        self.schedule.receive(msg)
 
     def end_task(self, ex: Executor, task: int) -> None:
         """Forget a task that ended (done, failed or with its executor)."""
@@ -441,21 +366,24 @@ class _LocalRun:
         for ex in busy:
             ex.stop()
         deadline = time.monotonic() + grace
-        while any(ex.task is not None for ex in busy) and time.monotonic() < deadline:
-            try:
-                message = self.runner.inbox.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            ex = message.executor
-            if isinstance(message, ExecutorDied):
-                self.runner.drop(ex)
-                ex.task = None
-            elif not isinstance(message.message, Progress) and ex.task == message.message.task:
-                ex.task = None
-        for ex in busy:
-            if ex.task is not None:
-                self.runner.drop(ex)
-        self.reserved.clear()
+        try:
+            while any(ex.task is not None for ex in busy) and time.monotonic() < deadline:
+                try:
+                    message = self.runner.inbox.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                ex = message.executor
+                if isinstance(message, ExecutorDied):
+                    self.runner.drop(ex)
+                    ex.task = None
+                elif not isinstance(message.message, Progress) and ex.task == message.message.task:
+                    ex.task = None
+        finally:
+            # a Ctrl-C cuts the wait short; an executor still busy would never be idle again
+            for ex in busy:
+                if ex.task is not None:
+                    self.runner.drop(ex)
+            self.reserved.clear()
 
     def clean_up(self) -> None:
         for d in (self.mem_dir, self.disk_dir):

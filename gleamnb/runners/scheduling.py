@@ -14,14 +14,16 @@ its memory budget — and tells the core what happened::
         while not schedule.done:
             while schedule.ready and an executor is free:
                 task = schedule.take(task_id)  # stage, shard, input files, params
-                ...send it...
-            ...wait for a message, then one of...
-            schedule.progress(task_id, rows)
-            schedule.task_done(done)  # a TaskDone
-            schedule.task_failed(failed)  # a TaskFailed: raises its error
-            schedule.task_lost(task_id, exit_code, crash_report)  # its executor died
+                send(schedule.run_task(task, out_dir=..., send_spec=..., **local_params))
+            ...wait for a message, then...
+            schedule.receive(msg)  # a Progress, TaskDone or TaskFailed (raises its error)
+            schedule.task_lost(task_id, exit_code, crash_report)  # or: its executor died
 
     result = schedule.run(drive, stop=stop_running_tasks, clean_up=remove_run_folders)
+
+:meth:`Schedule.run_task` builds the message that runs a task on an executor, and pickles
+each stage's spec once per run; the driver adds only what is its own: the folder the task
+writes to, whether this executor already has the stage, and its memory parameters.
 
 Facts that take I/O (the schema of a sorted run, the part files in a save's folder) and the
 file work itself (deleting a piece, preparing a save's folder where its tasks write) come from
@@ -30,25 +32,31 @@ run, after ``RunStarted``: a folder that cannot be written fails the run with ``
 
 What every run keeps, whatever drives it: the events come in the order
 :mod:`gleamnb.events` documents, and a run that started ends with exactly one
-``RunFinished``, ``RunFailed`` or ``RunCancelled``; a failure emits ``StageFailed`` for the
-stage it happened in; an exception of the runner's own code becomes a :class:`GleamError`
-naming the flow and that stage; a stage's pieces are freed as soon as the last stage reading
-them is done (a target's, never); a task of an ``on_disk()`` stage whose executor died runs
-again, up to twice; a failed or cancelled run removes every part file its saves wrote. The
-plan is never changed by a run: the cut points of a range sort go into the params of each
-:class:`Task` the core hands out.
+``RunFinished``, ``RunFailed`` or ``RunCancelled``, and raises its own error (a failure in
+stopping its tasks or cleaning up is a warning, a Ctrl-C meanwhile cuts them short); a
+failure emits ``StageFailed`` for the stage it happened in; an exception of the runner's own
+code becomes a :class:`GleamError` naming the flow and that stage; a stage's pieces are freed
+as soon as the last stage reading them is done (a target's, never); a task of an
+``on_disk()`` stage whose executor died runs again, up to twice; a failed or cancelled run
+removes every part file its saves wrote. The plan is never changed by a run: the cut points
+of a range sort go into the params of each :class:`Task` the core hands out.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
+import sys
 import time
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import cloudpickle
 import pyarrow as pa
 
 from gleamnb.errors import ExecutorCrashedError, GleamError, RunCancelledError
@@ -61,23 +69,21 @@ from gleamnb.events import (
     RunStarted,
     StageFailed,
     StageFinished,
+    StageInfo,
     StageProgress,
     StageStarted,
 )
 from gleamnb.planner.physical import PhysicalPlan, PhysicalStage, Ref, Shards
-from gleamnb.runners.base import (
-    check_shards_agree,
-    collect_targets,
+from gleamnb.runners.crashes import (
     crashed_step,
-    emit,
     function_steps,
     restore_filenames,
     stage_functions,
-    stage_infos,
 )
 from gleamnb.runners.result import RunResult, StageStats, StepTotals
+from gleamnb.runners.targets import check_shards_agree, collect_targets
 from gleamnb.runtime.ops.io import SaveOp
-from gleamnb.runtime.protocol import TaskDone, TaskFailed
+from gleamnb.runtime.protocol import Progress, RunTask, TaskDone, TaskFailed
 from gleamnb.runtime.sorting import boundaries
 from gleamnb.runtime.stage import MergeRange, StageSpec
 from gleamnb.runtime.store import Piece
@@ -149,6 +155,21 @@ class _Save:
     format: str
     shards: int
     before: frozenset[str]
+
+
+def _stage_infos(plan: PhysicalPlan) -> tuple[StageInfo, ...]:
+    """The stages as the DAG views draw them (in-memory data stages left out)."""
+    return tuple(
+        StageInfo(
+            id=s.id,
+            name=s.name,
+            tasks=s.tasks,
+            datasets=tuple(s.datasets),
+            inputs=tuple(u for u in s.upstream() if u >= 0),
+            output=s.output.describe() if s.output is not None else "forward",
+        )
+        for s in plan.stages
+    )
 
 
 def _piece_files(pieces: Sequence[Piece | None] | None) -> Iterator[Piece]:
@@ -225,12 +246,20 @@ class Schedule:
         self.last_progress: dict[int, float] = {}
         self.failed_stage: int | None = None
         self.current: int | None = None  # the stage the driver is working on
+        self.specs: dict[int, bytes] = {}  # each stage's pickled spec, once per run
+        # functions that travel by reference import in the executor from the same path
+        self.sys_path = tuple(os.path.abspath(p or os.curdir) for p in sys.path)
         self.t0 = clock()
 
     # -- events and errors ---------------------------------------------------------------------
 
     def emit(self, event: Event) -> None:
-        emit(self.listeners, event)
+        """Deliver ``event``; a failing listener is reported once and never stops the run."""
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception as exc:  # a display bug must not lose the user's run
+                warnings.warn(f"progress listener {listener!r} failed: {exc!r}", stacklevel=2)
 
     @contextlib.contextmanager
     def working_on(self, sid: int) -> Iterator[None]:
@@ -269,7 +298,8 @@ class Schedule:
         ``drive`` sets up, calls :meth:`start` and feeds the core until the stages are done.
         On a failure or a cancellation (``KeyboardInterrupt``) the tasks still running are
         stopped (``stop``) and what the run's saves wrote is removed; ``clean_up`` runs at
-        the end whatever happened. Exactly one terminal event is emitted.
+        the end whatever happened. Exactly one terminal event is emitted, and the error
+        raised is the run's own: see :meth:`end`.
         """
         self.t0 = self.clock()
         self.emit(
@@ -277,14 +307,15 @@ class Schedule:
                 self.run_id,
                 flow=self.plan.flow,
                 runner=self.runner,
-                stages=stage_infos(self.plan),
+                stages=_stage_infos(self.plan),
             )
         )
         try:
             drive()
             outputs = collect_targets(self.plan, self.read_shards, self.extras)
+            self.end(clean_up)
         except KeyboardInterrupt:
-            self.abandon(stop)
+            self.end(clean_up, stop)
             self.emit(RunCancelled(self.run_id, seconds=self.clock() - self.t0))
             raise RunCancelledError(
                 "the run was cancelled",
@@ -293,7 +324,7 @@ class Schedule:
             ) from None
         except Exception as exc:
             err = exc if isinstance(exc, GleamError) else self.internal_error(exc)
-            self.abandon(stop)
+            self.end(clean_up, stop)
             err.with_context(flow=self.plan.flow)
             failed = self.failed_stage if self.failed_stage is not None else self.current
             if failed is not None:
@@ -302,8 +333,6 @@ class Schedule:
             if err is exc:
                 raise
             raise err from exc
-        finally:
-            clean_up()
         seconds = self.clock() - self.t0
         stages = [self.stats[s.id] for s in self.plan.stages]
         self.emit(RunFinished(self.run_id, seconds=seconds, rows=stages[-1].rows if stages else 0))
@@ -315,6 +344,30 @@ class Schedule:
             outputs,
             data_spilled_bytes=self.data_spilled,
         )
+
+    def end(self, clean_up: Callable[[], None], stop: Callable[[], None] | None = None) -> None:
+        """The run's last work before its terminal event.
+
+        After a failure or a cancellation (``stop`` given) the run is abandoned first
+        (:meth:`abandon`). Neither that nor ``clean_up`` may change how the run ends: an
+        error of theirs is a warning, and there a Ctrl-C only cuts them short (the user's
+        error, or the cancellation, is what the run raises). A Ctrl-C during the clean-up of
+        a run that went well cancels it.
+        """
+        steps = [clean_up] if stop is None else [functools.partial(self.abandon, stop), clean_up]
+        for step in steps:
+            try:
+                step()
+            except KeyboardInterrupt:
+                if stop is None:
+                    raise
+            except Exception as exc:
+                warnings.warn(
+                    f"the run of {self.plan.flow!r} ended, but its clean-up failed: "
+                    f"{type(exc).__name__}: {exc}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
 
     def start(self, data: Sequence[Sequence[Piece]] = ()) -> None:
         """Prepare the saves' folders, take the in-memory data and start the ready stages.
@@ -351,13 +404,16 @@ class Schedule:
     def abandon(self, stop: Callable[[], None]) -> None:
         """The run failed or was cancelled: stop its tasks and remove what its saves wrote."""
         self.ready.clear()
-        stop()
-        self.running.clear()
-        self.task_rows.clear()
-        for save in self.saves:
-            for leftover in self.storage.part_files(save.path, save.format, save.shards):
-                if leftover not in save.before:
-                    self.storage.remove(leftover)
+        try:
+            stop()
+        finally:
+            # whatever stopping did, the run keeps nothing
+            self.running.clear()
+            self.task_rows.clear()
+            for save in self.saves:
+                for leftover in self.storage.part_files(save.path, save.format, save.shards):
+                    if leftover not in save.before:
+                        self.storage.remove(leftover)
 
     def read_shards(self, shards: Shards) -> list[list[pa.Table]]:
         return [[self.storage.read(f) for r in refs for f in self.files_of(r)] for refs in shards]
@@ -463,6 +519,45 @@ class Schedule:
         inputs = [[f.path for r in shards[j] for f in self.files_of(r)] for shards in st.inputs]
         self.running[task_id] = (sid, j)
         return Task(task_id, st, j, f"{self.run_id}-{sid}", inputs, params)
+
+    def run_task(self, task: Task, *, out_dir: str, send_spec: bool, **params: Any) -> RunTask:
+        """The message that runs ``task`` on an executor, writing its pieces to ``out_dir``.
+
+        ``send_spec``: the executor has not loaded the task's stage yet (the pickled spec goes
+        with it). ``params`` are the driver's own parameters of the task (its memory budget
+        and allowance, its spill folder), added to the task's.
+        """
+        st, j = task.stage, task.shard
+        blob = None
+        if send_spec:
+            blob = self.specs.get(st.id)
+            if blob is None:
+                blob = self.specs[st.id] = cloudpickle.dumps(self.stage_spec(st))
+        task.params.update(params)
+        return RunTask(
+            task=task.id,
+            stage_key=task.key,
+            stage_blob=blob,
+            shard=j,
+            inputs=task.inputs,
+            params=task.params,
+            out_dir=out_dir,
+            prefix=f"s{st.id}-t{j}",
+            where={"flow": self.plan.flow, "stage": st.name, "shard": f"{j + 1}/{st.tasks}"},
+            sys_path=self.sys_path,
+        )
+
+    def receive(self, msg: Progress | TaskDone | TaskFailed) -> None:
+        """An executor's report on a task: progress, done or failed (this raises its error).
+
+        Reports of a task that is not running (of an earlier, stopped run) change nothing.
+        """
+        if isinstance(msg, Progress):
+            self.progress(msg.task, msg.rows)
+        elif isinstance(msg, TaskDone):
+            self.task_done(msg)
+        else:
+            self.task_failed(msg)
 
     def progress(self, task_id: int, rows: int) -> None:
         """A running task reports the rows it has emitted so far."""

@@ -17,7 +17,8 @@ import pytest
 
 import gleamnb as gl
 from gleamnb import events
-from gleamnb.runners.local import LocalRunner, parse_size
+from gleamnb.runners.local import LocalRunner
+from gleamnb.runners.sizes import parse_size
 from gleamnb.runners.terminal import TerminalProgress
 from gleamnb.runtime.store import COALESCE_ROWS
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
 from collections.abc import Callable
 from typing import Any
 
+import cloudpickle
 import pyarrow as pa
 import pytest
 
@@ -22,7 +24,7 @@ from gleamnb import events
 from gleamnb.planner.physical import PhysicalPlan
 from gleamnb.runners.scheduling import Schedule, Task
 from gleamnb.runtime.context import StepStats
-from gleamnb.runtime.protocol import TaskDone, TaskFailed
+from gleamnb.runtime.protocol import Progress, TaskDone, TaskFailed
 from gleamnb.runtime.store import Piece
 
 
@@ -104,6 +106,11 @@ class Driver:
 
     def kinds(self) -> list[tuple[str, int | None]]:
         return [(type(e).__name__, getattr(e, "stage", None)) for e in self.seen]
+
+    def terminal(self) -> list[str]:
+        """The run's terminal events (a run emits exactly one)."""
+        ends = ("RunFinished", "RunFailed", "RunCancelled")
+        return [k for k, _ in self.kinds() if k in ends]
 
 
 def done(
@@ -430,6 +437,56 @@ def test_reports_of_tasks_that_are_not_running_are_ignored() -> None:
     assert d.schedule.memory_bytes == 0 and d.schedule.stats[0].rows == 0
 
 
+def test_receive_passes_each_report_on_and_ignores_tasks_that_are_not_running() -> None:
+    f = gl.Flow("receive")
+    f.range(0, 10, shards=2).map(lambda x: x, name="same").printlnf("%d")
+    d = Driver(f)
+    d.schedule.start()
+    first, second = d.take()
+    d.schedule.receive(Progress(first.id, 4))
+    d.schedule.receive(Progress(999, 50))  # no task of this run
+    d.schedule.receive(TaskDone(999, [Piece("mem/old", 1, 8)], [StepStats("range", 1, 8)]))
+    d.schedule.receive(TaskFailed(999, gl.GleamError("an old failure")))
+    d.schedule.receive(done(first, rows=3, pieces=[None]))
+    progress = [(e.done, e.rows) for e in d.seen if isinstance(e, events.StageProgress)]
+    assert progress == [(0, 4), (1, 3)]
+    assert list(d.schedule.running) == [second.id]
+    with pytest.raises(gl.UserCodeError) as info:
+        d.schedule.receive(TaskFailed(second.id, gl.UserCodeError("map raised", step="same")))
+    assert (info.value.flow, info.value.step) == ("receive", "same")
+    assert not d.schedule.running and d.schedule.failed_stage == 0
+
+
+def test_run_task_names_the_task_and_sends_each_stage_s_spec_pickled_once() -> None:
+    f = gl.Flow("message")
+    f.range(0, 10, shards=2).map(lambda x: x + 1, name="plus").printlnf("%d")
+    d = Driver(f)
+    d.schedule.start()
+    first, second = d.take()
+    own = dict(first.params)
+    msg = d.schedule.run_task(first, out_dir="mem/run", send_spec=True, memory_budget=64)
+    again = d.schedule.run_task(second, out_dir="mem/run", send_spec=True)
+    loaded = d.schedule.run_task(second, out_dir="disk/run", send_spec=False)
+    assert (msg.task, msg.shard, msg.inputs, msg.out_dir) == (first.id, 0, first.inputs, "mem/run")
+    assert msg.params == {**own, "memory_budget": 64}
+    assert (msg.prefix, again.prefix) == ("s0-t0", "s0-t1")
+    assert msg.where == {"flow": "message", "stage": "range->plus", "shard": "1/2"}
+    assert again.where["shard"] == "2/2" and loaded.out_dir == "disk/run"
+    assert msg.stage_key == again.stage_key == f"{d.schedule.run_id}-0"
+    assert msg.sys_path and all(os.path.isabs(p) for p in msg.sys_path)
+    # pickled once for the run, and not sent to an executor that has the stage
+    assert msg.stage_blob is not None and again.stage_blob is msg.stage_blob
+    assert loaded.stage_blob is None
+    spec = cloudpickle.loads(msg.stage_blob)
+    assert (spec.key, spec.name, spec.flow, spec.num_tasks) == (
+        msg.stage_key,
+        "range->plus",
+        "message",
+        2,
+    )
+    assert [op.name for op in spec.ops] == ["plus"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Executors that die
 
@@ -500,8 +557,7 @@ def test_a_failed_task_fails_the_run_once_and_removes_only_what_its_save_wrote()
     assert (info.value.flow, info.value.step, info.value.shard) == ("save", "same", "2/2")
     assert d.storage.prepared == ["out"]
     assert d.storage.removed == {"out/part-00000.csv", "out/.part-00001.csv.inprogress"}
-    terminal = [k for k, _ in d.kinds() if k in ("RunFinished", "RunFailed", "RunCancelled")]
-    assert terminal == ["RunFailed"]
+    assert d.terminal() == ["RunFailed"]
     assert d.kinds()[-2:] == [("StageFailed", 0), ("RunFailed", None)]
     assert d.calls == ["stop", "clean up"]
     assert not d.schedule.running and not d.schedule.ready
@@ -556,3 +612,91 @@ def test_a_save_folder_that_cannot_be_prepared_fails_the_started_run() -> None:
     assert (info.value.flow, info.value.step) == ("save", "save")
     assert d.kinds() == [("RunStarted", None), ("RunFailed", None)]
     assert d.calls == ["stop", "clean up"]
+
+
+def test_a_run_whose_stop_fails_still_ends_with_one_run_failed_and_the_driver_s_error() -> None:
+    d = Driver(save_flow())
+
+    def drive() -> None:
+        d.schedule.start()
+        d.take(1)
+        d.storage.parts["out"] = {"out/.part-00000.csv.inprogress"}
+        raise ValueError("a fault in the driver")
+
+    def stop() -> None:
+        d.calls.append("stop")
+        raise OSError("the executors could not be told to stop")
+
+    with (
+        pytest.raises(gl.GleamError) as info,
+        pytest.warns(RuntimeWarning, match="OSError: the executors could not be told to stop"),
+    ):
+        d.schedule.run(drive, stop, lambda: d.calls.append("clean up"))
+    err = info.value
+    assert type(err) is gl.GleamError and err.flow == "save"
+    assert "ValueError: a fault in the driver" in str(err)
+    assert isinstance(err.__cause__, ValueError)
+    assert d.terminal() == ["RunFailed"] and d.kinds()[-1] == ("RunFailed", None)
+    # the rest of the clean-up still happened
+    assert d.storage.removed == {"out/.part-00000.csv.inprogress"}
+    assert d.calls == ["stop", "clean up"]
+    assert not d.schedule.running and not d.schedule.ready
+
+
+def test_a_ctrl_c_while_a_failed_run_stops_its_tasks_still_ends_with_one_run_failed() -> None:
+    d = Driver(save_flow())
+
+    def drive() -> None:
+        d.schedule.start()
+        first, _ = d.take()
+        d.storage.parts["out"] = {"out/.part-00000.csv.inprogress"}
+        d.schedule.task_failed(TaskFailed(first.id, gl.UserCodeError("map raised", step="same")))
+
+    def stop() -> None:
+        d.calls.append("stop")
+        raise KeyboardInterrupt  # while waiting for the executors to stop
+
+    with pytest.raises(gl.UserCodeError) as info:
+        d.schedule.run(drive, stop, lambda: d.calls.append("clean up"))
+    assert (info.value.flow, info.value.step) == ("save", "same")
+    assert d.kinds()[-2:] == [("StageFailed", 0), ("RunFailed", None)]
+    assert d.terminal() == ["RunFailed"]
+    assert d.storage.removed == {"out/.part-00000.csv.inprogress"}
+    assert d.calls == ["stop", "clean up"]
+
+
+def test_a_cancelled_run_whose_stop_fails_still_ends_with_one_run_cancelled() -> None:
+    d = Driver(save_flow())
+
+    def drive() -> None:
+        d.schedule.start()
+        d.take(1)
+        raise KeyboardInterrupt
+
+    def stop() -> None:
+        raise OSError("no such process")
+
+    with pytest.raises(gl.RunCancelledError), pytest.warns(RuntimeWarning, match="no such"):
+        d.schedule.run(drive, stop, lambda: d.calls.append("clean up"))
+    assert d.kinds() == [("RunStarted", None), ("StageStarted", 0), ("RunCancelled", None)]
+    assert d.calls == ["clean up"]
+
+
+def test_a_failing_clean_up_neither_replaces_the_result_nor_the_terminal_event() -> None:
+    f = gl.Flow("clean")
+    f.range(0, 10, shards=2).map(lambda x: x, name="same").printlnf("%d")
+    d = Driver(f)
+
+    def drive() -> None:
+        d.schedule.start()
+        for t in d.take():
+            d.schedule.task_done(done(t, rows=1, pieces=[None]))
+
+    def clean_up() -> None:
+        raise PermissionError("cannot remove the run's folder")
+
+    with pytest.warns(RuntimeWarning, match="PermissionError: cannot remove"):
+        result = d.schedule.run(drive, lambda: d.calls.append("stop"), clean_up)
+    assert result.rows == 2
+    assert d.kinds()[-1] == ("RunFinished", None) and d.terminal() == ["RunFinished"]
+    assert d.calls == []

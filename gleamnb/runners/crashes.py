@@ -1,0 +1,104 @@
+"""Reading what a failed task left: its traceback and the report of an executor that died.
+
+Functions travel to executors by value, which drops their file names; the driver still has the
+originals, so it puts them back into a task's traceback and names the step whose function
+crashed an executor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "restore_filenames",
+    "crashed_step",
+    "function_steps",
+    "stage_functions",
+    "stage_functions_of",
+]
+
+
+def _code_objects(fn: Any) -> list[Any]:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        inner = getattr(fn, "fn", None)  # built-in mappers wrap a function
+        return _code_objects(inner) if inner is not None and inner is not fn else []
+    found, todo = [], [code]
+    while todo:
+        c = todo.pop()
+        found.append(c)
+        todo.extend(k for k in c.co_consts if hasattr(k, "co_code"))
+    return found
+
+
+def restore_filenames(detail: str, functions: Sequence[Any]) -> str:
+    """Put the user's file names (and source lines) back into an executor's traceback.
+
+    Functions travel to executors by value, which drops their file names
+    (``File "<dynamic-code>"``); the driver still has the originals.
+    """
+    import linecache
+
+    codes = [c for fn in functions for c in _code_objects(fn)]
+    if "<dynamic-code>" not in detail or not codes:
+        return detail
+    out = []
+    # Python tracebacks say `line 3, in f`; the fault handler (segfaults) says `line 3 in f`
+    pattern = re.compile(r'(\s*)File "<dynamic-code>", line (\d+)(,?) in (\S+)')
+    for line in detail.splitlines():
+        m = pattern.fullmatch(line)
+        if m:
+            lineno, comma, name = int(m.group(2)), m.group(3), m.group(4)
+            for c in codes:
+                lines = [ln for _, _, ln in c.co_lines() if ln is not None]
+                if c.co_name == name and lines and min(lines) <= lineno <= max(lines):
+                    out.append(
+                        f'{m.group(1)}File "{c.co_filename}", line {lineno}{comma} in {name}'
+                    )
+                    source = linecache.getline(c.co_filename, lineno).strip()
+                    if source:
+                        out.append(f"{m.group(1)}  {source}")
+                    break
+            else:
+                out.append(line)
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def crashed_step(stage: Any, report: str) -> str | None:
+    """The step that crashed an executor, when it can be known.
+
+    That is the step whose function shows in the executor's stack dump (a segfault prints
+    one), else the stage's only step that runs a user function (``os._exit`` prints nothing).
+    """
+    for op in reversed(stage.ops):
+        for fn in stage_functions_of(op):
+            if any(f" in {c.co_name}" in report for c in _code_objects(fn)):
+                return op.name
+    steps = function_steps(stage)
+    return steps[0] if len(steps) == 1 else None
+
+
+def function_steps(stage: Any) -> list[str]:
+    """The names of a stage's steps that run user functions."""
+    return [op.name for op in stage.ops if stage_functions_of(op)]
+
+
+def stage_functions_of(op: Any) -> list[Any]:
+    """The user functions inside one operator."""
+    fns = []
+    for attr in ("fn", "reducer"):
+        value = getattr(op, attr, None)
+        if attr == "reducer" and value is not None:
+            value = value.fn
+        if callable(value):
+            fns.append(value)
+    return fns
+
+
+def stage_functions(stage: Any) -> list[Any]:
+    """The user functions inside a stage's operators (for :func:`restore_filenames`)."""
+    return [fn for op in stage.ops for fn in stage_functions_of(op)]
