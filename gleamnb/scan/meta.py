@@ -8,6 +8,11 @@ later inference); the files of one jsonl source then share one field order and o
 (:func:`merge_jsonl_metas`), so rows from every file and range line up. Those are all its
 fields: a key that no file's start holds is an error where a later line holds it.
 
+A csv/tsv column Arrow infers as float64 whose values are all integer text holds integers
+beyond 64 bits (Arrow infers int64 otherwise): its type is ``gleamnb.pyobject`` and the reader
+turns its text into exact Python ints, as an in-memory source keeps such ints
+(:func:`exact_int_columns`).
+
 Examples
 --------
 >>> import os, tempfile
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.json as pjson
 
@@ -33,11 +39,12 @@ from gleamnb.files.chunks import read_head
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
 from gleamnb.plan.fields import positional_names
-from gleamnb.rows import unify_type
+from gleamnb.rows import PYOBJECT, unify_type
 from gleamnb.scan.projection import type_overrides
 
 __all__ = [
     "INFER_BYTES",
+    "INTEGER_TEXT",
     "FileMeta",
     "file_meta",
     "csv_meta",
@@ -45,10 +52,16 @@ __all__ = [
     "merge_jsonl_metas",
     "csv_parse_options",
     "raw_bytes",
+    "exact_int_columns",
 ]
 
 INFER_BYTES = 1 << 20
 """Bytes from the start of a file used to infer its column types."""
+
+INTEGER_TEXT = r"^[+-]?[0-9]+$"
+"""An integer as text: a float64 column all of whose values match holds ints past int64."""
+
+_LONG_INTEGER_TEXT = r"^[+-]?[0-9]{16,}$"
 
 
 @dataclass(frozen=True)
@@ -143,8 +156,77 @@ def csv_meta(spec: FileSpec, path: str) -> FileMeta:
         ) from None
     names = list(schema.names) if spec.header else positional_names(len(schema))
     types = {n: f.type for n, f in zip(names, schema) if not _has_null(f.type)}
-    types.update(type_overrides(spec, names, path))
+    overrides = type_overrides(spec, names, path)
+    floats = [n for n, t in types.items() if pa.types.is_float64(t) and n not in overrides]
+    for name in exact_int_columns(spec, path, head, names, floats):
+        types[name] = PYOBJECT
+    types.update(overrides)
     return FileMeta(tuple(names), tuple(types.items()))
+
+
+def exact_int_columns(
+    spec: FileSpec, path: str, head: bytes, names: Sequence[str], floats: Sequence[str]
+) -> list[str]:
+    """Those of the ``floats`` columns of a csv/tsv file's ``head`` whose values are all
+    integer text (nulls aside): integers too big for int64, which Arrow reads as float64.
+
+    Only those columns are parsed again, as text. A column holding both an integer float64
+    does not hold exactly and a value that is not an integer is a :class:`MalformedInputError`
+    naming the integer's line (counted among non-empty lines), with the fix ``types=``.
+
+    >>> spec = FileSpec("csv", "a.csv", header=True)
+    >>> head = b"a,b\\n1,1.5\\n18446744073709551621,2\\n"
+    >>> exact_int_columns(spec, "a.csv", head, ["a", "b"], ["a", "b"])
+    ['a']
+    """
+    if not floats:
+        return []
+    convert = pcsv.ConvertOptions(
+        include_columns=list(floats), column_types=dict.fromkeys(floats, pa.string())
+    )
+    table = pcsv.read_csv(
+        pa.BufferReader(head),
+        read_options=pcsv.ReadOptions(
+            use_threads=False,
+            block_size=len(head) + 1,
+            column_names=list(names),
+            skip_rows=1 if spec.header else 0,
+        ),
+        parse_options=csv_parse_options(spec, _skip),
+        convert_options=convert,
+    )
+    nulls = pa.array(convert.null_values, pa.string())
+    exact = []
+    for name in floats:
+        text = table.column(name)
+        null = pc.is_in(text, value_set=nulls)
+        if pc.all(pc.or_(null, pc.match_substring_regex(text, INTEGER_TEXT))).as_py():
+            exact.append(name)
+            continue
+        # Non-integers beside integers float64 cannot hold: either type loses something.
+        long = pc.and_not(pc.match_substring_regex(text, _LONG_INTEGER_TEXT), null)
+        for row in pc.indices_nonzero(long).to_pylist():
+            value = text[row].as_py()
+            if float(int(value)) != int(value):
+                line = _nth_line(head, row + 1 + (1 if spec.header else 0))
+                raise MalformedInputError(
+                    f"column {name!r} of {path} holds the integer {value} (line {line}), too "
+                    "big for a float to hold exactly, and values that are not integers",
+                    location=f"{path}:{line}",
+                    hint=f"pass types={{{name!r}: float}} to read the column as floats, or "
+                    f"types={{{name!r}: str}} to keep its text",
+                )
+    return exact
+
+
+def _nth_line(data: bytes, number: int) -> int:
+    """The 1-based line of the ``number``-th non-empty line of ``data``."""
+    seen = 0
+    for index, line in enumerate(data.split(b"\n")):
+        seen += bool(line.rstrip(b"\r"))
+        if seen == number:
+            return index + 1
+    return 1
 
 
 def jsonl_meta(spec: FileSpec, path: str) -> FileMeta:

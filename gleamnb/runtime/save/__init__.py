@@ -15,7 +15,8 @@ Formats: ``parquet`` (types kept), ``csv`` (header, quoting where needed), ``tsv
 quoting: a value holding a tab or newline is an error), ``txt`` (fields joined by tabs, no
 header) and ``jsonl`` (one object per row keyed by field name). In text formats a field is
 written as ``str(value)``, None as an empty field (null in jsonl), and a Python-object
-(``gleamnb.pyobject``) field as its ``repr``; parquet stores Python-object fields as ``str``.
+(``gleamnb.pyobject``) field as its ``repr`` (an int beyond 64 bits is a JSON number in jsonl:
+csv, tsv and jsonl read such ints back exact); parquet stores Python-object fields as ``str``.
 
 =============  ===============================================================================
 ``writer``     :class:`ShardWriter`, the base of every format's writer: the part file under

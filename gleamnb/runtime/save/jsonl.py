@@ -14,8 +14,9 @@ __all__ = ["JsonlShardWriter"]
 
 
 class JsonlShardWriter(TextShardWriter, format="jsonl"):
-    """One shard's jsonl part: None is null, a Python-object field its ``repr``; dates and
-    times are ISO text, sets sorted lists, other values Arrow has no JSON for their ``str``."""
+    """One shard's jsonl part: None is null, a Python-object field its ``repr`` (an int past
+    64 bits stays a JSON number, which reads back exact); dates and times are ISO text, sets
+    sorted lists, other values Arrow has no JSON for their ``str``."""
 
     def _encode(self, batch: pa.RecordBatch) -> bytes:
         return _jsonl_lines(batch)
@@ -35,7 +36,7 @@ def _jsonl_lines(batch: pa.RecordBatch) -> bytes:
     for col in batch.columns:
         values = column_to_pylist(col)
         if isinstance(col.type, PyObjectType):
-            values = [None if v is None else repr(v) for v in values]
+            values = [v if v is None or type(v) is int else repr(v) for v in values]
         cols.append(values)
     encode = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
     if not cols:

@@ -7,7 +7,8 @@ A byte range is read in newline-aligned chunks, each checked as UTF-8
 projection pushed down (``include_columns``). The header line is skipped only in the chunk
 that starts the file. A file whose quoted values hold newlines (``newlines_in_values=True``) is
 read whole, as a stream. A ``bytes`` column asked for in ``types=`` keeps the file's raw bytes
-(:func:`~gleamnb.scan.meta.raw_bytes`).
+(:func:`~gleamnb.scan.meta.raw_bytes`). A column of integers beyond 64 bits is read as text
+and turned into exact Python ints (:mod:`~gleamnb.runtime.sources.exact_ints`).
 
 Errors name the file and the real 1-based line (header included): pyarrow reports the number
 of the bad row among the non-empty rows of what it parsed; the error path turns it into a line
@@ -40,8 +41,13 @@ from gleamnb.files.chunks import CHUNK_BYTES, iter_chunks, lines_before
 from gleamnb.files.compression import open_stream
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
+from gleamnb.runtime.sources.exact_ints import (
+    NotAnInteger,
+    arrow_column_types,
+    csv_exact_ints,
+)
 from gleamnb.runtime.sources.text import BATCH_ROWS, Utf8Stream
-from gleamnb.scan.meta import FileMeta, csv_parse_options, raw_bytes
+from gleamnb.scan.meta import INTEGER_TEXT, FileMeta, csv_parse_options, raw_bytes
 from gleamnb.scan.projection import project
 
 __all__ = ["read_csv"]
@@ -60,7 +66,7 @@ def read_csv(
     include, out_names = project(spec, names, path)
     check = not raw_bytes(spec)
     convert = pcsv.ConvertOptions(
-        column_types=dict(meta.types),
+        column_types=arrow_column_types(meta.types),
         include_columns=include,
         check_utf8=not check,  # checked bytes need no second look from Arrow
     )
@@ -89,6 +95,13 @@ def read_csv(
             )
         except pa.ArrowInvalid as err:
             raise _chunk_error(err, bad, spec, path, offset, data, meta) from None
+        try:
+            table = csv_exact_ints(table, meta.types)
+        except NotAnInteger as bad_int:
+            skip = 1 if spec.header and offset == 0 else 0
+            index, text = _nth_row_line(data, bad_int.row + 1 + skip)
+            line = lines_before(path, offset) + index + 1
+            raise _exact_int_error(path, line, text, bad_int) from None
         if table.num_rows:
             yield from table.rename_columns(out_names).to_batches(max_chunksize=BATCH_ROWS)
 
@@ -120,9 +133,16 @@ def _read_stream(
                 parse_options=csv_parse_options(spec, on_bad_row),
                 convert_options=convert,
             )
+            seen = 1 if spec.header else 0
             for batch in reader:
-                if batch.num_rows:
-                    yield batch.rename_columns(out_names)
+                try:
+                    table = csv_exact_ints(pa.Table.from_batches([batch]), meta.types)
+                except NotAnInteger as bad_int:
+                    line, text = _record_line(spec, path, seen + bad_int.row + 1)
+                    raise _exact_int_error(path, line, text, bad_int) from None
+                seen += batch.num_rows
+                if table.num_rows:
+                    yield from table.rename_columns(out_names).to_batches()
         except pa.ArrowInvalid as err:
             raise _stream_error(err, bad, spec, path, meta) from None
     finally:
@@ -183,7 +203,8 @@ def _conversion_error(
         )
     type_name, value = match.group(1), match.group(2)
     suggest = "str"
-    if type_name.startswith(("int", "uint")):
+    # An integer too big for the column's int type would lose digits as a float.
+    if type_name.startswith(("int", "uint")) and re.match(INTEGER_TEXT, value) is None:
         try:
             float(value)
             suggest = "float"
@@ -204,6 +225,17 @@ def _conversion_error(
         location=f"{path}:{line}",
         row=truncate(text),
         hint=hint,
+    )
+
+
+def _exact_int_error(path: str, line: int, text: str, bad: NotAnInteger) -> Exception:
+    name = bad.column
+    return MalformedInputError(
+        f"cannot convert {bad.value!r} in column {name!r} to an integer (line {line} of {path}): "
+        "the start of the file holds integers beyond 64 bits there, read as exact ints",
+        location=f"{path}:{line}",
+        row=truncate(text),
+        hint=f"pass types={{{name!r}: str}} to read the column as text, or fix the value",
     )
 
 

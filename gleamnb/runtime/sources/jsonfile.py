@@ -4,8 +4,10 @@ A byte range is read in newline-aligned chunks; each chunk's UTF-8 is checked
 (:func:`~gleamnb.files.utf8.checked_utf8`, ``errors=`` as for txt), then it is parsed
 with the schema inferred from the files' starts (so ranges agree on types), and parsed again
 with plain inference when a value does not fit it (an int field that later holds 2.5 becomes a
-float field). The fields are those of the files' starts (a field null on every line there
-included), in the order of their first appearance; a line lacking one reads None there. A key
+float field). A float field holding an integer beyond 64 bits keeps exact Python ints
+(:func:`~gleamnb.runtime.sources.exact_ints.jsonl_exact_ints`). The fields are those of the
+files' starts (a field null on every line there included), in the order of their first
+appearance; a line lacking one reads None there. A key
 that is none of them is an error naming its line (set comparison once per chunk), so every
 range of every file gives rows of one width; ``columns=`` names the fields instead. A line that
 is not a JSON object, or a field whose JSON type changes within a chunk, is reported with its
@@ -37,6 +39,7 @@ from gleamnb.files.compression import compression_of
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
 from gleamnb.plan.fields import renumber
+from gleamnb.runtime.sources.exact_ints import jsonl_exact_ints
 from gleamnb.runtime.sources.text import BATCH_ROWS
 from gleamnb.scan.meta import INFER_BYTES, FileMeta
 
@@ -94,6 +97,7 @@ def read_jsonl(
                 table = _read(data, None)
             except pa.ArrowInvalid as err:
                 raise _error(err, path, offset, data) from None
+        table = jsonl_exact_ints(table, data)
         if spec.columns is not None:
             table = _project(table, [str(c) for c in spec.columns])
         elif known is not None:
