@@ -38,6 +38,7 @@ import pyarrow.csv as pcsv
 from gleamnb.errors import MalformedInputError, truncate
 from gleamnb.files.chunks import CHUNK_BYTES, iter_chunks, lines_before
 from gleamnb.files.compression import open_stream
+from gleamnb.files.quotes import QuoteScan, line_at, nonempty_lines, open_quote_error
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
 from gleamnb.runtime.sources.text import BATCH_ROWS, Utf8Stream
@@ -89,6 +90,9 @@ def read_csv(
             )
         except pa.ArrowInvalid as err:
             raise _chunk_error(err, bad, spec, path, offset, data, meta) from None
+        skip = 1 if spec.header and offset == 0 else 0
+        if table.num_rows < data.count(b"\n") + (not data.endswith(b"\n")) - skip:
+            _check_rows(spec, path, offset, data, table.num_rows + skip)
         if table.num_rows:
             yield from table.rename_columns(out_names).to_batches(max_chunksize=BATCH_ROWS)
 
@@ -124,13 +128,48 @@ def _read_stream(
                 if batch.num_rows:
                     yield batch.rename_columns(out_names)
         except pa.ArrowInvalid as err:
+            if spec.format == "csv":  # a quote left open explains the error
+                _check_closed(path, spec.sep)
             raise _stream_error(err, bad, spec, path, meta) from None
     finally:
         stream.close()
+    if spec.format == "csv":
+        _check_closed(path, spec.sep)
 
 
 # ---------------------------------------------------------------------------------------------
 # Error paths: find the line, say what is wrong with it and how to fix it.
+
+
+def _check_rows(spec: FileSpec, path: str, offset: int, data: bytes, rows: int) -> None:
+    """Fail if a quoted value ran past a line end: Arrow then parsed fewer rows than lines."""
+    if spec.format != "csv" or rows >= nonempty_lines(data):
+        return
+    at = _crossing(spec, data)
+    if at is not None:
+        raise _quote_error(path, offset, data, at)
+
+
+def _crossing(spec: FileSpec, data: bytes) -> int | None:
+    """The offset in ``data`` of the first quoted value that runs past a line end, if any."""
+    scan = QuoteScan(spec.sep)
+    scan.feed(data, 0)
+    return scan.crossed
+
+
+def _check_closed(path: str, delimiter: str) -> None:
+    """Fail if the file ends inside a quoted value (newlines_in_values=True)."""
+    scan = QuoteScan(delimiter)
+    for offset, data in iter_chunks(path):
+        scan.feed(data, offset)
+    if scan.opened is not None:
+        line = lines_before(path, scan.opened) + 1
+        raise open_quote_error(path, line, None, at_end=True)
+
+
+def _quote_error(path: str, offset: int, data: bytes, at: int) -> Exception:
+    line = lines_before(path, offset) + data.count(b"\n", 0, at) + 1
+    return open_quote_error(path, line, line_at(data, at), at_end=False)
 
 
 def _nth_row_line(data: bytes, number: int) -> tuple[int, str]:
@@ -216,6 +255,9 @@ def _chunk_error(
     data: bytes,
     meta: FileMeta,
 ) -> Exception:
+    at = _crossing(spec, data) if spec.format == "csv" else None
+    if at is not None:  # the lines merged by the open quote explain the error
+        return _quote_error(path, offset, data, at)
     before = lines_before(path, offset)
     if bad:
         index, text = _nth_row_line(data, bad[0].number)
