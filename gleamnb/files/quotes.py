@@ -43,37 +43,49 @@ class QuoteScan:
     """
 
     def __init__(self, delimiter: str) -> None:
-        self._starts = {ord(delimiter), _NEWLINE, _RETURN}
+        self._starts = np.array([ord(delimiter), _NEWLINE, _RETURN], np.uint8)
         self.opened: int | None = None
         self.crossed: int | None = None
 
     def feed(self, data: bytes, offset: int) -> None:
-        """Scan ``data``, the bytes at file offset ``offset`` (ending on a line end or at EOF)."""
-        quotes = np.flatnonzero(np.frombuffer(data, np.uint8) == _QUOTE).tolist()
-        opened = None if self.opened is None else self.opened - offset
-        starts = self._starts
-        i, n = 0, len(quotes)
-        while i < n:
-            at = quotes[i]
-            if opened is None:
-                if at == 0 or data[at - 1] in starts:
-                    opened = at
-                i += 1
-            elif i + 1 < n and quotes[i + 1] == at + 1:
-                i += 2  # an escaped quote
-            else:
-                self._close(data, offset, opened, at)
-                opened = None
-                i += 1
-        if opened is not None:
-            self._close(data, offset, opened, len(data))
-            self.opened = offset + opened
+        """Scan ``data``, the bytes at file offset ``offset`` (ending on a line end or at EOF).
+
+        A run of adjacent quotes of even length changes nothing (escapes, or ``""``, an
+        empty value); a run of odd length at a field start toggles the state (opens, or
+        closes an open value), one elsewhere leaves it closed. So the state before each odd
+        run is the parity of the field-start runs since the last other one.
+        """
+        array = np.frombuffer(data, np.uint8)
+        quotes = np.flatnonzero(array == _QUOTE)
+        if not len(quotes):
+            return
+        breaks = np.flatnonzero(np.diff(quotes) != 1) + 1
+        firsts = np.concatenate(([0], breaks))
+        lengths = np.diff(np.append(firsts, len(quotes)))
+        at = quotes[firsts[lengths % 2 == 1]]
+        if not len(at):
+            return
+        toggles = (at == 0) | np.isin(array[np.maximum(at - 1, 0)], self._starts)
+        index = np.arange(len(at))
+        last_other = np.maximum.accumulate(np.where(toggles, -1, index))
+        other_before = np.concatenate(([-1], last_other[:-1]))
+        count = np.cumsum(toggles)
+        toggles_before = np.concatenate(([0], count[:-1]))
+        since = toggles_before - np.where(other_before >= 0, count[np.maximum(other_before, 0)], 0)
+        carried = 1 if self.opened is not None else 0
+        inside = (since + np.where(other_before >= 0, 0, carried)) % 2 == 1
+        openers = np.flatnonzero(toggles & ~inside)
+        if self.crossed is None and len(openers):
+            newlines = np.flatnonzero(array == _NEWLINE)
+            lines = np.searchsorted(newlines, at)  # the line ends before each odd run
+            ends = np.append(lines, len(newlines))
+            crossing = openers[ends[openers + 1] > lines[openers]]
+            if len(crossing):
+                self.crossed = offset + int(at[crossing[0]])
+        if toggles[-1] and not inside[-1]:
+            self.opened = offset + int(at[-1])
         else:
             self.opened = None
-
-    def _close(self, data: bytes, offset: int, opened: int, closed: int) -> None:
-        if self.crossed is None and data.find(b"\n", max(opened, 0), closed) >= 0:
-            self.crossed = offset + opened
 
 
 def nonempty_lines(data: bytes) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from source_helpers import read_rows, typed, write
 
 from gleamnb.errors import MalformedInputError
 from gleamnb.files import FileSpec, chunks
+from gleamnb.files.quotes import QuoteScan
+from gleamnb.runtime.sources import csvfile
 
 
 def _open_quote(spec: FileSpec, shards: int = 1) -> MalformedInputError:
@@ -114,3 +117,60 @@ def test_multiline_values_match_csv_module(tmp_path: Path) -> None:
     for shards in (1, 4):
         spec = FileSpec("csv", str(p), header=True, newlines_in_values=True)
         assert read_rows(spec, shards) == expect
+
+
+def test_multiline_values_across_many_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks end on line ends, not record ends: the reader must not see them as blocks.
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(csvfile, "CHUNK_BYTES", 1000)
+    p = tmp_path / "m.csv"
+    with open(p, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["id", "text"])
+        for i in range(3000):
+            writer.writerow([i, f"first\nsecond {i}" if i % 3 else f"t{i}"])
+    expect = typed(_reference(p)[1:], [int, str])
+    assert read_rows(FileSpec("csv", str(p), header=True, newlines_in_values=True)) == expect
+
+
+def _reference_scan(data: bytes) -> tuple[int | None, int | None]:
+    """(first opening quote whose value crosses a line end, quote open at the end), read one
+    character at a time the way a CSV parser does."""
+    state, opened, crossed = "start", None, None
+    for i, byte in enumerate(data):
+        char = chr(byte)
+        if state in ("start", "plain"):
+            if char == '"' and state == "start":
+                state, opened = "quoted", i
+            elif char in ",\r\n":
+                state = "start"
+            else:
+                state = "plain"
+        elif state == "quoted":
+            if char == '"':
+                state = "quote"
+            elif char == "\n" and crossed is None:
+                crossed = opened
+        elif char == '"':  # the second of an escaped pair
+            state = "quoted"
+        else:
+            state, opened = ("start" if char in ",\r\n" else "plain"), None
+    return crossed, opened if state == "quoted" else None
+
+
+def test_quote_scan_against_a_character_reader() -> None:
+    rng = random.Random(5)
+    for _ in range(3000):
+        data = "".join(rng.choice('"",a\n\r') for _ in range(rng.randint(0, 30))).encode()
+        crossed, opened = _reference_scan(data)
+        whole = QuoteScan(",")
+        whole.feed(data, 0)
+        assert (whole.crossed, whole.opened) == (crossed, opened), data
+        pieces = QuoteScan(",")
+        offset = 0
+        for line in re.findall(rb"[^\n]*\n|[^\n]+", data):
+            pieces.feed(line, offset)
+            offset += len(line)
+        assert pieces.opened == opened, data
