@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from source_helpers import read_rows, typed, write
 
+import gleamnb as gl
 from gleamnb.errors import MalformedInputError
 from gleamnb.files import FileSpec, chunks
 from gleamnb.files.quotes import QuoteScan
+from gleamnb.runners.local import LocalRunner
 from gleamnb.runtime.sources import csvfile
 
 
@@ -174,3 +176,12 @@ def test_quote_scan_against_a_character_reader() -> None:
             pieces.feed(line, offset)
             offset += len(line)
         assert pieces.opened == opened, data
+
+
+def test_open_quote_through_a_run(runner: LocalRunner, tmp_path: Path) -> None:
+    lines = [f"{i},v{i}" for i in range(1, 1001)]
+    lines[500] = '501,"v501'
+    p = write(tmp_path / "run.csv", "\n".join(lines) + "\n")
+    with pytest.raises(gl.MalformedInputError) as err:
+        gl.Flow("quotes").read(gl.csv(p, shards=4)).count(runner, progress=False)
+    assert err.value.location == f"{p}:501"
