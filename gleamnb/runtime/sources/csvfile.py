@@ -9,6 +9,11 @@ that starts the file. A file whose quoted values hold newlines (``newlines_in_va
 read whole, as a stream. A ``bytes`` column asked for in ``types=`` keeps the file's raw bytes
 (:func:`~gleamnb.scan.meta.raw_bytes`).
 
+A quoted value never swallows lines silently: a chunk that holds a quote and parses to fewer
+rows than it has non-empty lines is scanned (:class:`~gleamnb.files.quotes.QuoteScan`) for a
+quote that ran past its line end, and a file read as a stream for one still open at its end;
+either is an error naming the line where the quote opened.
+
 Errors name the file and the real 1-based line (header included): pyarrow reports the number
 of the bad row among the non-empty rows of what it parsed; the error path turns it into a line
 by counting the newlines before the chunk (:func:`~gleamnb.files.chunks.lines_before`).
