@@ -36,6 +36,7 @@ import pyarrow.json as pjson
 
 from gleamnb.errors import MalformedInputError
 from gleamnb.files.chunks import read_head
+from gleamnb.files.quotes import QuoteScan, line_at, open_quote_error
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
 from gleamnb.plan.fields import positional_names
@@ -118,6 +119,18 @@ def raw_bytes(spec: FileSpec) -> bool:
     )
 
 
+def _check_quotes(spec: FileSpec, path: str, head: bytes) -> None:
+    """Fail if Arrow found no row in a non-blank start because a quote was left open."""
+    if spec.format != "csv" or not head.strip():
+        return
+    scan = QuoteScan(spec.sep)
+    scan.feed(head, 0)
+    at = scan.opened if spec.newlines_in_values else scan.crossed
+    if at is not None:
+        line = head.count(b"\n", 0, at) + 1
+        raise open_quote_error(path, line, line_at(head, at), at_end=spec.newlines_in_values)
+
+
 def _skip(row: Any) -> str:
     return "skip"
 
@@ -147,6 +160,7 @@ def csv_meta(spec: FileSpec, path: str) -> FileMeta:
         schema = reader.schema
     except pa.ArrowInvalid as err:
         if "Empty CSV file" in str(err):
+            _check_quotes(spec, path, head)
             return FileMeta()
         raise MalformedInputError(
             f"cannot read the start of {path} as {spec.format.upper()}: {err}",

@@ -10,6 +10,11 @@ read whole, as a stream. A ``bytes`` column asked for in ``types=`` keeps the fi
 (:func:`~gleamnb.scan.meta.raw_bytes`). A column of integers beyond 64 bits is read as text
 and turned into exact Python ints (:mod:`~gleamnb.runtime.sources.exact_ints`).
 
+A quoted value never swallows lines silently: a chunk that holds a quote and parses to fewer
+rows than it has non-empty lines is scanned (:class:`~gleamnb.files.quotes.QuoteScan`) for a
+quote that ran past its line end, and a file read as a stream for one still open at its end;
+either is an error naming the line where the quote opened.
+
 Errors name the file and the real 1-based line (header included): pyarrow reports the number
 of the bad row among the non-empty rows of what it parsed; the error path turns it into a line
 by counting the newlines before the chunk (:func:`~gleamnb.files.chunks.lines_before`).
@@ -39,6 +44,7 @@ import pyarrow.csv as pcsv
 from gleamnb.errors import MalformedInputError, truncate
 from gleamnb.files.chunks import CHUNK_BYTES, iter_chunks, lines_before
 from gleamnb.files.compression import open_stream
+from gleamnb.files.quotes import QuoteScan, line_at, nonempty_lines, open_quote_error
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
 from gleamnb.runtime.sources.exact_ints import (
@@ -70,6 +76,7 @@ def read_csv(
         include_columns=include,
         check_utf8=not check,  # checked bytes need no second look from Arrow
     )
+    quoting = spec.format == "csv"
     if spec.newlines_in_values:
         yield from _read_stream(spec, path, meta, convert, out_names)
         return
@@ -95,6 +102,8 @@ def read_csv(
             )
         except pa.ArrowInvalid as err:
             raise _chunk_error(err, bad, spec, path, offset, data, meta) from None
+        if quoting and b'"' in data:
+            _check_rows(spec, path, offset, data, table.num_rows)
         try:
             table = csv_exact_ints(table, meta.types)
         except NotAnInteger as bad_int:
@@ -144,13 +153,53 @@ def _read_stream(
                 if table.num_rows:
                     yield from table.rename_columns(out_names).to_batches()
         except pa.ArrowInvalid as err:
+            if spec.format == "csv":  # a quote left open explains the error
+                _check_closed(path, spec.sep)
             raise _stream_error(err, bad, spec, path, meta) from None
     finally:
         stream.close()
+    if spec.format == "csv":
+        _check_closed(path, spec.sep)
 
 
 # ---------------------------------------------------------------------------------------------
 # Error paths: find the line, say what is wrong with it and how to fix it.
+
+
+def _check_rows(spec: FileSpec, path: str, offset: int, data: bytes, rows: int) -> None:
+    """Fail if a quoted value ran past a line end: Arrow then parsed fewer rows than lines.
+
+    Counting the line ends is the cheap test; only a short count (or empty lines) costs a
+    count of the non-empty lines, and only a short one of those a scan of the quotes.
+    """
+    rows += 1 if spec.header and offset == 0 else 0
+    if rows >= data.count(b"\n") + (not data.endswith(b"\n")) or rows >= nonempty_lines(data):
+        return
+    at = _crossing(spec, data)
+    if at is not None:
+        raise _quote_error(path, offset, data, at)
+
+
+def _crossing(spec: FileSpec, data: bytes) -> int | None:
+    """The offset in ``data`` of the first quoted value that runs past a line end, if any."""
+    scan = QuoteScan(spec.sep)
+    scan.feed(data, 0)
+    return scan.crossed
+
+
+def _check_closed(path: str, delimiter: str) -> None:
+    """Fail if the file ends inside a quoted value (newlines_in_values=True)."""
+    scan = QuoteScan(delimiter)
+    for offset, data in iter_chunks(path):
+        scan.feed(data, offset)
+    if scan.opened is not None:
+        line = lines_before(path, scan.opened) + 1
+        raise open_quote_error(path, line, None, at_end=True)
+
+
+def _quote_error(path: str, offset: int, data: bytes, at: int) -> Exception:
+    line = lines_before(path, offset) + data.count(b"\n", 0, at) + 1
+    return open_quote_error(path, line, line_at(data, at), at_end=False)
 
 
 def _nth_row_line(data: bytes, number: int) -> tuple[int, str]:
@@ -248,6 +297,9 @@ def _chunk_error(
     data: bytes,
     meta: FileMeta,
 ) -> Exception:
+    at = _crossing(spec, data) if spec.format == "csv" else None
+    if at is not None:  # the lines merged by the open quote explain the error
+        return _quote_error(path, offset, data, at)
     before = lines_before(path, offset)
     if bad:
         index, text = _nth_row_line(data, bad[0].number)

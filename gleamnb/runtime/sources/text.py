@@ -100,15 +100,20 @@ class Utf8Stream(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while not self._left:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._left = memoryview(checked_utf8(self._spec, self._path, *chunk))
-        n = min(len(buffer), len(self._left))
-        buffer[:n] = self._left[:n]
-        self._left = self._left[n:]
-        return n
+        # Fill the whole buffer: Arrow takes each read as a block, and a short read at a
+        # chunk's end would make a block that a multi-line value can straddle.
+        filled = 0
+        while filled < len(buffer):
+            if not self._left:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    break
+                self._left = memoryview(checked_utf8(self._spec, self._path, *chunk))
+            n = min(len(buffer) - filled, len(self._left))
+            buffer[filled : filled + n] = self._left[:n]
+            self._left = self._left[n:]
+            filled += n
+        return filled
 
     def close(self) -> None:
         self._chunks.close()
