@@ -5,7 +5,9 @@ by default), which stay warm between runs. Task outputs are Arrow IPC pieces in 
 while the run's memory budget lasts: each task gets an allowance of it and writes what comes
 past its allowance to a disk folder ("spilling"); ``on_disk()`` datasets always go to disk. A
 piece is deleted as soon as every stage reading it is done. A failed or cancelled run stops
-its tasks and keeps nothing: not its pieces, nor the part files its saves wrote.
+its tasks and keeps nothing: not its pieces, nor the part files its saves wrote; SIGTERM
+cancels a run as Ctrl-C does, and a new runner removes the folders of drivers that were
+killed (:mod:`gleamnb.runners.leftovers`).
 
 Which task runs when, the pieces' lifetimes, range cuts, statistics, events and how a run
 ends are the runner-independent core's (:mod:`gleamnb.runners.scheduling`); this module is
@@ -23,10 +25,11 @@ import contextlib
 import os
 import queue
 import shutil
+import signal
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -35,7 +38,7 @@ from gleamnb.errors import ArgumentError
 from gleamnb.events import Listener
 from gleamnb.files.saves import part_files, prepare_output
 from gleamnb.planner.physical import PhysicalPlan, PhysicalStage
-from gleamnb.runners import spawn
+from gleamnb.runners import leftovers, spawn
 from gleamnb.runners.base import Runner
 from gleamnb.runners.pool import (
     Executor,
@@ -124,6 +127,7 @@ class LocalRunner(Runner):
                 "spill_dir), or leave it out for half the RAM",
             )
         self.spill_dir = spill_dir or tempfile.gettempdir()
+        leftovers.sweep((self.memory_root, self.spill_dir))
         self.name = "local-inline" if mode == "inline" else "local"
         self.inbox: queue.Queue[Message] = queue.Queue()
         self.pool: list[Executor] = []
@@ -218,7 +222,29 @@ class LocalRunner(Runner):
         with self._lock:
             if self.mode == "process":
                 self.warm()
-            return _LocalRun(self, plan, listeners).go()
+            with _terminate_cancels():
+                return _LocalRun(self, plan, listeners).go()
+
+
+@contextlib.contextmanager
+def _terminate_cancels() -> Iterator[None]:
+    """While a run is in progress, let SIGTERM cancel it as Ctrl-C does (it removes its folders).
+
+    Only the main thread can handle signals; the previous handler is back afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        # a handler set outside Python reads as None and cannot be set again: the default
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 class _LocalRun:
@@ -235,7 +261,7 @@ class _LocalRun:
         self.runner = runner
         self.plan = plan
         self.schedule = Schedule(plan, self, listeners, runner=runner.name)
-        base = f"gleamnb-{os.getpid()}-{self.schedule.run_id}"
+        base = leftovers.folder_name(self.schedule.run_id)
         self.mem_dir = os.path.join(runner.memory_root, base)
         self.disk_dir = os.path.join(runner.spill_dir, base)
         self.reserved: dict[int, int] = {}  # task -> shared-memory allowance while it runs
