@@ -44,6 +44,20 @@ def test_jsonl_int_past_int64_after_the_inferred_start(tmp_path: Path) -> None:
     assert got[:-1] == [1] * 120_000
 
 
+@pytest.mark.parametrize("shards", [1, 3])
+def test_jsonl_nested_ints_past_float64_stay_exact(tmp_path: Path, shards: int) -> None:
+    # objects and arrays holding integers float64 cannot hold, beside ordinary nested floats
+    values = [
+        {"v": {"x": 18446744073709551621, "y": 1.5}, "l": [9007199254740993, 1]},
+        {"v": {"x": 3, "y": 2.5}, "l": [1, 2], "w": {"a": [2.5]}},
+        {"v": None, "l": None, "w": {"a": [1.0]}},
+    ]
+    text = "".join(json.dumps(v) + "\n" for v in values)
+    p = write(tmp_path / "nested.jsonl", text)
+    expected = [(v["v"], v["l"], v.get("w")) for v in values]
+    assert read_rows(FileSpec("jsonl", p), shards) == expected
+
+
 @pytest.mark.parametrize(("fmt", "sep"), [("csv", ","), ("tsv", "\t")])
 @pytest.mark.parametrize("shards", [1, 3])
 def test_delimited_ints_past_int64_stay_exact(

@@ -109,6 +109,24 @@ def test_jsonl_type_change_names_the_line(tmp_path: Path) -> None:
     assert "'a'" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "field", "line"),
+    [
+        ('{"l": [1]}\n{"l": [[1]]}\n', "l[]", 2),
+        ('{"v": {"x": 1}}\n{"v": {"x": 2}}\n{"v": {"x": "a"}}\n', "v.x", 3),
+        ('{"v": [{"x": 1}]}\n{"v": [{"x": [1]}]}\n', "v[].x", 2),
+    ],
+)
+def test_jsonl_nested_type_change_names_the_field_and_line(
+    tmp_path: Path, text: str, field: str, line: int
+) -> None:
+    p = write(tmp_path / "n.jsonl", text)
+    with pytest.raises(MalformedInputError) as err:
+        read_rows(FileSpec("jsonl", p))
+    assert err.value.location == f"{p}:{line}"
+    assert f"field {field!r}" in str(err.value)
+
+
 def test_jsonl_int_then_float_becomes_float(tmp_path: Path) -> None:
     p = write(tmp_path / "t.jsonl", '{"a": 1}\n{"a": 2.5}\n')
     assert read_rows(FileSpec("jsonl", p)) == [(1.0,), (2.5,)]

@@ -78,21 +78,49 @@ def csv_exact_ints(table: pa.Table, types: Sequence[tuple[str, pa.DataType]]) ->
 
 
 def jsonl_exact_ints(table: pa.Table, data: bytes) -> pa.Table:
-    """``table`` (Arrow's reading of the jsonl ``data``) with every float column that holds an
-    integer float64 does not hold exactly as the values Python's json module reads, typed as
-    in-memory rows are (ints past int64: a ``gleamnb.pyobject`` column)."""
-    floats = [
+    """``table`` (Arrow's reading of the jsonl ``data``) with every column holding an integer
+    float64 does not hold exactly — at the top level or nested in objects and arrays — as the
+    values Python's json module reads, typed as in-memory rows are (ints past int64, nested or
+    not: a ``gleamnb.pyobject`` column).
+
+    >>> table = pa.table({"v": [[1.8446744073709552e19]]})
+    >>> jsonl_exact_ints(table, b'{"v": [18446744073709551621]}\\n').column("v")[0].as_py()
+    [18446744073709551621]
+    """
+    suspects = [
         f.name
         for f in table.schema
-        if pa.types.is_floating(f.type)
-        and (pc.max(pc.abs(table.column(f.name))).as_py() or 0) >= _EXACT_FLOATS
+        if _max_float(table.column(f.name).combine_chunks()) >= _EXACT_FLOATS
     ]
-    if not floats:
+    if not suspects:
         return table
     rows = [json.loads(line) for line in data.split(b"\n") if line.strip()]
-    for name in floats:
+    for name in suspects:
         values = [row.get(name) for row in rows]
-        if any(type(v) is int and (v not in _INT64 or float(v) != v) for v in values):
+        if any(_inexact(v) for v in values):
             index = table.column_names.index(name)
             table = table.set_column(index, name, values_to_array(values))
     return table
+
+
+def _max_float(array: pa.Array) -> float:
+    """The largest magnitude among ``array``'s float values, nested ones included (0 if none)."""
+    kind = array.type
+    if pa.types.is_floating(kind):
+        return pc.max(pc.abs(array)).as_py() or 0.0
+    if pa.types.is_struct(kind):
+        return max((_max_float(array.field(i)) for i in range(kind.num_fields)), default=0.0)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _max_float(array.flatten())
+    return 0.0
+
+
+def _inexact(value: object) -> bool:
+    """Whether a JSON value holds an int that a float64 (or an int64) does not hold exactly."""
+    if type(value) is int:
+        return value not in _INT64 or float(value) != value
+    if isinstance(value, dict):
+        return any(_inexact(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_inexact(v) for v in value)
+    return False

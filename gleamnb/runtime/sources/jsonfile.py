@@ -173,6 +173,24 @@ def _kind(value: Any) -> str | None:
     return "object"
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _fields(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """The JSON kind of every non-null field of an object, nested ones as ``a.b`` and
+    ``a[]`` (an array's items), for naming the field whose kind changes between lines."""
+    items = value.items() if isinstance(value, dict) else ((f"{prefix}[]", v) for v in value)
+    for key, item in items:
+        name = f"{prefix}.{key}" if prefix and isinstance(value, dict) else key
+        kind = _kind(item)
+        if kind is None:
+            continue
+        yield name, kind
+        if isinstance(item, (dict, list)):
+            yield from _fields(item, name)
+
+
 def _error(err: Exception, path: str, offset: int, data: bytes) -> MalformedInputError:
     before = lines_before(path, offset)
     kinds: dict[str, tuple[str, int]] = {}
@@ -198,15 +216,12 @@ def _error(err: Exception, path: str, offset: int, data: bytes) -> MalformedInpu
                 row=text,
                 hint=_HINT,
             )
-        for key, item in value.items():
-            kind = _kind(item)
-            if kind is None:
-                continue
+        for key, kind in _fields(value):
             seen = kinds.setdefault(key, (kind, line))
             if seen[0] != kind:
                 return MalformedInputError(
-                    f"field {key!r} is a {kind} on line {line} of {path} "
-                    f"but a {seen[0]} on line {seen[1]}",
+                    f"field {key!r} is {_a(kind)} on line {line} of {path} "
+                    f"but {_a(seen[0])} on line {seen[1]}",
                     location=where,
                     row=text,
                     hint="give a field one JSON type on every line "
