@@ -392,7 +392,7 @@ class _LocalRun:
             task = ex.task
             if task is not None and task in self.schedule.running:
                 self.end_task(ex, task)
-                self.schedule.task_lost(task, message.code, ex.crash_report())
+                self.schedule.task_lost(task, message.code, ex.crash_report(), ex.pid)
             return
         msg = message.message
         if not isinstance(msg, Progress) and ex.task == msg.task:

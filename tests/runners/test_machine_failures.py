@@ -15,6 +15,9 @@ import glob
 import os
 import re
 import shutil
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -151,3 +154,41 @@ def test_a_full_output_folder_is_a_disk_full_error_and_the_executor_lives(
     assert f"free space in {out}" in (err.hint or "")
     assert os.listdir(out) == []  # the in-progress part (here the link) is removed
     assert_executor_serves(one, pid)
+
+
+# ---------------------------------------------------------------------------------------------
+# An executor killed from outside
+
+
+def test_an_executor_killed_from_outside_is_said_to_be_killed_not_crashed(
+    one: LocalRunner, tmp_path: Path
+) -> None:
+    started = str(tmp_path / "started")
+    pid = one.pool[0].pid
+
+    def wait_forever(x: int) -> int:
+        open(started, "w").close()
+        time.sleep(120)
+        return x
+
+    def kill_when_started() -> None:
+        while not os.path.exists(started):
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_when_started)
+    killer.start()
+    with pytest.raises(gl.ExecutorCrashedError) as info:
+        gl.Flow("killed").range(0, 3).map(wait_forever, name="slow").collect(one, progress=False)
+    killer.join()
+    err = info.value
+    assert err.message == (
+        f"the executor (pid {pid}) running this task was killed by signal 9 (SIGKILL) from outside"
+    )
+    assert (err.flow, err.step, err.shard) == ("killed", "slow", "1/1")
+    assert "OOM killer" in (err.hint or "") and "crashed" not in str(err)
+    # a function that ends its own process is still blamed for it
+    with pytest.raises(gl.ExecutorCrashedError) as info:
+        gl.Flow("exits").range(0, 3).map(lambda x: os._exit(3)).collect(one, progress=False)
+    assert "exited with code 3" in str(info.value)
+    assert "a function in this stage crashed its process" in (info.value.hint or "")
