@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from gleamnb.errors import (
     ArgumentError,
     BuildError,
+    DiskFullError,
     ExecutorCrashedError,
     FieldError,
     GleamError,
@@ -121,6 +122,7 @@ __all__ = [
     "ExecutorCrashedError",
     "PipeCommandError",
     "OutputError",
+    "DiskFullError",
     "RunCancelledError",
     "__version__",
 ]

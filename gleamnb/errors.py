@@ -36,6 +36,7 @@ __all__ = [
     "ExecutorCrashedError",
     "PipeCommandError",
     "OutputError",
+    "DiskFullError",
     "RunCancelledError",
     "RowText",
 ]
@@ -215,6 +216,10 @@ class OutputError(GleamError, OSError):
     """An output path cannot be written."""
 
     __str__ = GleamError.__str__
+
+
+class DiskFullError(OutputError):
+    """A folder gleamnb writes to (spill, shared memory, a save's output) has no space left."""
 
 
 class RunCancelledError(GleamError):

@@ -11,6 +11,7 @@ built, and the tasks read byte ranges and name their part files through the same
 - :mod:`~gleamnb.files.chunks`: byte ranges read in whole lines;
 - :mod:`~gleamnb.files.utf8`: :func:`checked_utf8`, the UTF-8 check of raw bytes;
 - :mod:`~gleamnb.files.saves`: a save's formats, its part files' names, the output folder.
+- :mod:`~gleamnb.files.space`: :func:`disk_full`, a full disk as an error naming the bytes.
 
 Examples
 --------

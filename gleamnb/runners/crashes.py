@@ -2,22 +2,69 @@
 
 Functions travel to executors by value, which drops their file names; the driver still has the
 originals, so it puts them back into a task's traceback and names the step whose function
-crashed an executor.
+crashed an executor. An executor killed from outside (SIGKILL, SIGTERM) is said to be that:
+its function did not crash it.
 """
 
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "how_it_died",
     "restore_filenames",
     "crashed_step",
     "function_steps",
     "stage_functions",
     "stage_functions_of",
 ]
+
+
+#: Signals an executor's own code does not raise by crashing, with who sends them.
+_FROM_OUTSIDE: dict[int, str] = {
+    signal.SIGKILL: "most often the Linux OOM killer, when the machine ran out of memory "
+    "(`dmesg` or `journalctl -k` then shows 'Out of memory: Killed process {pid}'), or a person "
+    "or a tool (kill -9). If memory ran out, give each task more room: fewer executors "
+    "(gl.local(executors=...)), a smaller memory_limit (shard data then spills to disk) or more "
+    "shards",
+    signal.SIGTERM: "a person, a service manager or a job's time limit (kill, systemd, a batch "
+    "scheduler)",
+}
+
+
+def how_it_died(code: int, pid: int | None = None) -> tuple[str, str]:
+    """What a dead executor's exit ``code`` says (negative: the signal), and the fix line.
+
+    >>> how_it_died(3)[0]
+    'the executor process running this task died (exited with code 3)'
+    >>> how_it_died(-9, pid=42)[0]
+    'the executor (pid 42) running this task was killed by signal 9 (SIGKILL) from outside'
+    """
+    fresh = "the runner is fine and the next run gets a fresh executor"
+    name = ""
+    if code < 0:
+        try:
+            name = f" ({signal.Signals(-code).name})"
+        except ValueError:
+            pass
+    sender = _FROM_OUTSIDE.get(-code)
+    if sender is not None:
+        who = f"the executor (pid {pid})" if pid is not None else "the executor"
+        return (
+            f"{who} running this task was killed by signal {-code}{name} from outside",
+            f"its functions did not crash it: something else killed it, {sender.format(pid=pid)}; "
+            f"{fresh}",
+        )
+    how = f"killed by signal {-code}{name}" if code < 0 else f"exited with code {code}"
+    return (
+        f"the executor process running this task died ({how})",
+        "a function in this stage crashed its process (os._exit, a segfault in a C extension, "
+        f"or running out of memory); {fresh}. Try gl.local(mode='inline') to debug it in this "
+        "process",
+    )
 
 
 def _code_objects(fn: Any) -> list[Any]:

@@ -34,7 +34,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from gleamnb.errors import ArgumentError
+from gleamnb.errors import ArgumentError, DiskFullError
 from gleamnb.events import Listener
 from gleamnb.files.saves import part_files, prepare_output
 from gleamnb.planner.physical import PhysicalPlan, PhysicalStage
@@ -297,18 +297,39 @@ class _LocalRun:
     # -- the run -------------------------------------------------------------------------------
 
     def drive(self) -> None:
-        os.makedirs(self.mem_dir, exist_ok=True)
-        os.makedirs(self.disk_dir, exist_ok=True)
-        schedule = self.schedule
-        schedule.start(self.write_data())
-        inbox = self.runner.inbox
-        while not schedule.done:
-            self.dispatch()
-            try:
-                message = inbox.get(timeout=0.25)
-            except queue.Empty:
-                continue
-            self.handle(message)
+        try:
+            os.makedirs(self.mem_dir, exist_ok=True)
+            os.makedirs(self.disk_dir, exist_ok=True)
+            schedule = self.schedule
+            schedule.start(self.write_data())
+            inbox = self.runner.inbox
+            while not schedule.done:
+                self.dispatch()
+                try:
+                    message = inbox.get(timeout=0.25)
+                except queue.Empty:
+                    continue
+                self.handle(message)
+        except DiskFullError as err:
+            self.name_full_folder(err)
+            raise
+
+    def name_full_folder(self, err: DiskFullError) -> None:
+        """Say which of the run's folders is full, and the runner option that gives it room."""
+        where = err.location or ""
+        if where.startswith(self.disk_dir):  # first: without /dev/shm both folders are one
+            err.hint = (
+                f"the spill folder ({self.runner.spill_dir}) takes the shard data past the "
+                "memory budget and on_disk() datasets: point it at a disk with room, "
+                "gl.local(spill_dir='/path/with/room'), or free space there"
+            )
+        elif where.startswith(self.mem_dir):
+            err.hint = (
+                f"shared memory ({self.runner.memory_root}) holds shard data up to the memory "
+                f"budget ({self.runner.memory_limit:,} bytes), which is more than it has free: "
+                "give a smaller budget, e.g. gl.local(memory_limit='1GB'), so the rest spills "
+                f"to the spill folder ({self.runner.spill_dir}), or free space there"
+            )
 
     def write_data(self) -> list[list[Piece]]:
         """Write the plan's in-memory source data as pieces, in memory while the budget lasts."""
@@ -371,7 +392,7 @@ class _LocalRun:
             task = ex.task
             if task is not None and task in self.schedule.running:
                 self.end_task(ex, task)
-                self.schedule.task_lost(task, message.code, ex.crash_report())
+                self.schedule.task_lost(task, message.code, ex.crash_report(), ex.pid)
             return
         msg = message.message
         if not isinstance(msg, Progress) and ex.task == msg.task:

@@ -77,6 +77,7 @@ from gleamnb.planner.physical import PhysicalPlan, PhysicalStage, Ref, Shards
 from gleamnb.runners.crashes import (
     crashed_step,
     function_steps,
+    how_it_died,
     restore_filenames,
     stage_functions,
 )
@@ -633,8 +634,8 @@ class Schedule:
             err.detail = restore_filenames(err.detail, stage_functions(self.plan.stages[sid]))
         raise err.with_context(flow=self.plan.flow)
 
-    def task_lost(self, task_id: int, code: int, report: str) -> None:
-        """A task's executor died (exit ``code``; ``report``: the end of its stderr).
+    def task_lost(self, task_id: int, code: int, report: str, pid: int | None = None) -> None:
+        """A task's executor (process ``pid``) died (exit ``code``; ``report``: its stderr's end).
 
         A task of an ``on_disk()`` stage goes back to the front of :attr:`ready`, up to
         :data:`RETRIES` times (its inputs are on disk); otherwise the run fails with an
@@ -652,7 +653,7 @@ class Schedule:
             self.ready.appendleft(got)
             return
         self.failed_stage = self.current = sid
-        how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        how, hint = how_it_died(code, pid)
         report = restore_filenames(report, stage_functions(st))
         step = crashed_step(st, report)
         steps = function_steps(st)
@@ -662,13 +663,11 @@ class Schedule:
             else ""
         )
         raise ExecutorCrashedError(
-            f"the executor process running this task died ({how}){during}",
+            how + during,
             flow=self.plan.flow,
             step=step,
             stage=st.name,
             shard=f"{j + 1}/{st.tasks}",
-            hint="a function in this stage crashed its process (os._exit, a segfault in a C "
-            "extension, or running out of memory); the runner is fine and the next run gets "
-            "a fresh executor. Try gl.local(mode='inline') to debug it in this process",
+            hint=hint,
             detail=("executor stderr (last lines):\n" + report) if report else None,
         )

@@ -159,7 +159,7 @@ def run_one(
     except GleamError as err:
         if sink is not None:
             sink.abort()
-        return TaskFailed(msg.task, _portable(err))
+        return TaskFailed(msg.task, _portable(err.with_context(**msg.where)))
     except Exception as exc:
         if sink is not None:
             sink.abort()

@@ -20,17 +20,22 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
+from gleamnb.files.space import full_disk_errors
 from gleamnb.rows import conform, empty_batch, empty_table, unify_schemas
 
 __all__ = ["Piece", "FileSink", "FileInputs", "read_piece", "read_schema", "write_piece"]
 
 COALESCE_ROWS = 32 * 1024
+
+#: What a task's error says to do when a folder of shard data is full (a runner may say more).
+FULL_HINT = "free space there, or let the runner write its shard data to another folder"
 
 
 @dataclass(frozen=True)
@@ -65,9 +70,19 @@ def read_schema(path: str) -> pa.Schema:
 
 
 def write_piece(path: str, table: pa.Table) -> Piece:
-    """Write ``table`` as one piece (used for data the driver holds, e.g. ``from_arrow``)."""
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+    """Write ``table`` as one piece (used for data the driver holds, e.g. ``from_arrow``).
+
+    A full disk is a :class:`~gleamnb.errors.DiskFullError`; the half-written file is left
+    for the caller to remove with the rest of the run's folder.
+    """
+    with full_disk_errors(path, table.nbytes, hint=FULL_HINT):
+        sink = pa.OSFile(path, "wb")
+        try:  # not the writer's own `with`: closing it after a failed write fails again
+            writer = pa.ipc.new_file(sink, table.schema)
+            writer.write_table(table)
+            writer.close()
+        finally:
+            sink.close()
     return Piece(path, table.num_rows, os.path.getsize(path))
 
 
@@ -105,6 +120,10 @@ class _BucketFile:
         table = pa.Table.from_batches(self.pending)
         self.pending, self.pending_rows = [], 0
         self.sink.make_room(self, table.nbytes)
+        with full_disk_errors(self.path, table.nbytes, hint=FULL_HINT):
+            self._write(table)
+
+    def _write(self, table: pa.Table) -> None:
         if self.writer is None:
             self.schema = table.schema
             self.file = pa.OSFile(self.path, "wb")
@@ -135,19 +154,23 @@ class _BucketFile:
     def continue_at(self, path: str) -> None:
         """Finish the part written so far (in shared memory); write the rest at ``path``."""
         if self.writer is not None:
-            self.close_writer()
+            with full_disk_errors(self.path, None, hint=FULL_HINT):
+                self.close_writer()
             self.head = Piece(self.path, self.rows, os.path.getsize(self.path))
             self.rows = self.size = 0
         self.path = path
         self.spilled = True
 
     def close_writer(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        """Write the file's footer and close it (closed even when the footer fails)."""
+        writer, self.writer = self.writer, None
+        file, self.file = self.file, None
+        try:
+            if writer is not None:
+                writer.close()
+        finally:
+            if file is not None:
+                file.close()
 
     @property
     def known_schema(self) -> pa.Schema | None:
@@ -159,7 +182,8 @@ class _BucketFile:
         """Finish the file; with no rows, write an empty one if a schema is known."""
         self.flush()
         wrote = self.writer is not None
-        self.close_writer()
+        with full_disk_errors(self.path, None, hint=FULL_HINT):
+            self.close_writer()
         if wrote:
             last = Piece(self.path, self.rows, os.path.getsize(self.path))
             return replace(self.head, rest=last) if self.head is not None else last
@@ -171,13 +195,13 @@ class _BucketFile:
         return write_piece(self.path, empty_table(schema))
 
     def remove(self) -> None:
-        self.close_writer()
+        """Drop the files; never raises (a full disk fails closing the writer again)."""
+        with contextlib.suppress(OSError):
+            self.close_writer()
         for path in (self.path, self.head.path if self.head else None):
             if path is not None:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(path)
-                except FileNotFoundError:
-                    pass
 
 
 class FileSink:
@@ -273,7 +297,10 @@ class FileSink:
         return _BucketFile(path, self, spilled=folder != self.directory)
 
     def abort(self) -> None:
-        """Drop what was written (the task failed): nothing half-written survives."""
+        """Drop what was written (the task failed): nothing half-written survives.
+
+        It never raises, so the task's own error (a full disk, say) is the one reported.
+        """
         for f in self.files:
             if f is not None:
                 f.remove()

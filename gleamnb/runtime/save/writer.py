@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from gleamnb.errors import OutputError, SchemaError
 from gleamnb.files.saves import check_format, in_progress_name, part_name
+from gleamnb.files.space import disk_full
 from gleamnb.rows import unify_schemas
 
 __all__ = ["ShardWriter"]
@@ -111,8 +112,9 @@ class ShardWriter:
             self.abort()
             raise err.with_context(location=self.file) from None
         except OSError as err:
+            error = self._os_error(err, batch.nbytes)  # the free space before abort frees some
             self.abort()
-            raise self._os_error(err) from None
+            raise error from None
         self._rows += batch.num_rows
 
     def close(self) -> dict[str, Any]:
@@ -128,8 +130,9 @@ class ShardWriter:
             self._finish()
             os.replace(self._tmp, self.file)
         except OSError as err:
+            error = self._os_error(err)
             self.abort()
-            raise self._os_error(err) from None
+            raise error from None
         self._result = {
             "file": self.file,
             "rows": self._rows,
@@ -169,7 +172,16 @@ class ShardWriter:
         """Close the in-progress file, if one is open, without finishing it."""
         raise NotImplementedError
 
-    def _os_error(self, err: OSError) -> OutputError:
+    def _os_error(self, err: OSError, nbytes: int | None = None) -> OutputError:
+        """The error for ``err``; a full disk names the bytes of the write that failed."""
+        full = disk_full(
+            err,
+            self.file,
+            nbytes,
+            hint=f"free space in {self.folder}, or save to a folder on a disk with more room",
+        )
+        if full is not None:
+            return full
         return OutputError(
             f"cannot write {self.file}: {err.strerror or err}",
             location=self.file,
