@@ -59,10 +59,10 @@ __all__ = [
 INFER_BYTES = 1 << 20
 """Bytes from the start of a file used to infer its column types."""
 
-INTEGER_TEXT = r"^[+-]?[0-9]+$"
+INTEGER_TEXT = r"^\s*[+-]?[0-9]+\s*$"
 """An integer as text: a float64 column all of whose values match holds ints past int64."""
 
-_LONG_INTEGER_TEXT = r"^[+-]?[0-9]{16,}$"
+_LONG_INTEGER_TEXT = r"^\s*[+-]?[0-9]{16,}\s*$"
 
 
 @dataclass(frozen=True)
@@ -195,6 +195,7 @@ def exact_int_columns(
     """
     if not floats:
         return []
+    skipped: list[str] = []  # rows with a wrong field count, reported when the ranges are read
     convert = pcsv.ConvertOptions(
         include_columns=list(floats), column_types=dict.fromkeys(floats, pa.string())
     )
@@ -206,7 +207,7 @@ def exact_int_columns(
             column_names=list(names),
             skip_rows=1 if spec.header else 0,
         ),
-        parse_options=csv_parse_options(spec, _skip),
+        parse_options=csv_parse_options(spec, lambda row: skipped.append(row.text) or "skip"),
         convert_options=convert,
     )
     nulls = pa.array(convert.null_values, pa.string())
@@ -220,9 +221,9 @@ def exact_int_columns(
         # Non-integers beside integers float64 cannot hold: either type loses something.
         long = pc.and_not(pc.match_substring_regex(text, _LONG_INTEGER_TEXT), null)
         for row in pc.indices_nonzero(long).to_pylist():
-            value = text[row].as_py()
+            value = text[row].as_py().strip()
             if float(int(value)) != int(value):
-                line = _nth_line(head, row + 1 + (1 if spec.header else 0))
+                line = _nth_line(head, row + 1 + (1 if spec.header else 0), skipped)
                 raise MalformedInputError(
                     f"column {name!r} of {path} holds the integer {value} (line {line}), too "
                     "big for a float to hold exactly, and values that are not integers",
@@ -233,11 +234,20 @@ def exact_int_columns(
     return exact
 
 
-def _nth_line(data: bytes, number: int) -> int:
-    """The 1-based line of the ``number``-th non-empty line of ``data``."""
-    seen = 0
+def _nth_line(data: bytes, number: int, skipped: Sequence[str] = ()) -> int:
+    """The 1-based line of the ``number``-th non-empty line of ``data`` that is not one of
+    the ``skipped`` rows (their texts, in file order).
+
+    >>> _nth_line(b"id\\n1\\n\\nx,y\\n2\\n", 3, ["x,y"])
+    5
+    """
+    seen, left = 0, list(skipped)
     for index, line in enumerate(data.split(b"\n")):
-        seen += bool(line.rstrip(b"\r"))
+        text = line.rstrip(b"\r")
+        if left and text.decode("utf-8", "replace") == left[0]:
+            left.pop(0)
+            continue
+        seen += bool(text)
         if seen == number:
             return index + 1
     return 1

@@ -98,9 +98,22 @@ def test_csv_big_int_beside_floats_is_an_error_not_a_rounded_float(tmp_path: Pat
     p = write(tmp_path / "g.csv", "id\n1.5\n\n18446744073709551621\n")
     with pytest.raises(MalformedInputError) as err:
         read_rows(FileSpec("csv", p, header=True))
-    assert "line 4" in str(err.value) and "types={'id': float}" in str(err.value)
+    assert err.value.location == f"{p}:4" and "(line 4)" in str(err.value)
+    assert "types={'id': float}" in str(err.value)
     got = read_rows(FileSpec("csv", p, header=True, types={"id": float}))
     assert got == [(1.5,), (float("18446744073709551621"),)]
+
+
+def test_csv_big_int_line_counts_past_a_row_of_the_wrong_width(tmp_path: Path) -> None:
+    p = write(tmp_path / "w.csv", "id\n1.5\nx,y\n\n18446744073709551621\n")
+    with pytest.raises(MalformedInputError) as err:
+        read_rows(FileSpec("csv", p, header=True))
+    assert err.value.location == f"{p}:5"
+
+
+def test_csv_big_ints_with_spaces_around_stay_exact(tmp_path: Path) -> None:
+    p = write(tmp_path / "s.csv", "id,x\n 18446744073709551621,1\n2 ,2\n")
+    assert read_rows(FileSpec("csv", p, header=True)) == [(18446744073709551621, 1), (2, 2)]
 
 
 def test_csv_int64_start_then_int_past_int64_fails_with_the_str_fix(tmp_path: Path) -> None:

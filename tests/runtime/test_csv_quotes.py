@@ -31,8 +31,8 @@ def test_open_quote_in_a_two_line_file(tmp_path: Path) -> None:
     p = write(tmp_path / "a.csv", '1,"abc\n2,3\n')
     err = _open_quote(FileSpec("csv", p))
     assert err.location == f"{p}:1"
-    assert f"line 1 of {p}" in str(err)
-    assert "newlines_in_values=True" in str(err)
+    assert f"opened on line 1 of {p} runs past the end of the line" in str(err)
+    assert "newlines_in_values=True if quoted values really hold newlines" in str(err)
 
 
 def test_open_quote_after_the_header(tmp_path: Path) -> None:
@@ -65,6 +65,33 @@ def test_open_quote_in_a_later_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyP
     p = write(tmp_path / "c.csv", "\n".join(lines) + "\n")
     for shards in (1, 3):
         assert _open_quote(FileSpec("csv", p), shards).location == f"{p}:301"
+
+
+@pytest.mark.parametrize("text", ['a,b\n1,x\n2,"y\n', 'a,b\n1,x\n2,"y', 'a,b\n1,x\n2,"y\r\n\n\n'])
+@pytest.mark.parametrize("shards", [1, 2])
+def test_open_quote_on_the_last_line(tmp_path: Path, text: str, shards: int) -> None:
+    # Arrow takes an open quote on the last line as a value running to the end: no line is
+    # merged, so the row count alone does not show it.
+    p = write(tmp_path / "last.csv", text)
+    err = _open_quote(FileSpec("csv", p, header=True), shards)
+    assert err.location == f"{p}:3"
+    assert "runs past the end of the line" in str(err)
+
+
+def test_stray_quote_anywhere_for_any_chunk_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A quote opening the second field of one random line, including a chunk's last line.
+    rng = random.Random(11)
+    for trial in range(24):
+        size = rng.choice([40, 64, 100, 256])
+        monkeypatch.setattr(chunks, "CHUNK_BYTES", size)
+        lines = [f"{i},word {i}" for i in range(1, rng.randint(2, 60))]
+        k = rng.randrange(len(lines))
+        lines[k] = f'{k + 1},"word {k + 1}'
+        p = write(tmp_path / f"s{trial}.csv", "\n".join(lines) + rng.choice(["\n", ""]))
+        shards = rng.randint(1, 3)
+        assert _open_quote(FileSpec("csv", p), shards).location == f"{p}:{k + 1}", (size, shards)
 
 
 def test_open_quote_that_also_changes_field_counts(tmp_path: Path) -> None:
@@ -175,7 +202,7 @@ def test_quote_scan_against_a_character_reader() -> None:
         for line in re.findall(rb"[^\n]*\n|[^\n]+", data):
             pieces.feed(line, offset)
             offset += len(line)
-        assert pieces.opened == opened, data
+        assert (pieces.crossed, pieces.opened) == (crossed, opened), data
 
 
 def test_open_quote_through_a_run(runner: LocalRunner, tmp_path: Path) -> None:

@@ -167,24 +167,31 @@ def _read_stream(
 
 
 def _check_rows(spec: FileSpec, path: str, offset: int, data: bytes, rows: int) -> None:
-    """Fail if a quoted value ran past a line end: Arrow then parsed fewer rows than lines.
+    """Fail if a quoted value runs past a line end or is still open at the end of ``data``.
 
-    Counting the line ends is the cheap test; only a short count (or empty lines) costs a
-    count of the non-empty lines, and only a short one of those a scan of the quotes.
+    Arrow parses fewer rows than lines when a quote merges lines: counting the line ends is
+    the cheap test (only a short count, or empty lines, costs a count of the non-empty lines),
+    and only a short one costs a scan of the quotes. With no line merged, a quote can only be
+    left open on the last line (Arrow takes the rest of the data as its value), so only that
+    line is scanned.
     """
     rows += 1 if spec.header and offset == 0 else 0
+    start = 0
     if rows >= data.count(b"\n") + (not data.endswith(b"\n")) or rows >= nonempty_lines(data):
-        return
-    at = _crossing(spec, data)
+        start = data.rstrip(b"\r\n").rfind(b"\n") + 1
+        if b'"' not in data[start:]:
+            return
+    at = _crossing(spec, data[start:])
     if at is not None:
-        raise _quote_error(path, offset, data, at)
+        raise _quote_error(path, offset, data, start + at)
 
 
 def _crossing(spec: FileSpec, data: bytes) -> int | None:
-    """The offset in ``data`` of the first quoted value that runs past a line end, if any."""
+    """The offset in ``data`` of the first quoted value that runs past a line end, or of one
+    still open at its end (``data`` ends at a line end or at the end of the file)."""
     scan = QuoteScan(spec.sep)
     scan.feed(data, 0)
-    return scan.crossed
+    return scan.crossed if scan.crossed is not None else scan.opened
 
 
 def _check_closed(path: str, delimiter: str) -> None:
