@@ -228,23 +228,31 @@ class LocalRunner(Runner):
 
 @contextlib.contextmanager
 def _terminate_cancels() -> Iterator[None]:
-    """While a run is in progress, let SIGTERM cancel it as Ctrl-C does (it removes its folders).
+    """While a run is in progress, let SIGTERM cancel it as Ctrl-C does (it removes its
+    folders), then end the process as SIGTERM would have.
 
-    Only the main thread can handle signals; the previous handler is back afterwards.
+    Only where SIGTERM has its default action (ending the process): a handler of the
+    program's own, or SIG_IGN, is left alone. Only the main thread can handle signals.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
         yield
         return
+    received = []
 
     def interrupt(signum: int, frame: object) -> None:
+        received.append(signum)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
     finally:
-        # a handler set outside Python reads as None and cannot be set again: the default
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if received:  # the run is cancelled and cleaned up: now end as asked
+            signal.raise_signal(signal.SIGTERM)
 
 
 class _LocalRun:

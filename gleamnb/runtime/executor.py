@@ -12,6 +12,8 @@ import gc
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
@@ -229,8 +231,27 @@ def _load_libc() -> ctypes.CDLL | None:
 _LIBC = _load_libc()
 
 
+#: Seconds between an executor's looks at whether the process that started it still runs.
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _exit_with_parent() -> None:
+    """End this process soon after the one that started it is gone (a driver killed with
+    SIGKILL), even in the middle of a task: nobody waits for its results, and it would go on
+    using the cores and writing into a run folder the next runner removes."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="gleamnb-parent-watch", daemon=True).start()
+
+
 def main() -> None:
     """Entry point of ``python -m gleamnb.runtime``."""
+    _exit_with_parent()
     proto_in: BinaryIO = os.fdopen(os.dup(0), "rb")
     proto_out: BinaryIO = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)

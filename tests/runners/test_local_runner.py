@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import _thread
 import copy
-import glob
 import io
 import operator
 import os
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from run_folders import run_folders
 
 import gleamnb as gl
 from gleamnb import events
@@ -24,7 +24,7 @@ from gleamnb.runtime.store import COALESCE_ROWS
 
 
 def leftover_run_dirs() -> list[str]:
-    return glob.glob(f"/dev/shm/gleamnb-{os.getpid()}-*")
+    return run_folders(os.getpid())
 
 
 def test_tasks_run_in_executor_processes_one_per_requested_executor() -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from run_folders import run_folders
 
 import gleamnb as gl
 from gleamnb import events
@@ -44,7 +45,7 @@ def full_at(folder: Callable[[], str], name: str) -> Callable[[events.Event], No
 
 
 def only_run_folder(root: str) -> str:
-    (found,) = glob.glob(os.path.join(root, f"gleamnb-{os.getpid()}-*"))
+    (found,) = run_folders(os.getpid(), [root])
     return found
 
 
@@ -103,7 +104,7 @@ def test_a_full_folder_of_shard_data_is_a_disk_full_error_and_the_executor_lives
     err = info.value
     message = str(err)
     assert isinstance(err, gl.OutputError) and isinstance(err, OSError)
-    assert f"no space left in the folder {root}{os.sep}gleamnb-{os.getpid()}-" in message
+    assert f"no space left in the folder {root}{os.sep}gleamnb-" in message
     assert f"writing {ROWS * INT64_BYTES:,} bytes to s0-t0-b0.arrow failed" in message
     assert (
         abs(free_in(message) - shutil.disk_usage(root).free) < 0.05 * shutil.disk_usage(root).total
@@ -111,7 +112,7 @@ def test_a_full_folder_of_shard_data_is_a_disk_full_error_and_the_executor_lives
     assert (err.flow, err.stage, err.shard) == ("full", "range->double", "1/1")
     assert option in (err.hint or "") and root in (err.hint or "")
     assert "During handling" not in message and "Traceback" not in message
-    assert glob.glob(os.path.join(root, f"gleamnb-{os.getpid()}-*")) == []
+    assert run_folders(os.getpid(), [root]) == []
     assert_executor_serves(one, pid)
 
 

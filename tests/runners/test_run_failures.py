@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import _thread
 import ctypes
-import glob
 import os
 import threading
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from run_folders import run_folders
 
 import gleamnb as gl
 from gleamnb import events
@@ -40,8 +40,7 @@ def pair() -> Iterator[LocalRunner]:
 
 
 def run_dirs(spill_dir: str | None = None) -> list[str]:
-    roots = ["/dev/shm", *([spill_dir] if spill_dir else [])]
-    return [d for root in roots for d in glob.glob(os.path.join(root, f"gleamnb-{os.getpid()}-*"))]
+    return run_folders(os.getpid(), ["/dev/shm", *([spill_dir] if spill_dir else [])])
 
 
 def ends(seen: list[events.Event]) -> list[str]:
