@@ -35,7 +35,7 @@ import pyarrow.csv as pcsv
 import pyarrow.json as pjson
 
 from gleamnb.errors import MalformedInputError
-from gleamnb.files.chunks import read_head
+from gleamnb.files.chunks import keep_bom, read_head
 from gleamnb.files.quotes import QuoteScan, line_at, open_quote_error
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
@@ -148,7 +148,7 @@ def csv_meta(spec: FileSpec, path: str) -> FileMeta:
         head = checked_utf8(spec, path, 0, head)
     try:
         reader = pcsv.open_csv(
-            pa.BufferReader(head),
+            pa.BufferReader(keep_bom(head)),
             read_options=pcsv.ReadOptions(
                 use_threads=False,
                 block_size=len(head) + 1,
@@ -199,7 +199,7 @@ def exact_int_columns(
         include_columns=list(floats), column_types=dict.fromkeys(floats, pa.string())
     )
     table = pcsv.read_csv(
-        pa.BufferReader(head),
+        pa.BufferReader(keep_bom(head)),
         read_options=pcsv.ReadOptions(
             use_threads=False,
             block_size=len(head) + 1,
@@ -251,7 +251,7 @@ def jsonl_meta(spec: FileSpec, path: str) -> FileMeta:
     head = checked_utf8(spec, path, 0, head)
     try:
         table = pjson.read_json(
-            pa.BufferReader(head),
+            pa.BufferReader(keep_bom(head)),
             read_options=pjson.ReadOptions(use_threads=False, block_size=len(head) + 1),
         )
     except pa.ArrowInvalid:
