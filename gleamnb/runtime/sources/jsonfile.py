@@ -213,7 +213,7 @@ def _error(err: Exception, path: str, offset: int, data: bytes) -> MalformedInpu
                 location=where,
                 row=text,
                 hint="give each key once per object (Python's json would keep the last value "
-                "and drop the other silently), or leave the key out with columns=[...]",
+                "and drop the others silently)",
             )
         except ValueError as bad:
             return MalformedInputError(
