@@ -49,6 +49,14 @@ def test_names_name_the_columns_with_or_without_a_header(
     assert read_rows(picked) == [(int(b), a) for a, b in expected]
 
 
+def test_names_with_quoted_newlines_read_the_file_whole(tmp_path: Path) -> None:
+    data = b'a,b\n"x\ny",1\nz,2\n'
+    p = write(tmp_path / "nl.csv", data)
+    spec = FileSpec("csv", p, header=True, names=("text", "n"), newlines_in_values=True)
+    assert names_at_build(spec) == ("text", "n")
+    assert read_rows(spec) == [(t, int(n)) for t, n in _ref(data)[1:]]
+
+
 def test_names_let_a_repeated_header_be_read(tmp_path: Path) -> None:
     p = write(tmp_path / "dup.csv", b"a,a,b\n1,2,3\n4,5,6\n")
     spec = FileSpec("csv", p, header=True, names=("a", "a_2", "b"))
