@@ -21,7 +21,7 @@ from gleamnb.api.checks import (
 )
 from gleamnb.errors import ArgumentError
 from gleamnb.fieldref import FieldRef
-from gleamnb.files.saves import check_format
+from gleamnb.files.saves import check_format, check_header
 from gleamnb.plan import inference, steps
 from gleamnb.plan.graph import Node
 from gleamnb.plan.order import Order, as_fields, as_order
@@ -742,10 +742,28 @@ class Dataset:
             raise ArgumentError("output_row needs a function", hint="e.g. .output_row(print)")
         return self._sink(steps.OutputRow(name=step_name(name, fn, "output_row"), fn=fn))
 
-    def save(self, path: str, format: str = "parquet", *, name: str | None = None) -> Flow:
+    def save(
+        self,
+        path: str,
+        format: str = "parquet",
+        *,
+        header: bool = True,
+        name: str | None = None,
+    ) -> Flow:
         """Write the dataset to the folder ``path``, one part file per shard.
 
-        ``format`` is ``"parquet"``, ``"csv"``, ``"tsv"``, ``"txt"`` or ``"jsonl"``.
+        Parameters
+        ----------
+        path
+            The output folder (created; part files of an earlier save there are replaced).
+        format
+            ``"parquet"``, ``"csv"``, ``"tsv"``, ``"txt"`` or ``"jsonl"``.
+        header
+            csv and tsv: each part starts with a line of the field names (default);
+            ``header=False`` writes the rows alone, as a file read with ``header=False``
+            was. The other formats have no header line.
+        name
+            The step's name in plans and errors.
 
         Examples
         --------
@@ -754,9 +772,20 @@ class Dataset:
         >>> _ = gl.Flow().range(0, 4, shards=2).map(lambda x: x * x).save(out).run(progress=False)
         >>> sorted(os.listdir(out))
         ['part-00000.parquet', 'part-00001.parquet']
+
+        A headerless TSV file read and written back unchanged:
+
+        >>> src = os.path.join(tempfile.mkdtemp(), "counts.tsv")
+        >>> _ = open(src, "w").write("a\\t1\\nb\\t2\\n")
+        >>> out = os.path.join(tempfile.mkdtemp(), "copy")
+        >>> _ = gl.Flow().read(gl.tsv(src)).save(out, "tsv", header=False).run(progress=False)
+        >>> open(os.path.join(out, "part-00000.tsv")).read() == open(src).read()
+        True
         """
         check_format(format)
-        return self._sink(steps.Save(name=name or "save", path=str(path), format=format))
+        check_header(format, header)
+        step = steps.Save(name=name or "save", path=str(path), format=format, header=header)
+        return self._sink(step)
 
     # -- actions -------------------------------------------------------------------------------
 

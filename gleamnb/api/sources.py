@@ -26,6 +26,7 @@ __all__ = ["txt", "csv", "tsv", "parquet", "orc", "jsonl"]
 
 PathArg: TypeAlias = "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]"
 Columns: TypeAlias = "Sequence[str | int] | None"
+Names: TypeAlias = "Sequence[str] | None"
 Types: TypeAlias = "Mapping[str | int, Any] | None"
 
 
@@ -67,6 +68,7 @@ def csv(
     shards: int | None = None,
     *,
     header: bool = False,
+    names: Names = None,
     delimiter: str = ",",
     columns: Columns = None,
     types: Types = None,
@@ -83,6 +85,11 @@ def csv(
         The shard count; None for one per file (one per 64 MiB of a large plain file).
     header
         The first line of each file holds the field names; else fields are ``_1.._n``.
+        A header that gives one name twice is an error (pass ``names=`` instead).
+    names
+        The field names, one per column of each file (a file with another column count is
+        an error). With ``header=True`` they replace the header's names (the header line is
+        still skipped); ``columns=`` and ``types=`` then refer to these names.
     delimiter
         The field separator, one character.
     columns
@@ -104,12 +111,24 @@ def csv(
     ...            types={"amount": float})
     >>> spec.describe()
     'csv sales/*.csv (header, columns=region,amount)'
+
+    A headerless file named on reading:
+
+    >>> import gleamnb as gl, os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "people.csv")
+    >>> _ = open(p, "w").write("ann,31\\nbob,42\\n")
+    >>> people = gl.Flow().read(csv(p, names=["name", "age"]))
+    >>> people.names
+    ('name', 'age')
+    >>> people.select("age").collect()
+    [(31,), (42,)]
     """
     return FileSpec(
         "csv",
         _path(path),
         shards,
         header=header,
+        names=names,
         delimiter=delimiter,
         columns=_columns(columns),
         types=types,
@@ -123,6 +142,7 @@ def tsv(
     shards: int | None = None,
     *,
     header: bool = False,
+    names: Names = None,
     columns: Columns = None,
     types: Types = None,
     errors: str = "strict",
@@ -135,12 +155,15 @@ def tsv(
     --------
     >>> tsv("counts.tsv", columns=[2, 1]).sep
     '\\t'
+    >>> tsv("counts.tsv", names=["word", "n"], columns=["n"]).describe()
+    'tsv counts.tsv (names=word,n, columns=n)'
     """
     return FileSpec(
         "tsv",
         _path(path),
         shards,
         header=header,
+        names=names,
         columns=_columns(columns),
         types=types,
         errors=errors,

@@ -8,7 +8,8 @@ built, and the tasks read byte ranges and name their part files through the same
 - :mod:`~gleamnb.files.listing`: :func:`list_files`, paths, folders and globs to input files;
 - :mod:`~gleamnb.files.shards`: :func:`default_shards`, a source's shard count;
 - :mod:`~gleamnb.files.compression`: decompression by extension;
-- :mod:`~gleamnb.files.chunks`: byte ranges read in whole lines;
+- :mod:`~gleamnb.files.chunks`: byte ranges read in whole lines (a file's byte-order mark
+  dropped);
 - :mod:`~gleamnb.files.utf8`: :func:`checked_utf8`, the UTF-8 check of raw bytes;
 - :mod:`~gleamnb.files.saves`: a save's formats, its part files' names, the output folder.
 - :mod:`~gleamnb.files.space`: :func:`disk_full`, a full disk as an error naming the bytes.

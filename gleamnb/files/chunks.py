@@ -8,6 +8,13 @@ A chunk is ``(offset, data)``: the file offset of ``data[0]`` and whole lines (t
 line may lack its ``\\n``). Line numbers are not tracked while reading; error paths count
 them with :func:`lines_before`.
 
+A UTF-8 byte-order mark (:data:`BOM`) at the start of a file is dropped, as Python's
+``utf-8-sig`` codec and Polars do: the range that starts at 0 begins at offset 3 then, and
+every reader (txt, csv, tsv, jsonl; compressed or not) and the inference from a file's start
+see the same bytes. Arrow's CSV and JSON parsers drop a mark at the start of every buffer
+they get, so the readers hand them :func:`keep_bom` of a chunk: a U+FEFF that starts a later
+chunk (a line beginning with one) is data, whatever the chunk and shard boundaries.
+
 Examples
 --------
 >>> import os, tempfile
@@ -25,7 +32,10 @@ from typing import Any
 from gleamnb.errors import MalformedInputError
 from gleamnb.files.compression import compression_of, open_stream
 
-__all__ = ["CHUNK_BYTES", "iter_chunks", "lines_before", "read_head"]
+__all__ = ["BOM", "CHUNK_BYTES", "iter_chunks", "keep_bom", "lines_before", "read_head"]
+
+BOM = b"\xef\xbb\xbf"
+"""The UTF-8 byte-order mark (U+FEFF), dropped from the start of a file."""
 
 CHUNK_BYTES = 4 << 20
 """Bytes read at a time; a chunk holds about this much (more when one line is longer)."""
@@ -109,6 +119,13 @@ class _Window:
         self.off += n
         return out
 
+    def drop_bom(self) -> None:
+        """Drop a byte-order mark at the start of the file."""
+        while self.have < len(BOM) and not self.eof:
+            self.fill()
+        if self.have >= len(BOM) and self.buf.startswith(BOM):
+            self.take(len(BOM))
+
     def chunks(self, start: int, end: int | None) -> Iterator[tuple[int, bytes]]:
         if start > 0:
             self.stream.seek(start - 1)
@@ -122,6 +139,8 @@ class _Window:
                 if self.eof:
                     return
                 self.take(self.have)
+        else:
+            self.drop_bom()
         scanned = 0  # buf[:scanned] is known to hold no newline
         while True:
             off, have = self.off, self.have
@@ -144,6 +163,19 @@ class _Window:
                     yield off, self.take(have)
                 return
             self.fill()
+
+
+def keep_bom(data: bytes) -> bytes:
+    """``data`` as given to Arrow's CSV and JSON parsers, so that they keep a leading U+FEFF.
+
+    They drop a byte-order mark at the start of whatever they parse; by then the file's own
+    mark is gone (:func:`iter_chunks`), so a chunk that starts with one holds it as data, and
+    it gets a second mark for Arrow to drop (a copy, only then).
+
+    >>> keep_bom(b"a,b\\n"), keep_bom(BOM + b"a\\n")
+    (b'a,b\\n', b'\\xef\\xbb\\xbf\\xef\\xbb\\xbfa\\n')
+    """
+    return BOM + data if data.startswith(BOM) else data
 
 
 def lines_before(path: str, offset: int) -> int:

@@ -16,6 +16,7 @@ from gleamnb.errors import ArgumentError, OutputError
 __all__ = [
     "SAVE_FORMATS",
     "check_format",
+    "check_header",
     "part_name",
     "in_progress_name",
     "part_files",
@@ -39,6 +40,30 @@ def check_format(format: str) -> str:
             f"unknown save format {format!r}", hint=f"use one of {', '.join(SAVE_FORMATS)}"
         )
     return format
+
+
+def check_header(format: str, header: object) -> bool:
+    """Validate a save's ``header=``: a bool, and ``False`` only for csv and tsv.
+
+    >>> check_header("tsv", False)
+    False
+    >>> check_header("jsonl", False)
+    Traceback (most recent call last):
+    ...
+    gleamnb.errors.ArgumentError: a jsonl save has no header line to leave out
+      fix: header= is for csv and tsv saves; drop it
+    """
+    if not isinstance(header, bool):
+        raise ArgumentError(
+            f"header must be True or False, got {header!r}",
+            hint="header=False writes no line of field names (csv and tsv)",
+        )
+    if not header and format not in ("csv", "tsv"):
+        raise ArgumentError(
+            f"a {format} save has no header line to leave out",
+            hint="header= is for csv and tsv saves; drop it",
+        )
+    return header
 
 
 def part_name(shard: int, format: str) -> str:

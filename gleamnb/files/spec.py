@@ -9,6 +9,8 @@ Examples
 >>> spec = FileSpec("csv", "/data/*.csv", shards=4, header=True, columns=("city", "age"))
 >>> spec.describe()
 'csv /data/*.csv (shards=4, header, columns=city,age)'
+>>> FileSpec("tsv", "counts.tsv", names=("word", "n")).describe()
+'tsv counts.tsv (names=word,n)'
 >>> spec.sep
 ','
 """
@@ -16,7 +18,7 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +141,31 @@ def _norm_columns(columns: Any, fmt: str) -> tuple[FieldRef, ...] | None:
     return tuple(out)
 
 
+def _norm_names(names: Any, fmt: str) -> tuple[str, ...] | None:
+    if names is None:
+        return None
+    if fmt not in ("csv", "tsv"):
+        raise ArgumentError(
+            f"names= is for csv and tsv sources, not {fmt}",
+            hint="rename fields after reading, e.g. with map or select",
+        )
+    hint = "give one name per column of the files, e.g. names=['city', 'population']"
+    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+        raise ArgumentError(f"names must be a list of column names, got {names!r}", hint=hint)
+    out = tuple(names)
+    if not out:
+        raise ArgumentError("names is empty", hint=hint + ", or leave names=None")
+    for i, name in enumerate(out):
+        if not isinstance(name, str) or not name:
+            raise ArgumentError(f"names must be non-empty strings, got {name!r}", hint=hint)
+        if name in out[:i]:
+            raise ArgumentError(
+                f"names= gives the name {name!r} twice",
+                hint="give each column its own name: fields are looked up by name",
+            )
+    return out
+
+
 def _norm_types(types: Any) -> tuple[tuple[FieldRef, pa.DataType], ...] | None:
     if types is None:
         return None
@@ -175,6 +202,9 @@ class FileSpec:
         file and byte offset), ``replace`` (U+FFFD) or ``ignore`` (drop them).
     header
         csv/tsv: the first line of each file holds the column names.
+    names
+        csv/tsv: the column names, one per column of each file (the header's, if any, are
+        not used); ``columns=`` and ``types=`` refer to them.
     delimiter
         csv/tsv: the field separator; None means ``,`` for csv and a tab for tsv.
     columns
@@ -202,6 +232,7 @@ class FileSpec:
     columns: tuple[FieldRef, ...] | None = None
     types: tuple[tuple[FieldRef, pa.DataType], ...] | None = None
     newlines_in_values: bool = False
+    names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -234,6 +265,7 @@ class FileSpec:
             )
         set_(self, "columns", _norm_columns(self.columns, self.format))
         set_(self, "types", _norm_types(self.types))
+        set_(self, "names", _norm_names(self.names, self.format))
         set_(self, "header", bool(self.header))
         set_(self, "newlines_in_values", bool(self.newlines_in_values))
 
@@ -262,6 +294,8 @@ class FileSpec:
             opts.append(f"shards={self.shards}")
         if self.header:
             opts.append("header")
+        if self.names is not None:
+            opts.append("names=" + ",".join(self.names))
         if self.columns is not None:
             opts.append("columns=" + ",".join(map(str, self.columns)))
         text = f"{self.format} {where}"

@@ -422,11 +422,13 @@ class OutputRow(Step):
 class Save(Step):
     path: str = ""
     format: str = "parquet"
+    header: bool = True
     kind: ClassVar[str] = "save"
     sink: ClassVar[bool] = True
 
     def describe(self) -> str:
-        return f"save {self.format} to {self.path}"
+        text = f"save {self.format} to {self.path}"
+        return text if self.header else text + " (no header)"
 
 
 @dataclass(frozen=True, eq=False)

@@ -88,7 +88,9 @@ def _target(builder: PlanBuilder, node: Node) -> Target:
             st.labels.append("count")
             kind = "count"
         else:
-            st.ops.append(io.SaveOp(name=step.name, path=step.path, format=step.format))
+            st.ops.append(
+                io.SaveOp(name=step.name, path=step.path, format=step.format, header=step.header)
+            )
             st.labels.append(f"save({step.format})")
             kind = "save"
         builder.close(st, Discard())

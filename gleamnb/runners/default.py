@@ -14,7 +14,8 @@ True
 
 from __future__ import annotations
 
-import os
+import sys
+import warnings
 from typing import TYPE_CHECKING
 
 from gleamnb.runners import spawn
@@ -29,6 +30,46 @@ _local_runners: dict[tuple[object, ...], LocalRunner] = {}
 _session_runner: Runner | None = None
 
 
+def _refuse_in_task() -> None:
+    """Fail if this process is running a task: no run may start inside another run's task.
+
+    A function that calls ``collect()`` (or any action) inside a ``map`` would start a pool
+    of executors in every executor running it, left behind when the outer run ends, and so
+    on for each level: a fork bomb. Spark refuses too (a SparkContext exists only on the
+    driver). A task runs only where the executor module is loaded, so looking it up here
+    keeps ``gl.local()`` from importing it before its executors start.
+    """
+    executor = sys.modules.get("gleamnb.runtime.executor")
+    if executor is not None and executor.in_task():
+        from gleamnb.errors import GleamError
+
+        raise GleamError(
+            "a run cannot start inside a task of another run: a step's function called "
+            "collect(), run() or another action",
+            hint="run the inner flow first and pass its rows in (a value the function uses, "
+            "or a source such as flow.slices(rows)), or combine the datasets with join, "
+            "hash_join or co_group",
+        )
+
+
+def _warn_oversubscribed(executors: int) -> None:
+    """Warn when ``executors`` is more than twice the cores this process may use.
+
+    A few more executors than cores can help tasks that wait (pipe commands, network reads);
+    many more only add processes that compete for the cores, each with its own memory.
+    """
+    cores = spawn.usable_cores()
+    if executors > 2 * cores:
+        warnings.warn(
+            f"gl.local(executors={executors}) starts {executors} executor processes on "
+            f"{cores} usable core{'s' if cores != 1 else ''} (os.sched_getaffinity): they "
+            "compete for the cores and each holds its own memory, so CPU-bound work gets no "
+            f"faster; leave executors out for one per core ({cores}), or keep it at most "
+            f"{2 * cores} unless the tasks mostly wait (pipe commands, network)",
+            stacklevel=3,
+        )
+
+
 def local(
     executors: int | None = None,
     *,
@@ -41,7 +82,9 @@ def local(
     Parameters
     ----------
     executors
-        Executor processes; default one per core.
+        Executor processes; default one per usable core (``os.sched_getaffinity``). More
+        than twice the cores warns: CPU-bound tasks run no faster, and each process holds
+        its own memory.
     mode
         ``"process"`` or ``"inline"`` (run in this process, e.g. to use ``pdb``).
     memory_limit
@@ -49,12 +92,15 @@ def local(
     spill_dir
         Folder for spilled and ``on_disk()`` shards.
     """
+    _refuse_in_task()
     key = (executors, mode, memory_limit, spill_dir)
     runner = _local_runners.get(key)
     if runner is None:
         if mode == "process" and (executors is None or (type(executors) is int and executors > 0)):
+            if executors is not None:
+                _warn_oversubscribed(executors)
             # start the executors before importing the runner, so both import side by side
-            spawn.prestart(executors or os.cpu_count() or 1)
+            spawn.prestart(executors or spawn.usable_cores())
         from gleamnb.runners.local import LocalRunner
 
         runner = _local_runners[key] = LocalRunner(
@@ -82,6 +128,7 @@ def get_runner(runner: Runner | None = None) -> Runner:
     """``runner`` if given, else the session default, else the default local runner."""
     from gleamnb.runners.base import Runner
 
+    _refuse_in_task()
     if runner is not None:
         if not isinstance(runner, Runner):
             from gleamnb.errors import ArgumentError

@@ -76,7 +76,7 @@ class LocalRunner(Runner):
     Parameters
     ----------
     executors
-        Number of executor processes (default: one per core).
+        Number of executor processes (default: one per usable core, ``os.sched_getaffinity``).
     mode
         ``"process"`` (default) or ``"inline"`` (in the calling process, for debugging).
     memory_limit
@@ -113,7 +113,7 @@ class LocalRunner(Runner):
                 hint="leave it out for one executor per core",
             )
         self.mode = mode
-        self.size = 1 if mode == "inline" else (executors or os.cpu_count() or 1)
+        self.size = 1 if mode == "inline" else (executors or spawn.usable_cores())
         self.memory_root = _memory_root()
         self.memory_limit = (
             parse_size(memory_limit, "memory_limit")

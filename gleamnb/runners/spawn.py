@@ -19,18 +19,31 @@ import sys
 
 from gleamnb.runtime import THREADS_ENV
 
-__all__ = ["start", "prestart", "take", "threads_for"]
+__all__ = ["start", "prestart", "take", "threads_for", "usable_cores"]
 
 _waiting: list[tuple[int, subprocess.Popen[bytes]]] = []
 
 
-def threads_for(executors: int) -> int:
-    """Arrow threads per executor when ``executors`` share this machine's cores.
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), which a container or ``taskset``
+    may make fewer than the machine's ``os.cpu_count()``.
 
-    >>> threads_for(os.cpu_count() or 1)
+    >>> 1 <= usable_cores() <= (os.cpu_count() or 1)
+    True
+    """
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # no affinity on this platform
+        return os.cpu_count() or 1
+
+
+def threads_for(executors: int) -> int:
+    """Arrow threads per executor when ``executors`` share this process's cores.
+
+    >>> threads_for(usable_cores())
     1
     """
-    return max(1, (os.cpu_count() or 1) // max(1, executors))
+    return max(1, usable_cores() // max(1, executors))
 
 
 def start(threads: int) -> subprocess.Popen[bytes]:

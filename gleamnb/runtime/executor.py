@@ -37,7 +37,7 @@ from gleamnb.runtime.protocol import (
 from gleamnb.runtime.stage import StageSpec, execute_task
 from gleamnb.runtime.store import FileInputs, FileSink
 
-__all__ = ["StageCache", "run_one", "main", "TaskInterrupted"]
+__all__ = ["StageCache", "run_one", "main", "TaskInterrupted", "in_task"]
 
 
 class TaskInterrupted(BaseException):
@@ -73,6 +73,15 @@ class _Interrupts:
 
 
 _interrupts = _Interrupts()
+
+
+def in_task() -> bool:
+    """True while this process (an executor, or an inline runner's) runs a task's code.
+
+    Runners refuse to start a run then: a function that calls ``collect()`` would start
+    executors inside an executor (see :mod:`gleamnb.runners.default`).
+    """
+    return _interrupts.in_task
 
 
 class StageCache:

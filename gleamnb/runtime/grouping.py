@@ -3,7 +3,10 @@
 Arrow's ``dictionary_encode`` does the hashing for plain types; several key columns are
 combined pairwise. Key types Arrow cannot encode (lists, structs, Python objects) get their
 ids from a Python dict over a hashable form of each value. Floats are canonicalised so that
-``-0.0`` and ``0.0`` are one key, as in Python.
+``-0.0`` and ``0.0`` are one key, as in Python, and every NaN (any sign or payload) is one key,
+as in Spark and DuckDB: grouping steps give all NaNs one group and joins match NaN with NaN
+(Python's ``nan != nan`` would make each NaN row its own group, and two NaN objects of one
+bit pattern one group, which no rule explains).
 
 Examples
 --------
@@ -27,26 +30,49 @@ from gleamnb.rows import PyObjectType, column_to_pylist
 
 __all__ = ["canonical_key_column", "group_ids", "first_indices", "hashable"]
 
+_NAN = float("nan")  # the one NaN object keys hold, so a dict finds it (by identity)
+
 
 def canonical_key_column(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Make equal keys equal bit for bit: ``-0.0`` becomes ``0.0``."""
-    if pa.types.is_floating(col.type):
-        return pc.if_else(pc.equal(col, 0), pa.scalar(0.0, col.type), col)
+    """Make equal keys equal bit for bit: ``-0.0`` becomes ``0.0``, every NaN one NaN.
+
+    >>> import struct
+    >>> neg_nan = struct.unpack("d", struct.pack("Q", 0xFFF8000000000000))[0]
+    >>> out = canonical_key_column(pa.array([-0.0, neg_nan, float("nan"), None]))
+    >>> [struct.pack("d", v).hex() if v is not None else v for v in out.to_pylist()]
+    ['0000000000000000', '000000000000f87f', '000000000000f87f', None]
+    """
+    if not pa.types.is_floating(col.type):
+        return col
+    col = pc.if_else(pc.equal(col, 0), pa.scalar(0.0, col.type), col)
+    nan = pc.is_nan(col)
+    if pc.any(nan).as_py():
+        col = pc.if_else(nan, pa.scalar(_NAN, col.type), col)
     return col
 
 
 def hashable(v: Any) -> Any:
-    """A hashable stand-in for a key value (lists -> tuples, dicts -> item tuples, ...)."""
+    """A hashable stand-in for a key value (lists -> tuples, dicts -> item tuples, ...);
+    ``-0.0`` stands for ``0.0`` and one NaN for every NaN, inside tuples too.
+
+    >>> hashable((float("nan"), -0.0)) == hashable((float("nan"), 0.0))
+    True
+    """
     if isinstance(v, list):
         return ("__list__", *map(hashable, v))
+    if isinstance(v, tuple):
+        return tuple(map(hashable, v))
     if isinstance(v, dict):
         return ("__dict__", *sorted((k, hashable(x)) for k, x in v.items()))
     try:
         hash(v)
     except TypeError:
         return ("__pickle__", pickle.dumps(v))
-    if isinstance(v, float) and v == 0.0:
-        return 0.0
+    if isinstance(v, float):
+        if v == 0.0:
+            return 0.0
+        if v != v:
+            return _NAN
     return v
 
 

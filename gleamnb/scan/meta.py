@@ -34,8 +34,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.json as pjson
 
-from gleamnb.errors import MalformedInputError
-from gleamnb.files.chunks import read_head
+from gleamnb.errors import ArgumentError, MalformedInputError, truncate
+from gleamnb.files.chunks import keep_bom, read_head
 from gleamnb.files.quotes import QuoteScan, line_at, open_quote_error
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
@@ -148,7 +148,7 @@ def csv_meta(spec: FileSpec, path: str) -> FileMeta:
         head = checked_utf8(spec, path, 0, head)
     try:
         reader = pcsv.open_csv(
-            pa.BufferReader(head),
+            pa.BufferReader(keep_bom(head)),
             read_options=pcsv.ReadOptions(
                 use_threads=False,
                 block_size=len(head) + 1,
@@ -168,7 +168,7 @@ def csv_meta(spec: FileSpec, path: str) -> FileMeta:
             hint="check the file's format, delimiter and quoting "
             "(pass newlines_in_values=True if quoted values hold newlines)",
         ) from None
-    names = list(schema.names) if spec.header else positional_names(len(schema))
+    names = _column_names(spec, path, head, list(schema.names))
     types = {n: f.type for n, f in zip(names, schema) if not _has_null(f.type)}
     overrides = type_overrides(spec, names, path)
     floats = [n for n, t in types.items() if pa.types.is_float64(t) and n not in overrides]
@@ -176,6 +176,58 @@ def csv_meta(spec: FileSpec, path: str) -> FileMeta:
         types[name] = PYOBJECT
     types.update(overrides)
     return FileMeta(tuple(names), tuple(types.items()))
+
+
+def _column_names(spec: FileSpec, path: str, head: bytes, found: list[str]) -> list[str]:
+    """The names of a csv/tsv file's columns: ``names=``, the header's, or ``_1.._n``.
+
+    ``found`` are the names Arrow read from the first line (made up without a header). A
+    header naming a column twice is an error, as is a ``names=`` of another length: a field
+    is looked up by its name, so neither may leave a column unreachable or misnamed.
+    """
+    lines = (line.rstrip(b"\r") for line in head.split(b"\n"))
+    first = next((line for line in lines if line), b"").decode("utf-8", "replace")
+    if spec.names is not None:
+        if len(spec.names) != len(found):
+            raise ArgumentError(
+                f"names= gives {len(spec.names)} names, but {path} has {len(found)} columns",
+                location=f"{path}:1",
+                row=truncate(first),
+                hint=f"give one name per column, {len(found)} in all",
+            )
+        return list(spec.names)
+    if not spec.header:
+        return positional_names(len(found))
+    for i, name in enumerate(found):
+        if name in found[:i]:
+            raise MalformedInputError(
+                f"the header of {path} names two columns {name!r} "
+                f"(columns {found.index(name) + 1} and {i + 1})",
+                location=f"{path}:1",
+                row=truncate(first),
+                hint="name the columns with names=[...] (the header line is still skipped), "
+                f"e.g. names={truncate(repr(_distinct(found)))}",
+            )
+    return found
+
+
+def _distinct(names: Sequence[str]) -> list[str]:
+    """``names`` with each repeat given a suffix ``_2``, ``_3``, ... that no name has.
+
+    >>> _distinct(["a", "a", "b", "a_2"])
+    ['a', 'a_3', 'b', 'a_2']
+    """
+    taken = set(names)
+    out: list[str] = []
+    for name in names:
+        if name in out:
+            k = 2
+            while f"{name}_{k}" in taken:
+                k += 1
+            name = f"{name}_{k}"
+            taken.add(name)
+        out.append(name)
+    return out
 
 
 def exact_int_columns(
@@ -200,7 +252,7 @@ def exact_int_columns(
         include_columns=list(floats), column_types=dict.fromkeys(floats, pa.string())
     )
     table = pcsv.read_csv(
-        pa.BufferReader(head),
+        pa.BufferReader(keep_bom(head)),
         read_options=pcsv.ReadOptions(
             use_threads=False,
             block_size=len(head) + 1,
@@ -261,7 +313,7 @@ def jsonl_meta(spec: FileSpec, path: str) -> FileMeta:
     head = checked_utf8(spec, path, 0, head)
     try:
         table = pjson.read_json(
-            pa.BufferReader(head),
+            pa.BufferReader(keep_bom(head)),
             read_options=pjson.ReadOptions(use_threads=False, block_size=len(head) + 1),
         )
     except pa.ArrowInvalid:

@@ -35,14 +35,19 @@ def names_at_build(
 ) -> tuple[str, ...] | None:
     """The output field names of ``spec``, or None when they are only known at run time.
 
-    txt gives ``("_1",)``; csv/tsv the header (or ``_1.._n`` from the first line) of the first
-    non-empty file; parquet/orc the first file's schema; jsonl the projected names, else None.
-    Names are given after projection. ``files=None`` lists them with :func:`list_files`.
+    txt gives ``("_1",)``; csv/tsv ``names=``, else the header (or ``_1.._n`` from the first
+    line) of the first non-empty file; parquet/orc the first file's schema; jsonl the
+    projected names, else None. Names are given after projection. ``files=None`` lists them
+    with :func:`list_files`.
 
     Raises
     ------
     FieldError
         ``columns=`` or ``types=`` names a column, or a position, that the file lacks.
+    ArgumentError
+        ``names=`` gives another number of names than that file has columns.
+    MalformedInputError
+        That file's header names a column twice (and no ``names=`` replaces it).
     """
     if spec.format == "txt":
         return ("_1",)

@@ -46,11 +46,12 @@ class SaveOp(Op):
 
     path: str
     format: str
+    header: bool = True
 
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        writer = ShardWriter(self.path, self.format, ctx.shard)
+        writer = ShardWriter(self.path, self.format, ctx.shard, header=self.header)
         rows = 0
         try:
             for batch in batches:

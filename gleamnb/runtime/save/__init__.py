@@ -12,7 +12,8 @@ a reader would take for data; the runner then removes the parts its finished tas
 :mod:`gleamnb.files.saves`, shared with the api (which checks the format) and the runner.
 
 Formats: ``parquet`` (types kept), ``csv`` (header, quoting where needed), ``tsv`` (header, no
-quoting: a value holding a tab or newline is an error), ``txt`` (fields joined by tabs, no
+quoting: a value holding a tab or newline is an error; csv and tsv write no header line with
+``save(..., header=False)``), ``txt`` (fields joined by tabs, no
 header) and ``jsonl`` (one object per row keyed by field name). In text formats a field is
 written as ``str(value)``, None as an empty field (null in jsonl), and a Python-object
 (``gleamnb.pyobject``) field as its ``repr`` (an int beyond 64 bits is a JSON number in jsonl:

@@ -2,7 +2,8 @@
 
 A field is written as ``str(value)``, None as an empty field, a Python-object field as its
 ``repr``. csv quotes where needed; tsv cannot quote, so a value holding a tab or line break is
-an error; txt joins the fields by tabs, without a header.
+an error; txt joins the fields by tabs, without a header. csv and tsv start with a header line
+of the field names unless the save says ``header=False``.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ __all__ = ["DelimitedShardWriter", "CsvShardWriter", "TsvShardWriter", "TxtShard
 
 
 class DelimitedShardWriter(TextShardWriter):
-    """Rendered fields joined by ``separator``; a header line of the names if ``header``."""
+    """Rendered fields joined by ``separator``; a header line of the names if the format has
+    one (``has_header``) and the save asks for it (``header``)."""
 
     separator: ClassVar[str] = "\t"
-    header: ClassVar[bool] = False
+    has_header: ClassVar[bool] = False
 
     def _cells(self, cols: list[pa.Array]) -> list[pa.Array]:
         """The rendered columns as the format writes them (quoted, checked)."""
@@ -35,7 +37,7 @@ class DelimitedShardWriter(TextShardWriter):
         return _join_lines(self._cells(cols), self.separator, n)
 
     def _header(self, schema: pa.Schema) -> pa.Buffer | bytes | None:
-        if not self.header:
+        if not (self.has_header and self.header):
             return None
         return self._lines([pa.array([name], type=pa.string()) for name in schema.names], 1)
 
@@ -47,7 +49,7 @@ class CsvShardWriter(DelimitedShardWriter, format="csv"):
     """One shard's csv part: a header, values quoted where they hold ``"``, ``,`` or a break."""
 
     separator = ","
-    header = True
+    has_header = True
 
     def _cells(self, cols: list[pa.Array]) -> list[pa.Array]:
         return [_csv_quote(c, self.separator, len(cols) == 1) for c in cols]
@@ -56,7 +58,7 @@ class CsvShardWriter(DelimitedShardWriter, format="csv"):
 class TsvShardWriter(DelimitedShardWriter, format="tsv"):
     """One shard's tsv part: a header, no quoting (a tab or line break in a value is an error)."""
 
-    header = True
+    has_header = True
 
     def _cells(self, cols: list[pa.Array]) -> list[pa.Array]:
         bad = _first_match(cols, "\t\n\r")

@@ -40,6 +40,8 @@ class ShardWriter:
     schema
         The dataset's schema if known: an empty shard then still writes a parquet file with
         that schema, or a CSV/TSV header.
+    header
+        csv/tsv: start with a line of the field names (the other formats have none).
 
     Examples
     --------
@@ -69,6 +71,7 @@ class ShardWriter:
         shard: int,
         *,
         schema: pa.Schema | None = None,
+        header: bool = True,
     ) -> ShardWriter:
         if cls is ShardWriter:
             cls = ShardWriter._by_format[check_format(format)]
@@ -81,8 +84,10 @@ class ShardWriter:
         shard: int,
         *,
         schema: pa.Schema | None = None,
+        header: bool = True,
     ) -> None:
         self.folder = os.fspath(path)
+        self.header = header
         self.shard = shard
         self.file = os.path.join(self.folder, part_name(shard, self.format))
         self._tmp = os.path.join(self.folder, in_progress_name(shard, self.format))

@@ -5,8 +5,9 @@ A byte range is read in newline-aligned chunks, each checked as UTF-8
 ``pyarrow.csv.read_csv`` with the file's column names and types from its
 :class:`~gleamnb.scan.meta.FileMeta` (so every range of a file agrees) and the
 projection pushed down (``include_columns``). The header line is skipped only in the chunk
-that starts the file. A file whose quoted values hold newlines (``newlines_in_values=True``) is
-read whole, as a stream. A ``bytes`` column asked for in ``types=`` keeps the file's raw bytes
+that starts the file (after its byte-order mark, if any: :mod:`~gleamnb.files.chunks`). A
+file whose quoted values hold newlines (``newlines_in_values=True``) is read whole, as a
+stream. A ``bytes`` column asked for in ``types=`` keeps the file's raw bytes
 (:func:`~gleamnb.scan.meta.raw_bytes`). A column of integers beyond 64 bits is read as text
 and turned into exact Python ints (:mod:`~gleamnb.runtime.sources.exact_ints`).
 
@@ -42,7 +43,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from gleamnb.errors import MalformedInputError, truncate
-from gleamnb.files.chunks import CHUNK_BYTES, iter_chunks, lines_before
+from gleamnb.files.chunks import CHUNK_BYTES, iter_chunks, keep_bom, lines_before
 from gleamnb.files.compression import open_stream
 from gleamnb.files.quotes import QuoteScan, line_at, nonempty_lines, open_quote_error
 from gleamnb.files.spec import FileSpec
@@ -80,7 +81,10 @@ def read_csv(
     if spec.newlines_in_values:
         yield from _read_stream(spec, path, meta, convert, out_names)
         return
+    first = start == 0  # the chunk that holds the header line
     for offset, data in iter_chunks(path, start, end):
+        skip = 1 if spec.header and first else 0
+        first = False
         if check:
             data = checked_utf8(spec, path, offset, data)
         bad: list[Any] = []
@@ -91,11 +95,9 @@ def read_csv(
 
         try:
             table = pcsv.read_csv(
-                pa.BufferReader(data),
+                pa.BufferReader(keep_bom(data)),
                 read_options=pcsv.ReadOptions(
-                    use_threads=False,
-                    column_names=names,
-                    skip_rows=1 if spec.header and offset == 0 else 0,
+                    use_threads=False, column_names=names, skip_rows=skip
                 ),
                 parse_options=csv_parse_options(spec, on_bad_row),
                 convert_options=convert,
@@ -103,11 +105,10 @@ def read_csv(
         except pa.ArrowInvalid as err:
             raise _chunk_error(err, bad, spec, path, offset, data, meta) from None
         if quoting and b'"' in data:
-            _check_rows(spec, path, offset, data, table.num_rows)
+            _check_rows(spec, path, offset, data, table.num_rows + skip)
         try:
             table = csv_exact_ints(table, meta.types)
         except NotAnInteger as bad_int:
-            skip = 1 if spec.header and offset == 0 else 0
             index, text = _nth_row_line(data, bad_int.row + 1 + skip)
             line = lines_before(path, offset) + index + 1
             raise _exact_int_error(path, line, text, bad_int) from None
@@ -167,7 +168,8 @@ def _read_stream(
 
 
 def _check_rows(spec: FileSpec, path: str, offset: int, data: bytes, rows: int) -> None:
-    """Fail if a quoted value runs past a line end or is still open at the end of ``data``.
+    """Fail if a quoted value runs past a line end or is still open at the end of ``data``
+    (``rows``: those Arrow parsed, the header line included).
 
     Arrow parses fewer rows than lines when a quote merges lines: counting the line ends is
     the cheap test (only a short count, or empty lines, costs a count of the non-empty lines),
@@ -175,7 +177,6 @@ def _check_rows(spec: FileSpec, path: str, offset: int, data: bytes, rows: int) 
     left open on the last line (Arrow takes the rest of the data as its value), so only that
     line is scanned.
     """
-    rows += 1 if spec.header and offset == 0 else 0
     start = 0
     if rows >= data.count(b"\n") + (not data.endswith(b"\n")) or rows >= nonempty_lines(data):
         start = data.rstrip(b"\r\n").rfind(b"\n") + 1
@@ -327,7 +328,7 @@ def _record_line(spec: FileSpec, path: str, number: int) -> tuple[int, str]:
     """First line and text of the ``number``-th non-empty CSV record, by Python's csv module."""
     stream = open_stream(path)
     try:
-        text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
         quoting = pycsv.QUOTE_NONE if spec.format == "tsv" else pycsv.QUOTE_MINIMAL
         reader = pycsv.reader(text, delimiter=spec.sep, quoting=quoting)
         seen = 0

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.json as pjson
 
 from gleamnb.errors import MalformedInputError, truncate
-from gleamnb.files.chunks import iter_chunks, lines_before
+from gleamnb.files.chunks import iter_chunks, keep_bom, lines_before
 from gleamnb.files.compression import compression_of
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
@@ -67,7 +67,8 @@ def _parse_options(spec: FileSpec, meta: FileMeta | None) -> pjson.ParseOptions 
 
 def _read(data: bytes, parse: pjson.ParseOptions | None) -> pa.Table:
     opts = pjson.ReadOptions(use_threads=False, block_size=len(data) + 1)
-    return pjson.read_json(pa.BufferReader(data), read_options=opts, parse_options=parse)
+    reader = pa.BufferReader(keep_bom(data))
+    return pjson.read_json(reader, read_options=opts, parse_options=parse)
 
 
 def read_jsonl(
@@ -137,7 +138,7 @@ def _new_key_error(
     pos = offset
     for i, (text, raw_line) in enumerate(zip(data.split(b"\n"), raw.split(b"\n"))):
         try:
-            value = json.loads(text) if text.strip() else {}
+            value = _loads(text) if text.strip() else {}
         except ValueError as err:
             return _error(err, path, offset, data)
         hit = [k for k in value if k in new]
@@ -157,6 +158,28 @@ def _new_key_error(
         f"columns={truncate(repr([*known, *new]))}, or put a line holding every key first "
         "in one of the files",
     )
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _loads(line: bytes) -> Any:
+    """One line's JSON value as Arrow reads it: a key twice in an object and a U+FEFF before
+    the value are errors (Python's json keeps the last value, and takes bytes that start
+    with a byte-order mark)."""
+    return json.loads(line.decode("utf-8", "replace"), object_pairs_hook=_unique_keys)
 
 
 def _kind(value: Any) -> str | None:
@@ -201,7 +224,15 @@ def _error(err: Exception, path: str, offset: int, data: bytes) -> MalformedInpu
         text = truncate(raw.decode("utf-8", "replace").rstrip("\r"))
         where = f"{path}:{line}"
         try:
-            value = json.loads(raw)
+            value = _loads(raw)
+        except _DuplicateKey as twice:
+            return MalformedInputError(
+                f"line {line} of {path} holds the key {twice.key!r} twice in one object",
+                location=where,
+                row=text,
+                hint="give each key once per object (Python's json would keep the last value "
+                "and drop the others silently)",
+            )
         except ValueError as bad:
             return MalformedInputError(
                 f"line {line} of {path} is not valid JSON: {bad}",

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from gleamnb.files.chunks import iter_chunks
+from gleamnb.files.chunks import iter_chunks, keep_bom
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
 
@@ -80,7 +80,8 @@ class Utf8Stream(io.RawIOBase):
 
     For readers that take a whole file as a stream (csv whose values hold newlines); the file
     is read by :func:`~gleamnb.files.chunks.iter_chunks`, so errors name the byte
-    offset and line.
+    offset and line, and its byte-order mark is dropped (a U+FEFF after it is kept from
+    Arrow's own dropping by :func:`~gleamnb.files.chunks.keep_bom`).
 
     >>> import os, tempfile
     >>> p = os.path.join(tempfile.mkdtemp(), "a.txt")
@@ -95,6 +96,7 @@ class Utf8Stream(io.RawIOBase):
         self._path = path
         self._chunks = iter_chunks(path)
         self._left = memoryview(b"")
+        self._first = True
 
     def readable(self) -> bool:
         return True
@@ -108,7 +110,9 @@ class Utf8Stream(io.RawIOBase):
                 chunk = next(self._chunks, None)
                 if chunk is None:
                     break
-                self._left = memoryview(checked_utf8(self._spec, self._path, *chunk))
+                data = checked_utf8(self._spec, self._path, *chunk)
+                self._left = memoryview(keep_bom(data) if self._first else data)
+                self._first = False
             n = min(len(buffer) - filled, len(self._left))
             buffer[filled : filled + n] = self._left[:n]
             self._left = self._left[n:]
