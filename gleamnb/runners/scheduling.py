@@ -421,10 +421,14 @@ class Schedule:
 
     # -- stages --------------------------------------------------------------------------------
 
+    def stage_key(self, sid: int) -> str:
+        """The key naming stage ``sid`` of this run, under which executors keep its spec."""
+        return f"{self.run_id}-{sid}"
+
     def stage_spec(self, st: PhysicalStage) -> StageSpec:
         """What an executor needs to run any task of ``st``."""
         return StageSpec(
-            key=f"{self.run_id}-{st.id}",
+            key=self.stage_key(st.id),
             id=st.id,
             name=st.name,
             flow=self.plan.flow,
@@ -519,7 +523,7 @@ class Schedule:
             params["cuts"] = cuts
         inputs = [[f.path for r in shards[j] for f in self.files_of(r)] for shards in st.inputs]
         self.running[task_id] = (sid, j)
-        return Task(task_id, st, j, f"{self.run_id}-{sid}", inputs, params)
+        return Task(task_id, st, j, self.stage_key(sid), inputs, params)
 
     def run_task(self, task: Task, *, out_dir: str, send_spec: bool, **params: Any) -> RunTask:
         """The message that runs ``task`` on an executor, writing its pieces to ``out_dir``.
