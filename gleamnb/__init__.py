@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from gleamnb.errors import (
     ArgumentError,
     BuildError,
+    CapturedDataWarning,
     ExecutorCrashedError,
     FieldError,
     GleamError,
@@ -122,5 +123,6 @@ __all__ = [
     "PipeCommandError",
     "OutputError",
     "RunCancelledError",
+    "CapturedDataWarning",
     "__version__",
 ]

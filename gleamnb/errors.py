@@ -37,6 +37,7 @@ __all__ = [
     "PipeCommandError",
     "OutputError",
     "RunCancelledError",
+    "CapturedDataWarning",
     "RowText",
 ]
 
@@ -219,3 +220,11 @@ class OutputError(GleamError, OSError):
 
 class RunCancelledError(GleamError):
     """The run was cancelled (Ctrl-C, kernel interrupt or the widget's button)."""
+
+
+class CapturedDataWarning(UserWarning):
+    """A function captures a large value (a global, closure variable, default or attribute).
+
+    Such a value is pickled with the function, hashed on every run and held in every
+    executor's memory; a dataset (joined with ``hash_join``) is usually the better way.
+    """
