@@ -171,7 +171,7 @@ def _mb(nbytes: int) -> str:
 def _largest(fn: Any, seen: set[int]) -> list[tuple[str, Any, int]]:
     """What ``fn`` captures that is 1 MB or more when pickled, largest first (at most 3).
 
-    A function among them (a global helper) is named by what it captures in turn.
+    A function among them (a helper it calls) is named by what it captures in turn.
     """
     seen.add(id(fn))
     found = []
@@ -181,7 +181,7 @@ def _largest(fn: Any, seen: set[int]) -> list[tuple[str, Any, int]]:
             continue
         inner = _largest(value, seen) if inspect.isfunction(value) and id(value) not in seen else []
         name = getattr(value, "__name__", "?")
-        found += [(f"{lbl} (through function {name!r})", v, n) for lbl, v, n in inner] or [
+        found += [(f"{lbl} of function {name!r}", v, n) for lbl, v, n in inner] or [
             (label, value, size)
         ]
     return sorted(found, key=lambda part: -part[2])[:3]
@@ -198,18 +198,20 @@ def _function_key(fn: Any) -> tuple[Any, ...]:
 def _user_stacklevel() -> int:
     """The ``stacklevel`` of the nearest caller outside this package (the user's line)."""
     frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE + os.sep):
+    while frame is not None:
+        if not os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE + os.sep):
+            break
         frame, level = frame.f_back, level + 1
     return level
 
 
 def _warn_large(fn: Any, size: int, step: str, what: str) -> None:
     """Warn once per function and what it captures that ``fn`` drags ``size`` bytes along."""
-    parts = _largest(fn, set())
-    key = (_function_key(fn), tuple(label for label, _, _ in parts))
+    key = (_function_key(fn), tuple(label for label, _ in _parts(fn)))
     if key in _warned:
         return
     _warned.add(key)
+    parts = _largest(fn, set())
     captured = (
         " and ".join(f"{label} ({_mb(n)}, {_type_name(v)})" for label, v, n in parts)
         if parts
@@ -229,8 +231,10 @@ def _warn_large(fn: Any, size: int, step: str, what: str) -> None:
 
 
 def _type_name(value: Any) -> str:
+    """``list``, ``numpy.ndarray``, ``pandas.DataFrame``: the class as its package shows it."""
     cls = type(value)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    package = cls.__module__.split(".")[0]
+    return cls.__name__ if package == "builtins" else f"{package}.{cls.__name__}"
 
 
 def check_count(value: Any, what: str, *, minimum: int = 1, step: str | None = None) -> int:

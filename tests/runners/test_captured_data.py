@@ -140,11 +140,10 @@ def test_data_reached_through_a_closure_or_a_helper_is_named(inline: gl.LocalRun
     seen = captures_warnings(lambda: gl.Flow().range(0, 2).map(lambda x: helper(x)).collect(inline))
     assert len(seen) == 1
     text = str(seen[0].message)
-    assert "closure variable 'rows'" in text and "through function 'helper'" in text
+    assert "closure variable 'rows'" in text and "of function 'helper'" in text
     assert " MB, list)" in text
 
 
 def test_a_function_within_the_limit_is_not_warned_about() -> None:
     table = np.zeros(LARGE_CAPTURE // 8 - 1000)
     assert not captures_warnings(lambda: gl.Flow().range(0, 2).map(lambda x: float(table[x])))
-

@@ -540,7 +540,7 @@ def test_an_executor_forgets_the_least_recently_used_functions_past_what_it_keep
     for k in range(3):
         table = np.full(200_000, k)  # 1.6 MB: two are more than the executor keeps
         f = gl.Flow("keep")
-        f.ints([0]).map(lambda x: int(table[x]), name="look").printlnf("%d")
+        f.ints([0]).map(lambda x, t=table: int(t[x]), name="look").printlnf("%d")
         _, msgs = _run_once(f, holds)
         (fn,) = msgs[0].functions
         digests.append(fn.digest)
