@@ -13,9 +13,12 @@ executor, polled with psutil every 10 ms over the whole script: RSS, and PSS (pr
 set size: a page shared by ``k`` processes counts ``1/k`` in each), which shows what
 executors that map one copy of the data really use.
 
+With ``--scan`` the function also sums the whole array on every row, so each executor
+reads every page of it.
+
 Usage::
 
-    python -m benchmarks.big_global --mb 500
+    python -m benchmarks.big_global --mb 500 [--scan]
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=500, help="size of the global in MB")
     parser.add_argument("--executors", type=int, default=2)
+    parser.add_argument("--scan", action="store_true", help="read the whole array on each row")
     args = parser.parse_args(argv)
 
     gl.set_runner(gl.local(executors=args.executors))
@@ -69,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     peaks.start()
 
     f = gl.Flow()
-    ds = f.ints(range(4), shards=4).map(lambda x: int(table[x]) * 2)
+    if args.scan:
+        ds = f.ints(range(4), shards=4).map(lambda x: int(table[x]) * 2 + 0 * int(table.sum()))
+    else:
+        ds = f.ints(range(4), shards=4).map(lambda x: int(table[x]) * 2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         t0 = time.perf_counter()
@@ -89,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
 
     driver = peaks.peaks.pop(os.getpid())
     executors = list(peaks.peaks.values())
-    print(f"global: {table.nbytes / 1e6:.0f} MB numpy array, {args.executors} executors")
+    scan = ", the whole array read on each row" if args.scan else ""
+    print(f"global: {table.nbytes / 1e6:.0f} MB numpy array, {args.executors} executors{scan}")
     print(f"fingerprint(): {fingerprint_s:.2f} s")
     print(f"first run: {runs[0]:.2f} s, second run: {runs[1]:.2f} s")
     print(f"driver peak RSS: {mb(driver[0])}, PSS: {mb(driver[1])}")
