@@ -9,7 +9,8 @@ EXPECTED = {
     "mappers", "local", "set_runner", "get_runner", "RunResult", "Event", "GleamError",
     "BuildError", "FieldError", "ArgumentError", "PicklingError", "SourceError",
     "InputNotFoundError", "MalformedInputError", "SchemaError", "JoinKeyError", "UserCodeError",
-    "ExecutorCrashedError", "PipeCommandError", "OutputError", "RunCancelledError", "__version__",
+    "ExecutorCrashedError", "PipeCommandError", "OutputError", "RunCancelledError",
+    "CapturedDataWarning", "__version__",
 }  # fmt: skip
 
 DATASET_METHODS = {

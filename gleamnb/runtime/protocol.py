@@ -11,7 +11,9 @@ Transport
 Data
     Shard data never travels in frames and is never pickled row by row: tasks read their
     inputs from Arrow IPC files (memory-mapped) and write their outputs to new IPC files in
-    the folders the runner names; frames carry only paths, counts and statistics.
+    the folders the runner names; frames carry only paths, counts and statistics. A user
+    function of 1 MiB or more (with the data it captures) does not travel in a frame either:
+    it is a file the executor maps (:class:`Function`).
 
 Sequence::
 
@@ -44,10 +46,11 @@ executor runs and cached by ``stage_key`` afterwards. The user functions in it a
 ids: the digests of :class:`Function` payloads, which the executor keeps across tasks and runs
 until a RunTask's ``forget`` names them (it names stages of past runs too). The runner sends a
 function only to executors that do not hold it, and keeps a record of what each one holds;
-an executor changes what it holds only as told, so the two always agree. An executor that dies
-mid-task (``os._exit``, a signal, the OOM killer) is seen by the runner as end-of-file on
-its stdout; the runner fails that task with an executor-crash error and starts a fresh
-executor for later tasks.
+an executor changes what it holds only as told, so the two always agree: it takes in what a
+RunTask brings and forgets even when that task is cancelled before it starts. An executor
+that dies mid-task (``os._exit``, a signal, the OOM killer) is seen by the runner as
+end-of-file on its stdout; the runner fails that task with an executor-crash error and
+starts a fresh executor for later tasks.
 """
 
 from __future__ import annotations
