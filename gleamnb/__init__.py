@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from gleamnb.errors import (
     ArgumentError,
     BuildError,
+    CapturedDataWarning,
     DiskFullError,
     ExecutorCrashedError,
     FieldError,
@@ -124,5 +125,6 @@ __all__ = [
     "OutputError",
     "DiskFullError",
     "RunCancelledError",
+    "CapturedDataWarning",
     "__version__",
 ]

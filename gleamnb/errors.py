@@ -38,6 +38,7 @@ __all__ = [
     "OutputError",
     "DiskFullError",
     "RunCancelledError",
+    "CapturedDataWarning",
     "RowText",
 ]
 
@@ -224,3 +225,11 @@ class DiskFullError(OutputError):
 
 class RunCancelledError(GleamError):
     """The run was cancelled (Ctrl-C, kernel interrupt or the widget's button)."""
+
+
+class CapturedDataWarning(UserWarning):
+    """A function captures a large value (a global, closure variable, default or attribute).
+
+    Such a value is pickled with the function, hashed on every run and held in every
+    executor's memory; a dataset (joined with ``hash_join``) is usually the better way.
+    """

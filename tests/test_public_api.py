@@ -10,7 +10,7 @@ EXPECTED = {
     "BuildError", "FieldError", "ArgumentError", "PicklingError", "SourceError",
     "InputNotFoundError", "MalformedInputError", "SchemaError", "JoinKeyError", "UserCodeError",
     "ExecutorCrashedError", "PipeCommandError", "OutputError", "DiskFullError", "RunCancelledError",
-    "__version__",
+    "CapturedDataWarning", "__version__",
 }  # fmt: skip
 
 DATASET_METHODS = {

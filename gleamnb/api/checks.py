@@ -4,17 +4,42 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
+import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import cloudpickle
 
-from gleamnb.errors import ArgumentError, FieldError, GleamError, PicklingError
+from gleamnb.errors import (
+    ArgumentError,
+    CapturedDataWarning,
+    FieldError,
+    GleamError,
+    PicklingError,
+)
 from gleamnb.fieldref import FieldRef
 from gleamnb.plan.builtins import BuiltinFunction
 from gleamnb.plan.fields import is_positional, resolve_field
+from gleamnb.plan.pickles import pickled
 
-__all__ = ["check_function", "check_count", "check_fields", "step_name", "names_flow_in_errors"]
+__all__ = [
+    "LARGE_CAPTURE",
+    "check_function",
+    "check_count",
+    "check_fields",
+    "step_name",
+    "names_flow_in_errors",
+]
+
+#: A function whose pickle (its code with everything it captures) is larger than this
+#: many bytes gets a :class:`~gleamnb.errors.CapturedDataWarning`, once, naming what it
+#: captures and how big it is.
+LARGE_CAPTURE = 8_000_000
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_warned: set[tuple[Any, ...]] = set()  # (function, what it captures) already warned about
 
 _C = TypeVar("_C", bound=type)
 
@@ -124,7 +149,7 @@ def check_function(fn: Any, step: str, what: str = "function") -> None:
     if isinstance(fn, BuiltinFunction):
         return
     try:
-        cloudpickle.dumps(fn)
+        size = pickled(fn).nbytes
     except Exception as exc:
         culprit = _culprit(fn)
         fname = getattr(fn, "__qualname__", None) or f"{type(fn).__name__} object"
@@ -135,6 +160,81 @@ def check_function(fn: Any, step: str, what: str = "function") -> None:
             hint="create that object inside the function (or a map_batches function), or "
             "pass plain data (numbers, strings, lists, dicts) instead",
         ) from None
+    if size > LARGE_CAPTURE:
+        _warn_large(fn, size, step, what)
+
+
+def _mb(nbytes: int) -> str:
+    return f"{nbytes / 1e6:.1f} MB"
+
+
+def _largest(fn: Any, seen: set[int]) -> list[tuple[str, Any, int]]:
+    """What ``fn`` captures that is 1 MB or more when pickled, largest first (at most 3).
+
+    A function among them (a helper it calls) is named by what it captures in turn.
+    """
+    seen.add(id(fn))
+    found = []
+    for label, value in _parts(fn):
+        size = pickled(value).nbytes
+        if size < 1_000_000:
+            continue
+        inner = _largest(value, seen) if inspect.isfunction(value) and id(value) not in seen else []
+        name = getattr(value, "__name__", "?")
+        found += [(f"{lbl} of function {name!r}", v, n) for lbl, v, n in inner] or [
+            (label, value, size)
+        ]
+    return sorted(found, key=lambda part: -part[2])[:3]
+
+
+def _function_key(fn: Any) -> tuple[Any, ...]:
+    """Who a function is, across the datasets built with it (a lambda is a new object each time)."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if code is not None:
+        return (code.co_filename, code.co_firstlineno, code.co_qualname)
+    return (type(fn).__module__, type(fn).__qualname__)
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the nearest caller outside this package (the user's line)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None:
+        if not os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE + os.sep):
+            break
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _warn_large(fn: Any, size: int, step: str, what: str) -> None:
+    """Warn once per function and what it captures that ``fn`` drags ``size`` bytes along."""
+    key = (_function_key(fn), tuple(label for label, _ in _parts(fn)))
+    if key in _warned:
+        return
+    _warned.add(key)
+    parts = _largest(fn, set())
+    captured = (
+        " and ".join(f"{label} ({_mb(n)}, {_type_name(v)})" for label, v, n in parts)
+        if parts
+        else f"{_mb(size)} of data"
+    )
+    fname = getattr(fn, "__qualname__", None) or f"{type(fn).__name__} object"
+    warnings.warn(
+        CapturedDataWarning(
+            f"the {what} {fname!r} of step {step!r} captures {captured}: it is pickled with "
+            "the function, hashed on every run and held in every executor's memory\n"
+            "  fix: make it a dataset (f.from_arrow(...), f.from_pandas(...), or a file read "
+            "with f.read(gl.parquet(...))) and look its rows up with hash_join(...), which "
+            "copies the small side to every task; or load it from a file inside the function"
+        ),
+        stacklevel=_user_stacklevel(),
+    )
+
+
+def _type_name(value: Any) -> str:
+    """``list``, ``numpy.ndarray``, ``pandas.DataFrame``: the class as its package shows it."""
+    cls = type(value)
+    package = cls.__module__.split(".")[0]
+    return cls.__name__ if package == "builtins" else f"{package}.{cls.__name__}"
 
 
 def check_count(value: Any, what: str, *, minimum: int = 1, step: str | None = None) -> int:

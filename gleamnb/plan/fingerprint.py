@@ -5,6 +5,8 @@ fingerprints. A Python function counts by its code, default arguments, closure v
 globals it references (recursively, as cloudpickle would ship them); an in-memory source by its
 Arrow data; a file source by each file's path, size and modification time. Editing a UDF, a
 parameter or an input file therefore changes the fingerprint of every dataset downstream.
+Large data (a captured numpy array, long bytes or text, an Arrow table) is hashed where it
+is, at memory speed (:func:`gleamnb.plan.pickles.digest`), never through its ``repr``.
 
 Examples
 --------
@@ -25,12 +27,12 @@ import inspect
 import types
 from typing import Any
 
-import cloudpickle
 import pyarrow as pa
 
 from gleamnb.files.listing import list_files
 from gleamnb.plan.builtins import BuiltinFunction
 from gleamnb.plan.graph import Node
+from gleamnb.plan.pickles import OUT_OF_BAND, digest, pickled
 
 __all__ = ["fingerprint", "token"]
 
@@ -45,8 +47,20 @@ class _Hasher:
             self.h.update(repr(p).encode())
             self.h.update(b"\x00")
 
+    def data(self, *parts: bytes | memoryview) -> None:
+        """Hash raw bytes: small ones as they are, large ones by their digest."""
+        if sum(memoryview(p).nbytes for p in parts) < OUT_OF_BAND:
+            for p in parts:
+                self.put(memoryview(p).nbytes)
+                self.h.update(p)
+        else:
+            self.put("digest", digest(parts))
+
     def value(self, v: Any) -> None:
-        if v is None or isinstance(v, (bool, int, float, str, bytes, complex)):
+        if isinstance(v, (str, bytes)):
+            self.put(type(v).__name__)
+            self.data(v.encode("utf-8", "surrogatepass") if isinstance(v, str) else v)
+        elif v is None or isinstance(v, (bool, int, float, complex)):
             self.put(type(v).__name__, v)
         elif isinstance(v, (list, tuple, frozenset, set)):
             items = sorted(v, key=repr) if isinstance(v, (set, frozenset)) else v
@@ -79,7 +93,8 @@ class _Hasher:
             self.put("builtin-function", getattr(v, "__module__", None), v.__qualname__)
         else:
             try:
-                self.put(type(v).__qualname__, cloudpickle.dumps(v))
+                self.put(type(v).__qualname__)
+                self.data(*pickled(v).parts())
             except Exception:
                 self.put(type(v).__qualname__, id(v))  # unpicklable: only equal to itself
 
@@ -118,7 +133,7 @@ class _Hasher:
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, t.schema) as writer:
             writer.write(t)
-        self.h.update(sink.getvalue())
+        self.data(sink.getvalue())
 
     def digest(self) -> str:
         return self.h.hexdigest()

@@ -50,7 +50,7 @@ from gleamnb.runners.pool import (
 from gleamnb.runners.result import RunResult
 from gleamnb.runners.scheduling import Schedule
 from gleamnb.runners.sizes import parse_size
-from gleamnb.runtime.protocol import Progress
+from gleamnb.runtime.protocol import Function, Progress, write_function
 from gleamnb.runtime.stage import Discard
 from gleamnb.runtime.store import Piece, read_piece, read_schema, write_piece
 
@@ -302,6 +302,16 @@ class _LocalRun:
         with contextlib.suppress(OSError):
             os.remove(path)
 
+    def write_function(self, digest: str, parts: Sequence[bytes | memoryview]) -> Function:
+        """A large function's file: in shared memory if the budget has room, else on disk.
+
+        Executors map it and keep the mapping after the run removes the file.
+        """
+        nbytes = sum(memoryview(p).nbytes for p in parts)
+        room = self.runner.memory_limit - self.schedule.memory_bytes - sum(self.reserved.values())
+        folder = self.mem_dir if nbytes <= room else self.disk_dir
+        return write_function(os.path.join(folder, f"fn-{digest}"), digest, parts)
+
     # -- the run -------------------------------------------------------------------------------
 
     def drive(self) -> None:
@@ -372,7 +382,7 @@ class _LocalRun:
                 msg = schedule.run_task(
                     task,
                     out_dir=self.disk_dir if st.on_disk else self.mem_dir,
-                    send_spec=task.key not in ex.loaded,
+                    holds=ex.holds,
                     **params,
                 )
             self.reserved[task.id] = allowance or 0

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gleamnb.runners import spawn
+from gleamnb.runners.shipping import Holdings
 from gleamnb.runtime.executor import StageCache, run_one
 from gleamnb.runtime.protocol import (
     Progress,
@@ -47,13 +48,13 @@ __all__ = [
 class Executor(Protocol):
     """What the local runner needs of an executor: one task at a time, replies to its inbox.
 
-    ``task`` is the id of the task it runs (None when idle); ``loaded`` the keys of the stages
-    whose functions it holds, so a stage's blob is sent to it once.
+    ``task`` is the id of the task it runs (None when idle); ``holds`` the runner's record of
+    the stages and functions it holds, so each is sent to it once.
     """
 
     index: int
     task: int | None
-    loaded: set[str]
+    holds: Holdings
 
     @property
     def pid(self) -> int: ...
@@ -109,7 +110,7 @@ class ExecutorProcess:
     def __init__(self, index: int, inbox: queue.Queue[Message], threads: int) -> None:
         self.index = index
         self.inbox = inbox
-        self.loaded: set[str] = set()
+        self.holds = Holdings()
         self.task: int | None = None
         self.ready = threading.Event()
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
@@ -168,7 +169,6 @@ class ExecutorProcess:
         self.task = msg.task
         assert self.proc.stdin is not None
         send(self.proc.stdin, msg)  # type: ignore[arg-type]
-        self.loaded.add(msg.stage_key)
 
     def stop(self) -> None:
         """Ask the executor to stop its task: a StopTask frame naming it, then SIGUSR1.
@@ -216,13 +216,13 @@ class InlineExecutor:
     def __init__(self, index: int, inbox: queue.Queue[Message]) -> None:
         self.index = index
         self.inbox = inbox
-        self.loaded: set[str] = set()
+        self.holds = Holdings()
         self.task: int | None = None
         self.stages = StageCache()
 
     def submit(self, msg: RunTask) -> None:
         self.task = msg.task
-        self.loaded.add(msg.stage_key)
+        self.stages.receive(msg)
 
         def progress(task: int, rows: int) -> None:
             self.inbox.put(FromExecutor(self, Progress(task, rows)))

@@ -14,16 +14,17 @@ its memory budget — and tells the core what happened::
         while not schedule.done:
             while schedule.ready and an executor is free:
                 task = schedule.take(task_id)  # stage, shard, input files, params
-                send(schedule.run_task(task, out_dir=..., send_spec=..., **local_params))
+                send(schedule.run_task(task, out_dir=..., holds=..., **local_params))
             ...wait for a message, then...
             schedule.receive(msg)  # a Progress, TaskDone or TaskFailed (raises its error)
             schedule.task_lost(task_id, exit_code, crash_report)  # or: its executor died
 
     result = schedule.run(drive, stop=stop_running_tasks, clean_up=remove_run_folders)
 
-:meth:`Schedule.run_task` builds the message that runs a task on an executor, and pickles
-each stage's spec once per run; the driver adds only what is its own: the folder the task
-writes to, whether this executor already has the stage, and its memory parameters.
+:meth:`Schedule.run_task` builds the message that runs a task on an executor: each stage's
+spec is pickled once per run, and a user function travels once per executor while it is
+unchanged (:mod:`gleamnb.runners.shipping`); the driver adds only what is its own: the
+folder the task writes to, its record of what this executor holds, and its memory parameters.
 
 Facts that take I/O (the schema of a sorted run, the part files in a save's folder) and the
 file work itself (deleting a piece, preparing a save's folder where its tasks write) come from
@@ -56,7 +57,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import cloudpickle
 import pyarrow as pa
 
 from gleamnb.errors import ExecutorCrashedError, GleamError, RunCancelledError
@@ -82,9 +82,10 @@ from gleamnb.runners.crashes import (
     stage_functions,
 )
 from gleamnb.runners.result import RunResult, StageStats, StepTotals
+from gleamnb.runners.shipping import Holdings, Shipping
 from gleamnb.runners.targets import check_shards_agree, collect_targets
 from gleamnb.runtime.ops.io import SaveOp
-from gleamnb.runtime.protocol import Progress, RunTask, TaskDone, TaskFailed
+from gleamnb.runtime.protocol import Function, Progress, RunTask, TaskDone, TaskFailed
 from gleamnb.runtime.sorting import boundaries
 from gleamnb.runtime.stage import MergeRange, StageSpec
 from gleamnb.runtime.store import Piece
@@ -124,6 +125,10 @@ class Storage(Protocol):
 
     def part_files(self, path: str, format: str, shards: int) -> set[str]:
         """The part files (finished or in progress) of a save's shards that exist now."""
+        ...
+
+    def write_function(self, digest: str, parts: Sequence[bytes | memoryview]) -> Function:
+        """Store a large function's pickle and buffers where executors map them."""
         ...
 
     def remove(self, path: str) -> None:
@@ -247,7 +252,11 @@ class Schedule:
         self.last_progress: dict[int, float] = {}
         self.failed_stage: int | None = None
         self.current: int | None = None  # the stage the driver is working on
-        self.specs: dict[int, bytes] = {}  # each stage's pickled spec, once per run
+        self.shipping = Shipping(
+            self.run_id,
+            lambda: {st.id: self.stage_spec(st) for st in plan.stages},
+            storage.write_function,
+        )
         # functions that travel by reference import in the executor from the same path
         self.sys_path = tuple(os.path.abspath(p or os.curdir) for p in sys.path)
         self.t0 = clock()
@@ -525,19 +534,16 @@ class Schedule:
         self.running[task_id] = (sid, j)
         return Task(task_id, st, j, self.stage_key(sid), inputs, params)
 
-    def run_task(self, task: Task, *, out_dir: str, send_spec: bool, **params: Any) -> RunTask:
+    def run_task(self, task: Task, *, out_dir: str, holds: Holdings, **params: Any) -> RunTask:
         """The message that runs ``task`` on an executor, writing its pieces to ``out_dir``.
 
-        ``send_spec``: the executor has not loaded the task's stage yet (the pickled spec goes
-        with it). ``params`` are the driver's own parameters of the task (its memory budget
-        and allowance, its spill folder), added to the task's.
+        ``holds`` is the driver's record of what that executor holds: the message brings the
+        stage's spec and the functions it lacks, and ``holds`` is brought up to date.
+        ``params`` are the driver's own parameters of the task (its memory budget and
+        allowance, its spill folder), added to the task's.
         """
         st, j = task.stage, task.shard
-        blob = None
-        if send_spec:
-            blob = self.specs.get(st.id)
-            if blob is None:
-                blob = self.specs[st.id] = cloudpickle.dumps(self.stage_spec(st))
+        blob, functions, forget = self.shipping.message(st.id, task.key, holds)
         task.params.update(params)
         return RunTask(
             task=task.id,
@@ -550,6 +556,8 @@ class Schedule:
             prefix=f"s{st.id}-t{j}",
             where={"flow": self.plan.flow, "stage": st.name, "shard": f"{j + 1}/{st.tasks}"},
             sys_path=self.sys_path,
+            functions=functions,
+            forget=forget,
         )
 
     def receive(self, msg: Progress | TaskDone | TaskFailed) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import ctypes
 import faulthandler
 import gc
+import io
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -17,7 +19,6 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-import cloudpickle
 import pyarrow as pa
 
 from gleamnb.errors import GleamError, RowText, RunCancelledError
@@ -31,6 +32,7 @@ from gleamnb.runtime.protocol import (
     StopTask,
     TaskDone,
     TaskFailed,
+    open_function,
     receive,
     send,
 )
@@ -85,22 +87,57 @@ def in_task() -> bool:
 
 
 class StageCache:
-    """Stages this process has unpickled, by key."""
+    """The stages and user functions this process holds, as the runner tells it.
 
-    def __init__(self, limit: int = 64) -> None:
+    A stage's spec names its functions by digest (see :mod:`gleamnb.runtime.protocol`); a
+    function is unpickled when a stage first needs it and kept, across tasks and runs, until
+    a task's message says to forget it. The runner keeps a record of what each executor
+    holds, so nothing is dropped here unless the runner says so.
+    """
+
+    def __init__(self) -> None:
         self.stages: dict[str, StageSpec] = {}
-        self.limit = limit
+        self.functions: dict[str, Any] = {}
+        self.payloads: dict[str, tuple[bytes | memoryview, list[memoryview]]] = {}
+
+    def receive(self, msg: RunTask) -> None:
+        """Let go of what ``msg`` says to forget, then keep the functions it brings."""
+        for key in msg.forget:
+            self.stages.pop(key, None)
+            self.functions.pop(key, None)
+            self.payloads.pop(key, None)
+        for fn in msg.functions:
+            self.payloads[fn.digest] = open_function(fn)
+
+    def function(self, digest: str) -> Any:
+        """The function with this digest, unpickled the first time it is asked for."""
+        if digest not in self.functions:
+            payload = self.payloads.get(digest)
+            if payload is None:
+                raise GleamError(f"executor has no function {digest!r} and was not sent it")
+            data, buffers = payload
+            self.functions[digest] = pickle.loads(data, buffers=buffers)
+            del self.payloads[digest]
+        return self.functions[digest]
 
     def get(self, key: str, blob: bytes | None) -> StageSpec:
         stage = self.stages.get(key)
         if stage is None:
             if blob is None:
                 raise GleamError(f"executor has no stage {key!r} and was not sent it")
-            stage = cloudpickle.loads(blob)
-            if len(self.stages) >= self.limit:
-                self.stages.pop(next(iter(self.stages)))
-            self.stages[key] = stage
+            stage = self.stages[key] = _StageUnpickler(blob, self).load()
         return stage
+
+
+class _StageUnpickler(pickle.Unpickler):
+    """Unpickles a stage's spec, taking its functions (persistent ids) from a cache."""
+
+    def __init__(self, blob: bytes, cache: StageCache) -> None:
+        super().__init__(io.BytesIO(blob))
+        self.cache = cache
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self.cache.function(pid)
 
 
 def _portable(err: GleamError) -> GleamError:
@@ -294,6 +331,7 @@ def main() -> None:
         if isinstance(msg, StopTask):  # for a task that already ended
             stops += 1
         elif isinstance(msg, RunTask):
+            stages.receive(msg)  # what it brings and forgets, whether the task runs or not
             stopped, stops = _stopped_before_start(msg, proto_in, stops)
             if stopped:
                 send(proto_out, _cancelled(msg))

@@ -11,13 +11,16 @@ Transport
 Data
     Shard data never travels in frames and is never pickled row by row: tasks read their
     inputs from Arrow IPC files (memory-mapped) and write their outputs to new IPC files in
-    the folders the runner names; frames carry only paths, counts and statistics.
+    the folders the runner names; frames carry only paths, counts and statistics. A user
+    function of 1 MiB or more (with the data it captures) does not travel in a frame either:
+    it is a file the executor maps (:class:`Function`).
 
 Sequence::
 
     executor                                runner
     Ready(pid, version)           ----->
-                                  <-----    RunTask(task, stage key, stage blob once, ...)
+                                  <-----    RunTask(task, stage key, stage blob once,
+                                                    functions it lacks, keys to forget, ...)
     Progress(task, rows)          ----->    (throttled, ~5 per second)
     TaskDone(task, pieces, stats) ----->
       or TaskFailed(task, error)  ----->
@@ -38,17 +41,25 @@ that frame follows the RunTask (the signal came for that task before it started)
 task is cancelled if the frame names it; a StopTask read between tasks is only counted.
 
 Each executor runs one task at a time. ``stage_blob`` (the cloudpickled
-:class:`~gleamnb.runtime.stage.StageSpec`, UDFs included) is sent with the first task of a
-stage that executor runs and cached by ``stage_key`` afterwards. An executor that dies
-mid-task (``os._exit``, a signal, the OOM killer) is seen by the runner as end-of-file on
-its stdout; the runner fails that task with an executor-crash error and starts a fresh
-executor for later tasks.
+:class:`~gleamnb.runtime.stage.StageSpec`) is sent with the first task of a stage that
+executor runs and cached by ``stage_key`` afterwards. The user functions in it are persistent
+ids: the digests of :class:`Function` payloads, which the executor keeps across tasks and runs
+until a RunTask's ``forget`` names them (it names stages of past runs too). The runner sends a
+function only to executors that do not hold it, and keeps a record of what each one holds;
+an executor changes what it holds only as told, so the two always agree: it takes in what a
+RunTask brings and forgets even when that task is cancelled before it starts. An executor
+that dies mid-task (``os._exit``, a signal, the OOM killer) is seen by the runner as
+end-of-file on its stdout; the runner fails that task with an executor-crash error and
+starts a fresh executor for later tasks.
 """
 
 from __future__ import annotations
 
+import mmap
+import os
 import pickle
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -58,6 +69,9 @@ from gleamnb.runtime.store import Piece
 
 __all__ = [
     "Ready",
+    "Function",
+    "write_function",
+    "open_function",
     "RunTask",
     "StopTask",
     "Progress",
@@ -68,8 +82,9 @@ __all__ = [
     "PROTOCOL_VERSION",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 _HEADER = struct.Struct(">I")
+_ALIGN = mmap.ALLOCATIONGRANULARITY
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,66 @@ class Ready:
 
     pid: int
     version: int = PROTOCOL_VERSION
+
+
+@dataclass(frozen=True)
+class Function:
+    """A user function an executor keeps by ``digest``, the digest of its pickle's parts.
+
+    A small one travels in the frame: ``data`` is its pickle. A large one is the file
+    ``path``, which holds its pickle and then its out-of-band buffers (a numpy array's data)
+    at ``spans``, ``(offset, size)`` each, page-aligned: the executor maps each part
+    copy-on-write, so executors share its pages and nothing is copied on the way.
+    """
+
+    digest: str
+    data: bytes = b""
+    path: str | None = None
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+def write_function(path: str, digest: str, parts: Sequence[bytes | memoryview]) -> Function:
+    """Write a function's pickle and buffers (``parts``) to ``path`` for executors to map.
+
+    >>> import os, shutil, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> data, buffers = open_function(write_function(f"{folder}/f", "d1", [b"pickle", b"buf"]))
+    >>> shutil.rmtree(folder)
+    >>> bytes(data), [bytes(b) for b in buffers]
+    (b'pickle', [b'buf'])
+    """
+    spans = []
+    with open(path, "wb") as f:
+        offset = 0
+        for part in parts:
+            size = memoryview(part).nbytes
+            spans.append((offset, size))
+            f.write(part)
+            offset += size
+            pad = -offset % _ALIGN
+            f.write(b"\0" * pad)
+            offset += pad
+    return Function(digest, path=path, spans=tuple(spans))
+
+
+def open_function(fn: Function) -> tuple[bytes | memoryview, list[memoryview]]:
+    """The pickle of ``fn`` and its buffers, mapped copy-on-write from its file if it has one.
+
+    The buffers stay valid after the file is removed (the mapping holds the pages).
+    """
+    if fn.path is None:
+        return fn.data, []
+    fd = os.open(fn.path, os.O_RDONLY)
+    try:
+        parts = [
+            memoryview(mmap.mmap(fd, size, access=mmap.ACCESS_COPY, offset=offset))
+            if size
+            else memoryview(b"")
+            for offset, size in fn.spans
+        ]
+    finally:
+        os.close(fd)
+    return parts[0], parts[1:]
 
 
 @dataclass(frozen=True)
@@ -93,7 +168,9 @@ class RunTask:
     a file in ``spill_dir`` (see :class:`~gleamnb.runtime.store.FileSink`).
     ``where`` (flow, stage, shard) names the task in errors raised before its stage is
     loaded; ``sys_path`` is the driver's import path, so functions that travel by reference
-    (from modules next to the user's script) import in the executor too.
+    (from modules next to the user's script) import in the executor too. ``functions`` are
+    the stage's functions the executor does not hold yet; ``forget`` the stage keys and
+    function digests it may let go, before it takes these.
     """
 
     task: int
@@ -106,6 +183,8 @@ class RunTask:
     prefix: str
     where: dict[str, Any] = field(default_factory=dict)
     sys_path: tuple[str, ...] = ()
+    functions: tuple[Function, ...] = ()
+    forget: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

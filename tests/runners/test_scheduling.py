@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import cloudpickle
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -23,8 +23,10 @@ import gleamnb as gl
 from gleamnb import events
 from gleamnb.planner.physical import PhysicalPlan
 from gleamnb.runners.scheduling import Schedule, Task
+from gleamnb.runners.shipping import Holdings
 from gleamnb.runtime.context import StepStats
-from gleamnb.runtime.protocol import Progress, TaskDone, TaskFailed
+from gleamnb.runtime.executor import StageCache
+from gleamnb.runtime.protocol import Function, Progress, RunTask, TaskDone, TaskFailed
 from gleamnb.runtime.store import Piece
 
 
@@ -48,6 +50,7 @@ class Storage:
         self.prepared: list[str] = []
         self.removed: set[str] = set()
         self.fail_prepare: Exception | None = None
+        self.functions: dict[str, list[bytes]] = {}  # what write_function was given
 
     def in_memory(self, piece: Piece) -> bool:
         return piece.path.startswith("mem/")
@@ -71,6 +74,11 @@ class Storage:
 
     def remove(self, path: str) -> None:
         self.removed.add(path)
+
+    def write_function(self, digest: str, parts: Any) -> Function:
+        """Keep a large function's parts here, as if written to ``mem/fn-{digest}``."""
+        self.functions[digest] = [bytes(p) for p in parts]
+        return Function(digest, path=f"mem/fn-{digest}")
 
 
 class Driver:
@@ -464,9 +472,11 @@ def test_run_task_names_the_task_and_sends_each_stage_s_spec_pickled_once() -> N
     d.schedule.start()
     first, second = d.take()
     own = dict(first.params)
-    msg = d.schedule.run_task(first, out_dir="mem/run", send_spec=True, memory_budget=64)
-    again = d.schedule.run_task(second, out_dir="mem/run", send_spec=True)
-    loaded = d.schedule.run_task(second, out_dir="disk/run", send_spec=False)
+    msg = d.schedule.run_task(first, out_dir="mem/run", holds=Holdings(), memory_budget=64)
+    again = d.schedule.run_task(second, out_dir="mem/run", holds=Holdings())
+    holds = Holdings()
+    d.schedule.run_task(first, out_dir="mem/run", holds=holds)
+    loaded = d.schedule.run_task(second, out_dir="disk/run", holds=holds)
     assert (msg.task, msg.shard, msg.inputs, msg.out_dir) == (first.id, 0, first.inputs, "mem/run")
     assert msg.params == {**own, "memory_budget": 64}
     assert (msg.prefix, again.prefix) == ("s0-t0", "s0-t1")
@@ -477,14 +487,66 @@ def test_run_task_names_the_task_and_sends_each_stage_s_spec_pickled_once() -> N
     # pickled once for the run, and not sent to an executor that has the stage
     assert msg.stage_blob is not None and again.stage_blob is msg.stage_blob
     assert loaded.stage_blob is None
-    spec = cloudpickle.loads(msg.stage_blob)
+    # the function travels beside the spec, once per executor
+    assert len(msg.functions) == 1 and msg.functions[0].data and not loaded.functions
+    executor = StageCache()
+    executor.receive(msg)
+    spec = executor.get(msg.stage_key, msg.stage_blob)
     assert (spec.key, spec.name, spec.flow, spec.num_tasks) == (
         msg.stage_key,
         "range->plus",
         "message",
         2,
     )
-    assert [op.name for op in spec.ops] == ["plus"]
+    assert [op.name for op in spec.ops] == ["plus"] and spec.ops[0].fn(1) == 2
+
+
+def _run_once(flow: gl.Flow, holds: Holdings) -> tuple[Driver, list[RunTask]]:
+    """One run of ``flow``'s plan on one executor whose record is ``holds``: its messages."""
+    d = Driver(flow)
+    d.schedule.start(d.data())
+    msgs = []
+    while d.schedule.ready:
+        (task,) = d.take(1)
+        msgs.append(d.schedule.run_task(task, out_dir="mem/run", holds=holds))
+        d.schedule.receive(done(task))
+    return d, msgs
+
+
+def test_a_function_travels_once_per_executor_while_its_data_is_unchanged() -> None:
+    table = np.arange(300_000)  # 2.4 MB: the function is written as a file, not in a frame
+    f = gl.Flow("ship")
+    f.range(0, 4, shards=4).map(lambda x: int(table[x]), name="look").printlnf("%d")
+    holds = Holdings()
+    d, first = _run_once(f, holds)
+    sent = [fn for m in first for fn in m.functions]
+    assert len(first) == 4 and len(sent) == 1 and sent[0].path == f"mem/fn-{sent[0].digest}"
+    # the file holds the function's pickle, then the array's data as it is in memory
+    assert d.storage.functions[sent[0].digest][1] == table.tobytes()
+    d2, second = _run_once(f, holds)  # a second run of the same plan
+    assert not any(m.functions for m in second) and not d2.storage.functions
+    assert second[0].forget == (first[0].stage_key,)  # the past run's stage, nothing else
+    table[1] = -1  # changed data: another digest, sent again
+    d3, third = _run_once(f, holds)
+    (again,) = [fn for m in third for fn in m.functions]
+    assert again.digest != sent[0].digest and list(d3.storage.functions) == [again.digest]
+    # the old version stays, within what executors keep of earlier runs
+    assert list(holds.functions) == [sent[0].digest, again.digest]
+
+
+def test_an_executor_forgets_the_least_recently_used_functions_past_what_it_keeps() -> None:
+    holds = Holdings(keep=3_000_000)
+    digests = []
+    for k in range(3):
+        table = np.full(200_000, k)  # 1.6 MB: two are more than the executor keeps
+        f = gl.Flow("keep")
+        f.ints([0]).map(lambda x, t=table: int(t[x]), name="look").printlnf("%d")
+        _, msgs = _run_once(f, holds)
+        (fn,) = msgs[0].functions
+        digests.append(fn.digest)
+        if k == 2:  # two earlier functions are more than is kept: the older one goes
+            assert digests[0] in msgs[0].forget and digests[1] not in msgs[0].forget
+    assert list(holds.functions) == digests[1:]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 What is checked is the stopping rule of ``gleamnb.runtime.protocol``: a StopTask frame written
 before SIGUSR1 names the task the signal is for, so a signal that reaches the executor between
-tasks cancels the task it was meant for and never another one.
+tasks cancels the task it was meant for and never another one; and that an executor keeps the
+functions it was sent, whatever becomes of their task and file, until it is told to forget
+them.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import cloudpickle
+import numpy as np
 import pyarrow.ipc as ipc
 import pytest
 
 from gleamnb.runners import spawn
+from gleamnb.runners.shipping import Holdings, Shipping
 from gleamnb.runtime.ops.udf import MapOp
 from gleamnb.runtime.protocol import (
     Progress,
@@ -31,6 +36,7 @@ from gleamnb.runtime.protocol import (
     TaskFailed,
     receive,
     send,
+    write_function,
 )
 from gleamnb.runtime.stage import Forward, ReadRange, StageSpec
 
@@ -48,9 +54,9 @@ def executor() -> Iterator[subprocess.Popen[bytes]]:
     proc.wait(timeout=10)
 
 
-def task(n: int, fn: Callable[[int], Any], out: Path) -> RunTask:
-    stage = StageSpec(
-        key=f"stage-{n}",
+def stage_of(key: str, fn: Callable[[int], Any]) -> StageSpec:
+    return StageSpec(
+        key=key,
         id=0,
         name="range->map",
         flow="protocol",
@@ -59,6 +65,10 @@ def task(n: int, fn: Callable[[int], Any], out: Path) -> RunTask:
         ops=(MapOp(name="map", fn=fn),),
         output=Forward(),
     )
+
+
+def task(n: int, fn: Callable[[int], Any], out: Path) -> RunTask:
+    stage = stage_of(f"stage-{n}", fn)
     return RunTask(
         task=n,
         stage_key=stage.key,
@@ -177,3 +187,58 @@ def test_a_signal_counted_after_its_frame_was_read_cancels_nothing(
     done = reply(executor)  # neither waits for another frame nor cancels task 2
     assert isinstance(done, TaskDone) and done.task == 2
     assert rows_of(done) == [0, 2, 4]
+
+
+def shipped(n: int, shipping: Shipping, holds: Holdings, out: Path) -> RunTask:
+    """Task ``n`` of the run of ``shipping``, to an executor the runner records as ``holds``."""
+    key = f"{shipping.run_id}-0"
+    blob, functions, forget = shipping.message(0, key, holds)
+    return RunTask(
+        task=n,
+        stage_key=key,
+        stage_blob=blob,
+        shard=0,
+        inputs=[],
+        params={"start": 0, "stop": 3},
+        out_dir=str(out),
+        prefix=f"t{n}",
+        functions=functions,
+        forget=forget,
+    )
+
+
+def test_a_function_is_kept_until_the_runner_says_to_forget_it(
+    executor: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    table = np.arange(300_000) * 10  # 2.4 MB: a file the executor maps
+
+    def look(x: int) -> int:
+        return int(table[x])
+
+    def run(run_id: str, folder: Path) -> Shipping:
+        folder.mkdir()
+        return Shipping(
+            run_id,
+            lambda: {0: stage_of(f"{run_id}-0", look)},
+            lambda d, parts: write_function(str(folder / d), d, parts),
+        )
+
+    holds = Holdings()
+    first = shipped(1, run("r1", tmp_path / "r1"), holds, tmp_path)
+    (fn,) = first.functions
+    assert fn.path is not None and os.path.exists(fn.path)
+    # the task is cancelled before it starts: the executor keeps the function all the same
+    os.kill(executor.pid, signal.SIGUSR1)
+    time.sleep(0.5)
+    talk(executor, first, StopTask(1))
+    assert isinstance(reply(executor), TaskFailed)
+    shutil.rmtree(tmp_path / "r1")  # the run's folders go at its end
+    second = shipped(2, run("r2", tmp_path / "r2"), holds, tmp_path)
+    assert second.functions == () and second.forget == ("r1-0",)
+    talk(executor, second)
+    done = reply(executor)
+    assert isinstance(done, TaskDone) and rows_of(done) == [0, 10, 20]
+    # told to forget the stage and the function, the executor has neither
+    talk(executor, RunTask(**{**vars(second), "task": 3, "forget": ("r2-0", fn.digest)}))
+    failed = reply(executor)
+    assert isinstance(failed, TaskFailed) and "has no function" in str(failed.error)
