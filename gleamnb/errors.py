@@ -168,10 +168,20 @@ class RowText(str):
 
 
 def _repr(value: Any) -> str:
-    """``repr(value)``, or a stand-in naming its type when the value's ``__repr__`` raises."""
+    """``repr(value)``, with a stand-in naming its type for a value whose ``__repr__`` raises.
+
+    >>> class Opaque:
+    ...     def __repr__(self):
+    ...         raise RuntimeError("no repr")
+    >>> print(_repr((1, Opaque())))
+    (1, <Opaque object: repr() failed with RuntimeError>)
+    """
     try:
         return repr(value)
     except Exception as exc:
+        if type(value) is tuple:  # a row: the fields that have a repr keep it
+            inner = ", ".join(map(_repr, value))
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
         return f"<{type(value).__name__} object: repr() failed with {type(exc).__name__}>"
 
 
