@@ -62,7 +62,7 @@ def meeting_stages(plan: PhysicalPlan) -> set[int]:
     >>> numbers = f.range(0, 10, shards=2).map(lambda x: (x % 3, x), name="pairs")
     >>> plan = f.plan([f._as_collect(numbers.reduce_by_key("sum").map(str).node)])
     >>> [(st.id, st.name, st.rows_of) for st in plan.stages], meeting_stages(plan)
-    ([(0, 'range->pairs->local_reduce_by_key', 'pairs'), (1, 'reduce_by_key->str', None)], {0})
+    ([(0, 'range->pairs->local_reduce_by_key', 'pairs'), (1, 'reduce_by_key->str', 'str')], {0})
     """
     meeting: set[int] = set()
     for st in plan.stages:
