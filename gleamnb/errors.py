@@ -5,7 +5,10 @@ and *how to fix it*. The "where" parts are keyword fields so that runners can ad
 an error travels up (an executor knows the step and the row; the runner adds the flow).
 
 Errors must cross process boundaries (executor -> runner -> client), so they pickle by their
-constructor arguments.
+constructor arguments. An error raised through the public API shows the user's frames, not
+gleamnb's own (:func:`hide_own_frames`; ``GLEAMNB_FULL_TRACEBACK=1`` keeps them all), and
+its text never fails to print: a value whose ``repr`` or an exception whose ``str`` raises
+is shown by its type (:func:`exception_text`).
 
 Examples
 --------
@@ -19,6 +22,8 @@ unknown field 'age'
 
 from __future__ import annotations
 
+import os
+import types
 from typing import Any
 
 __all__ = [
@@ -40,7 +45,19 @@ __all__ = [
     "RunCancelledError",
     "CapturedDataWarning",
     "RowText",
+    "exception_text",
+    "hide_own_frames",
+    "FULL_TRACEBACK_ENV",
 ]
+
+#: Set this environment variable to ``1`` to keep gleamnb's own frames in the tracebacks of
+#: the errors its API raises (they are left out by default: see :func:`hide_own_frames`).
+FULL_TRACEBACK_ENV = "GLEAMNB_FULL_TRACEBACK"
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_HIDDEN_NOTE = (
+    f"(gleamnb's own frames are left out of this traceback; {FULL_TRACEBACK_ENV}=1 shows them)"
+)
 
 
 class GleamError(Exception):
@@ -123,7 +140,7 @@ class GleamError(Exception):
         if where:
             lines.append("  where: " + ", ".join(where))
         if self.row is not None:
-            lines.append("  row: " + truncate(repr(self.row)))
+            lines.append("  row: " + truncate(_repr(self.row)))
         if self.hint:
             lines.append("  fix: " + self.hint)
         if self.detail:
@@ -146,10 +163,91 @@ class RowText(str):
 
     @classmethod
     def of(cls, row: Any) -> RowText:
-        return cls(truncate(repr(row)))
+        return cls(truncate(_repr(row)))
 
     def __repr__(self) -> str:
         return str(self)
+
+
+def _repr(value: Any) -> str:
+    """``repr(value)``, with a stand-in naming its type for a value whose ``__repr__`` raises.
+
+    >>> class Opaque:
+    ...     def __repr__(self):
+    ...         raise RuntimeError("no repr")
+    >>> print(_repr((1, Opaque())))
+    (1, <Opaque object: repr() failed with RuntimeError>)
+    """
+    try:
+        return repr(value)
+    except Exception as exc:
+        if type(value) is tuple:  # a row: the fields that have a repr keep it
+            inner = ", ".join(map(_repr, value))
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
+        return f"<{type(value).__name__} object: repr() failed with {type(exc).__name__}>"
+
+
+def exception_text(exc: BaseException) -> str:
+    """``str(exc)``, or a stand-in when the exception's own ``__str__`` raises.
+
+    A user's exception is quoted in gleamnb's errors; one that cannot be turned into text
+    must not replace the error it belongs to.
+
+    >>> class Odd(Exception):
+    ...     def __str__(self):
+    ...         raise RuntimeError("no text")
+    >>> exception_text(ValueError("bad value")), exception_text(Odd())
+    ('bad value', '<str() failed with RuntimeError>')
+    """
+    try:
+        return str(exc)
+    except Exception as failed:
+        return f"<str() failed with {type(failed).__name__}>"
+
+
+def _own(tb: types.TracebackType) -> bool:
+    return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE)
+
+
+def hide_own_frames(err: BaseException) -> BaseException:
+    """Leave gleamnb's own frames out of ``err``'s traceback; return ``err``.
+
+    Called where an error leaves the public API (every public method of ``Flow`` and
+    ``Dataset``), followed by a bare ``raise``, which adds no frame: the traceback the user
+    sees goes from their code to the error, with their own frames below gleamnb's kept (a
+    function of theirs that the driver called). The user's traceback of a failed UDF is in
+    the error's text. A note says how to see the whole traceback: with the environment
+    variable ``GLEAMNB_FULL_TRACEBACK=1``, nothing is left out. Chained exceptions (a
+    ``__cause__``) keep their whole tracebacks.
+
+    >>> from gleamnb.plan.fields import resolve_field
+    >>> def functions(err):
+    ...     return [tb.tb_frame.f_code.co_name for tb in _frames(err.__traceback__)]
+    >>> try:
+    ...     resolve_field("age", ["name"], step="select")
+    ... except FieldError as err:
+    ...     print(functions(err), "->", functions(hide_own_frames(err)))
+    ['<module>', 'resolve_field'] -> ['<module>']
+    """
+    if os.environ.get(FULL_TRACEBACK_ENV, "").strip() not in ("", "0"):
+        return err
+    frames = list(_frames(err.__traceback__))
+    kept = [tb for tb in frames if not _own(tb)]
+    if len(kept) == len(frames):
+        return err
+    tb: types.TracebackType | None = None
+    for old in reversed(kept):  # fresh links: the frames' own traceback objects stay as they are
+        tb = types.TracebackType(tb, old.tb_frame, old.tb_lasti, old.tb_lineno)
+    err.with_traceback(tb)
+    if _HIDDEN_NOTE not in getattr(err, "__notes__", ()):
+        err.add_note(_HIDDEN_NOTE)
+    return err
+
+
+def _frames(tb: types.TracebackType | None) -> Any:
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
 
 
 def truncate(text: str, limit: int = 200) -> str:

@@ -18,6 +18,7 @@ from gleamnb.errors import (
     FieldError,
     GleamError,
     PicklingError,
+    hide_own_frames,
 )
 from gleamnb.fieldref import FieldRef
 from gleamnb.plan.builtins import BuiltinFunction
@@ -48,7 +49,9 @@ def names_flow_in_errors(flow_name: Callable[[Any], str]) -> Callable[[_C], _C]:
     """Class decorator: a :class:`GleamError` raised by a public method names the flow.
 
     Build-time checks know the step they check, not the flow it belongs to; the flow is
-    ``flow_name(self)`` of the object whose method was called.
+    ``flow_name(self)`` of the object whose method was called. The error leaves with the
+    user's frames only (:func:`~gleamnb.errors.hide_own_frames`): a bare ``raise`` adds
+    none of this wrapper's.
     """
 
     def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -57,7 +60,7 @@ def names_flow_in_errors(flow_name: Callable[[Any], str]) -> Callable[[_C], _C]:
             try:
                 return method(self, *args, **kwargs)
             except GleamError as err:
-                err.with_context(flow=flow_name(self))
+                hide_own_frames(err.with_context(flow=flow_name(self)))
                 raise
 
         return named

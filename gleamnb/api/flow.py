@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from gleamnb.api.checks import check_count, names_flow_in_errors
 from gleamnb.api.dataset import Dataset
-from gleamnb.errors import ArgumentError, GleamError, UserCodeError
+from gleamnb.errors import ArgumentError, GleamError, UserCodeError, exception_text
 from gleamnb.events import Listener
 from gleamnb.files import FileSpec, default_shards, list_files
 from gleamnb.plan import steps
@@ -325,13 +325,16 @@ class Flow:
                 try:
                     step.fn(*row)
                 except Exception as exc:
+                    # the cause shows the user's frames: from their function on
+                    tb = exc.__traceback__
                     raise UserCodeError(
-                        f"output_row's function raised {type(exc).__name__}: {exc}",
+                        f"output_row's function raised {type(exc).__name__}: "
+                        + exception_text(exc),
                         flow=self.name,
                         step=step.name,
                         row=row,
                         hint="fix the function passed to output_row",
-                    ) from exc
+                    ) from exc.with_traceback(tb.tb_next if tb else None)
 
 
 def _go_format(fmt: str) -> str:

@@ -73,8 +73,17 @@ class PlanBuilder:
         self.stages.append(st)
         return st
 
-    def close(self, st: PhysicalStage, output: Output, node: Node | None = None) -> None:
+    def close(
+        self,
+        st: PhysicalStage,
+        output: Output,
+        node: Node | None = None,
+        rows_of: Node | None = None,
+    ) -> None:
+        """Give ``st`` its output; ``rows_of`` is the dataset whose rows it routes."""
         st.output = output
+        if rows_of is not None:
+            st.rows_of = rows_of.step.name
         if node is not None and node.hints.materialize:
             st.on_disk = st.on_disk or node.hints.on_disk
 
@@ -89,7 +98,7 @@ class PlanBuilder:
                 self.dropped.add(st.id)
                 self.done[id(node)] = st.inputs[0]
                 return st.inputs[0]
-            self.close(st, Forward(), node)
+            self.close(st, Forward(), node, rows_of=node)
             shards: Shards = [[Ref(st.id, j, 0)] for j in range(st.tasks)]
             self.done[id(node)] = shards
             return shards
@@ -111,7 +120,7 @@ class PlanBuilder:
         if op is not None:
             st.ops.append(op)
         st.labels.append(label)
-        self.close(st, output, node)
+        self.close(st, output, node, rows_of=src)
         return [[Ref(st.id, i, j) for i in range(st.tasks)] for j in range(output.buckets)]
 
     def shuffle_by_key(self, src: Node, node: Node, key: tuple[Any, ...], n: int) -> Shards:
@@ -134,7 +143,7 @@ class PlanBuilder:
             st.ops.append(op)
             st.labels.append(label)
             return OpenStage(st)
-        self.close(st, Forward(), node)
+        self.close(st, Forward(), node, rows_of=node.inputs[0])
         refs = [Ref(st.id, i, 0) for i in range(st.tasks)]
         nxt = self.after([refs], label=label)
         nxt.ops.append(op)

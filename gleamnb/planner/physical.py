@@ -45,7 +45,9 @@ class PhysicalStage:
 
     ``inputs[k][j]`` are the pieces task ``j`` reads as input ``k``. ``params[j]`` are task
     ``j``'s own parameters. ``needs_cuts`` marks a range-sort merge, whose tasks get the key
-    cut points computed from the samples of the stage feeding input 0.
+    cut points computed from the samples of the stage feeding input 0. ``rows_of`` is the
+    step whose rows the stage's output holds (the input of the wide step its output feeds:
+    ``map`` before ``local_reduce_by_key``), named when its tasks' rows disagree.
     """
 
     id: int
@@ -59,6 +61,7 @@ class PhysicalStage:
     datasets: list[int] = field(default_factory=list)
     on_disk: bool = False
     needs_cuts: bool = False
+    rows_of: str | None = None
 
     @property
     def name(self) -> str:

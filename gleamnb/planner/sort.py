@@ -20,7 +20,7 @@ def lower_sort(builder: PlanBuilder, node: Node, step: steps.Sort) -> OpenStage:
     st = builder.open_for(node.inputs[0])
     st.ops.append(relational.LocalSortOp(name=step.name, order=step.order))
     st.labels.append(f"local_{step.kind}")
-    builder.close(st, SortedRunOut(order=step.order), node)
+    builder.close(st, SortedRunOut(order=step.order), node, rows_of=node.inputs[0])
     refs = [Ref(st.id, i, 0) for i in range(st.tasks)]
     nxt = builder.after(
         [list(refs) for _ in range(node.shards)],

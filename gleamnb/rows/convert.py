@@ -21,14 +21,15 @@ from __future__ import annotations
 import datetime
 import decimal
 import pickle
+import types
 from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 
-from gleamnb.errors import SchemaError
+from gleamnb.errors import SchemaError, exception_text
 from gleamnb.plan.fields import positional_names
-from gleamnb.rows.types import PyObjectType, TupleType, pyobject_array
+from gleamnb.rows.types import PyObjectType, TupleType, Unpicklable, pyobject_array
 
 __all__ = [
     "column_to_pylist",
@@ -204,7 +205,8 @@ def values_to_array(values: Sequence[Any]) -> pa.Array:
 def columns_to_batch(
     columns: Sequence[Sequence[Any]], names: Sequence[str] | None = None
 ) -> pa.RecordBatch:
-    """A record batch from Python column lists (raises :class:`MixedTypes`)."""
+    """A record batch from Python column lists (raises :class:`MixedTypes`, or
+    :class:`~gleamnb.rows.types.Unpicklable` for a value no column can hold)."""
     names = list(names) if names is not None else positional_names(len(columns))
     arrays = [values_to_array(col) for col in columns]
     return pa.RecordBatch.from_arrays(arrays, names=names)
@@ -258,6 +260,9 @@ def rows_to_batch(
     except MixedTypes as mixed:
         field = next(i for i, col in enumerate(columns) if _mixed_at(col, mixed))
         raise type_change_error(field, mixed.first, mixed.other, rows[mixed.index], step) from None
+    except Unpicklable as bad:
+        field = next(i for i, col in enumerate(columns) if col[bad.index] is bad.value)
+        raise _unstorable_error(field, bad, rows[bad.index], step) from None
 
 
 def _mixed_at(col: Sequence[Any], mixed: MixedTypes) -> bool:
@@ -276,6 +281,29 @@ def type_change_error(
         row=row,
         hint="make the function return one type per field (convert with int(), float() or "
         "str()); Python objects that Arrow has no type for (sets, classes) are kept as they are",
+    )
+
+
+def _unstorable_error(field: int, bad: Unpicklable, row: Any, step: str | None) -> SchemaError:
+    """The error for a value that neither an Arrow type nor pickle holds."""
+    kind = type(bad.value).__name__
+    if isinstance(bad.value, types.GeneratorType):
+        hint = (
+            "a generator is not a value: to make several rows of each row, use flat_map() "
+            "(it runs the generator, each item a row); to keep its items as one value, "
+            "make a list of them (list(...))"
+        )
+    else:
+        hint = (
+            "make the value one that Arrow or pickle holds (numbers, strings, lists, dicts, "
+            "picklable objects), or leave it out of the rows"
+        )
+    return SchemaError(
+        f"field {field + 1} is a {kind}, which no column can hold: "
+        f"{type(bad.error).__name__}: {exception_text(bad.error)}",
+        step=step,
+        row=row,
+        hint=hint,
     )
 
 

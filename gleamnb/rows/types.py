@@ -16,13 +16,13 @@ Examples
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 import cloudpickle
 import pyarrow as pa
 
-__all__ = ["PyObjectType", "TupleType", "PYOBJECT", "pyobject_array"]
+__all__ = ["PyObjectType", "TupleType", "PYOBJECT", "pyobject_array", "Unpicklable"]
 
 
 class PyObjectType(pa.ExtensionType):
@@ -82,8 +82,35 @@ for _ext in (PyObjectType(), TupleType(pa.struct([("0", pa.null())]))):
 PYOBJECT = PyObjectType()
 
 
-def pyobject_array(values: Iterable[Any]) -> pa.ExtensionArray:
-    """A ``gleamnb.pyobject`` column: each value pickled on its own."""
+class Unpicklable(Exception):
+    """Value ``values[index]`` of a column neither Arrow nor pickle can hold (a generator, a
+    lock, an open file): ``error`` is why pickling it failed."""
+
+    def __init__(self, index: int, value: Any, error: BaseException) -> None:
+        super().__init__(index, value, error)
+        self.index, self.value, self.error = index, value, error
+
+
+def pyobject_array(values: Sequence[Any]) -> pa.ExtensionArray:
+    """A ``gleamnb.pyobject`` column: each value pickled on its own.
+
+    Raises :class:`Unpicklable` naming the first value that cannot be pickled.
+
+    >>> import threading
+    >>> pyobject_array([{1}, threading.Lock()])
+    Traceback (most recent call last):
+    ...
+    gleamnb.rows.types.Unpicklable: (1, <unlocked _thread.lock object at ...>, ...)
+    """
     dumps = cloudpickle.dumps
-    storage = pa.array([None if v is None else dumps(v) for v in values], type=pa.binary())
-    return pa.ExtensionArray.from_storage(PYOBJECT, storage)
+    try:
+        cells = [None if v is None else dumps(v) for v in values]
+    except Exception:
+        # find which one, on this rare path only: the loop above is the common one
+        for i, v in enumerate(values):
+            try:
+                dumps(v)
+            except Exception as exc:
+                raise Unpicklable(i, v, exc) from None
+        raise
+    return pa.ExtensionArray.from_storage(PYOBJECT, pa.array(cells, type=pa.binary()))

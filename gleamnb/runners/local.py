@@ -52,7 +52,7 @@ from gleamnb.runners.scheduling import Schedule
 from gleamnb.runners.sizes import parse_size
 from gleamnb.runtime.protocol import Function, Progress, write_function
 from gleamnb.runtime.stage import Discard
-from gleamnb.runtime.store import Piece, read_piece, read_schema, write_piece
+from gleamnb.runtime.store import Piece, read_piece, write_piece
 
 __all__ = ["LocalRunner"]
 
@@ -281,9 +281,6 @@ class _LocalRun:
 
     def in_memory(self, piece: Piece) -> bool:
         return piece.path.startswith(self.mem_dir)
-
-    def schema(self, piece: Piece) -> pa.Schema:
-        return read_schema(piece.path)
 
     def read(self, piece: Piece) -> pa.Table:
         return read_piece(piece.path)

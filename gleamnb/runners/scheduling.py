@@ -26,7 +26,7 @@ spec is pickled once per run, and a user function travels once per executor whil
 unchanged (:mod:`gleamnb.runners.shipping`); the driver adds only what is its own: the
 folder the task writes to, its record of what this executor holds, and its memory parameters.
 
-Facts that take I/O (the schema of a sorted run, the part files in a save's folder) and the
+Facts that take I/O (whether a piece is in memory, the part files in a save's folder) and the
 file work itself (deleting a piece, preparing a save's folder where its tasks write) come from
 the driver through the small :class:`Storage` interface. Preparing the saves is part of the
 run, after ``RunStarted``: a folder that cannot be written fails the run with ``RunFailed``.
@@ -35,7 +35,10 @@ What every run keeps, whatever drives it: the events come in the order
 :mod:`gleamnb.events` documents, and a run that started ends with exactly one
 ``RunFinished``, ``RunFailed`` or ``RunCancelled``, and raises its own error (a failure in
 stopping its tasks or cleaning up is a warning, a Ctrl-C meanwhile cuts them short); a
-failure emits ``StageFailed`` for the stage it happened in; an exception of the runner's own
+failure emits ``StageFailed`` for the stage it happened in; the tasks of a stage whose rows
+meet in one task of a later stage agree on their fields' types, checked from what they report
+as soon as the stage is done (the error names the step that made the rows, and its stage);
+an exception of the runner's own
 code becomes a :class:`GleamError` naming the flow and that stage; a stage's pieces are freed
 as soon as the last stage reading them is done (a target's, never); a task of an
 ``on_disk()`` stage whose executor died runs again, up to twice; a failed or cancelled run
@@ -83,7 +86,7 @@ from gleamnb.runners.crashes import (
 )
 from gleamnb.runners.result import RunResult, StageStats, StepTotals
 from gleamnb.runners.shipping import Holdings, Shipping
-from gleamnb.runners.targets import check_shards_agree, collect_targets
+from gleamnb.runners.targets import check_tasks_agree, collect_targets, meeting_stages
 from gleamnb.runtime.ops.io import SaveOp
 from gleamnb.runtime.protocol import Function, Progress, RunTask, TaskDone, TaskFailed
 from gleamnb.runtime.sorting import boundaries
@@ -104,10 +107,6 @@ class Storage(Protocol):
 
     def in_memory(self, piece: Piece) -> bool:
         """Whether a piece file is held in memory (else it is on disk)."""
-        ...
-
-    def schema(self, piece: Piece) -> pa.Schema:
-        """The fields of a piece file, read without its rows."""
         ...
 
     def read(self, piece: Piece) -> pa.Table:
@@ -245,6 +244,7 @@ class Schedule:
             for up in st.upstream():
                 self.readers[up] = self.readers.get(up, 0) + 1
         self.keep = {r.stage for t in plan.targets for refs in t.shards for r in refs}
+        self.meeting = meeting_stages(plan)  # stages whose tasks' rows must agree
         self.saves: list[_Save] = []
         self.task_rows: dict[int, int] = {}
         self.retries: dict[tuple[int, int], int] = {}
@@ -474,18 +474,16 @@ class Schedule:
         head = st.head
         assert isinstance(head, MergeRange)
         src = st.upstream()[0]
-        # the sorted runs meet here first: their keys can only be compared if their types agree
-        schema = self.storage.schema
-        runs = [[schema(f) for f in _piece_files(got) if f.rows] for got in self.pieces[src]]
         samples = [e.get("sample") for e in self.extras[src]]
         desc = [k.descending for k in head.order.keys]
         try:
-            check_shards_agree(runs, head.name)
             return boundaries([s for s in samples if s is not None], desc, st.tasks)
         except GleamError as err:
             raise err.with_context(step=head.name, stage=st.name) from None
 
     def finish_stage(self, st: PhysicalStage) -> None:
+        if st.id in self.meeting:  # before a later task reads their rows together
+            check_tasks_agree(st, self.extras[st.id])
         del self.left[st.id]
         stats = self.stats[st.id]
         stats.seconds = self.clock() - self.started[st.id]

@@ -1,7 +1,11 @@
 """What a run's targets produced, read once its stages are done; shards that must agree.
 
 A target's shards were made by separate tasks: their rows (or the part files of a save) meet
-first here, so this is where their fields' types are checked against each other.
+first here, so this is where their fields' types are checked against each other. So are the
+tasks of a stage whose rows meet in one task of a later stage (a shuffle, a sort's merge, a
+gather: :func:`meeting_stages`), from the schemas its tasks report, as soon as it is done:
+the error names the step that made the rows and the shards that disagree, not the wide step
+downstream that reads them.
 """
 
 from __future__ import annotations
@@ -12,11 +16,11 @@ from typing import Any
 import pyarrow as pa
 
 from gleamnb.errors import SchemaError
-from gleamnb.planner.physical import PhysicalPlan, Shards
+from gleamnb.planner.physical import PhysicalPlan, PhysicalStage, Shards
 from gleamnb.rows import empty_table, unify_schemas
 from gleamnb.runtime.ops.base import concat_batches
 
-__all__ = ["collect_targets", "check_shards_agree"]
+__all__ = ["collect_targets", "check_shards_agree", "meeting_stages", "check_tasks_agree"]
 
 
 def collect_targets(
@@ -48,6 +52,40 @@ def collect_targets(
             else:
                 outputs.append(pa.table({}))
     return outputs
+
+
+def meeting_stages(plan: PhysicalPlan) -> set[int]:
+    """The stages whose rows of two or more tasks are read by one task of a later stage.
+
+    >>> import gleamnb as gl
+    >>> f = gl.Flow()
+    >>> numbers = f.range(0, 10, shards=2).map(lambda x: (x % 3, x), name="pairs")
+    >>> plan = f.plan([f._as_collect(numbers.reduce_by_key("sum").map(str).node)])
+    >>> [(st.id, st.name, st.rows_of) for st in plan.stages], meeting_stages(plan)
+    ([(0, 'range->pairs->local_reduce_by_key', 'pairs'), (1, 'reduce_by_key->str', 'str')], {0})
+    """
+    meeting: set[int] = set()
+    for st in plan.stages:
+        for shards in st.inputs:
+            for refs in shards:
+                tasks: dict[int, set[int]] = {}
+                for r in refs:
+                    tasks.setdefault(r.stage, set()).add(r.task)
+                meeting.update(s for s, ts in tasks.items() if s >= 0 and len(ts) > 1)
+    return meeting
+
+
+def check_tasks_agree(stage: PhysicalStage, extras: Sequence[dict[str, Any]]) -> None:
+    """Check that the rows ``stage``'s tasks output agree on their fields' types.
+
+    ``extras[j]`` is what task ``j`` reported: its rows' schema (none without rows). The
+    error names the step that made the rows (``stage.rows_of``), the stage and both shards.
+    """
+    schemas = [[e["schema"]] if e.get("schema") is not None else [] for e in extras]
+    try:
+        check_shards_agree(schemas, stage.rows_of)
+    except SchemaError as err:
+        raise err.with_context(stage=stage.name) from None
 
 
 def check_shards_agree(shards: Sequence[Sequence[pa.Schema]], step: str | None) -> None:

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-from gleamnb.errors import GleamError, RowText, RunCancelledError
+from gleamnb.errors import GleamError, RowText, RunCancelledError, exception_text
 from gleamnb.runtime import THREADS_ENV
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.ops.base import user_traceback
@@ -215,7 +215,7 @@ def run_one(
         if stage is None:
             err = GleamError(
                 "the executor cannot load the functions of this stage: "
-                f"{type(exc).__name__}: {exc}",
+                f"{type(exc).__name__}: {exception_text(exc)}",
                 detail=user_traceback(exc, 0),
                 hint="functions from your own modules are imported by name in the executors: "
                 "keep those modules importable (on sys.path, or installed), or define the "
@@ -224,7 +224,9 @@ def run_one(
             )
         else:
             err = GleamError(
-                f"task failed: {type(exc).__name__}: {exc}", detail=user_traceback(exc, 0), **where
+                f"task failed: {type(exc).__name__}: {exception_text(exc)}",
+                detail=user_traceback(exc, 0),
+                **where,
             )
         return TaskFailed(msg.task, err)
     finally:

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from gleamnb.errors import GleamError
 from gleamnb.plan.order import Order
+from gleamnb.rows import unify_schemas
 from gleamnb.runtime.context import StepStats, TaskContext
 from gleamnb.runtime.hashing import hash_columns, partition_ids, split_by_partition
 from gleamnb.runtime.ops.base import Op, empty_like, wrap_error
@@ -267,7 +268,11 @@ class StageSpec:
 
 @dataclass
 class TaskOutcome:
-    """What a task reports besides its output buckets."""
+    """What a task reports besides its output buckets.
+
+    ``extras["schema"]`` is the one schema of the rows it output (absent with no rows): where
+    the rows of a stage's tasks meet, the driver checks that they agree.
+    """
 
     stats: list[StepStats]
     extras: dict[str, Any]
@@ -295,6 +300,19 @@ def _counted(
         yield batch
 
 
+def _noting_schema(
+    batches: Iterator[pa.RecordBatch], ctx: TaskContext, step: str
+) -> Iterator[pa.RecordBatch]:
+    """The batches, passed on; the one schema of those with rows goes in ``ctx.extras``."""
+    schema: pa.Schema | None = None
+    for batch in batches:
+        if batch.num_rows and batch.schema != schema:
+            got = batch.schema
+            schema = got if schema is None else unify_schemas([schema, got], step=step)
+            ctx.extras["schema"] = schema
+        yield batch
+
+
 def execute_task(stage: StageSpec, ctx: TaskContext, sink: BucketSink) -> TaskOutcome:
     """Run one task of ``stage``: its head, its operators, then its output routing."""
     started = time.perf_counter()
@@ -302,8 +320,9 @@ def execute_task(stage: StageSpec, ctx: TaskContext, sink: BucketSink) -> TaskOu
     stream = _counted(stage.head.batches(ctx), ctx.stats[0], ctx, stage.head.name, not stage.ops)
     for i, op in enumerate(stage.ops):
         stream = _counted(op(stream, ctx), ctx.stats[i + 1], ctx, op.name, i == len(stage.ops) - 1)
+    last = stage.ops[-1].name if stage.ops else stage.head.name
     try:
-        stage.output.write(stream, sink, ctx)
+        stage.output.write(_noting_schema(stream, ctx, last), sink, ctx)
     except GleamError as err:
         raise err.with_context(flow=ctx.flow, stage=ctx.stage, shard=ctx.shard_label) from None
     return TaskOutcome(ctx.stats, ctx.extras, time.perf_counter() - started)

@@ -30,7 +30,7 @@ import pyarrow as pa
 from gleamnb.files.space import full_disk_errors
 from gleamnb.rows import conform, empty_batch, empty_table, unify_schemas
 
-__all__ = ["Piece", "FileSink", "FileInputs", "read_piece", "read_schema", "write_piece"]
+__all__ = ["Piece", "FileSink", "FileInputs", "read_piece", "write_piece"]
 
 COALESCE_ROWS = 32 * 1024
 
@@ -61,12 +61,6 @@ def read_piece(path: str) -> pa.Table:
     """The table in an IPC file, memory-mapped (zero-copy)."""
     with pa.memory_map(path, "r") as source:
         return pa.ipc.open_file(source).read_all()
-
-
-def read_schema(path: str) -> pa.Schema:
-    """The fields' names and types of an IPC file, without reading its batches."""
-    with pa.memory_map(path, "r") as source:
-        return pa.ipc.open_file(source).schema
 
 
 def write_piece(path: str, table: pa.Table) -> Piece:

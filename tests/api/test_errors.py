@@ -490,6 +490,102 @@ def test_udf_exception_with_a_long_message_is_truncated_in_the_summary(
     assert info.value.detail is not None and text.strip() in info.value.detail  # whole there
 
 
+@pytest.mark.parametrize("mode", ["inline", "process"])
+def test_udf_exception_whose_str_raises_stays_a_user_code_error(
+    runner: LocalRunner, mode: str
+) -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no text for this one")
+
+    def picky(x: int) -> int:
+        if x == 3:
+            raise Unprintable()  # <- picky raises here
+        return x
+
+    r = runner if mode == "process" else gl.local(mode="inline")
+    f = gl.Flow("unprintable")
+    with pytest.raises(gl.UserCodeError) as info:
+        f.range(0, 6, shards=2).map(picky).collect(r, progress=False)
+    message = str(info.value)
+    assert_mentions(message, "unprintable", "'picky'", "raised Unprintable", "(3,)", "str()")
+    assert_mentions(message, f'File "{THIS_FILE}", line {line_of("# <- picky raises here")}')
+    assert_runner_works(runner)
+
+
+@pytest.mark.parametrize("mode", ["inline", "process"])
+def test_a_row_whose_repr_raises_still_gives_the_error(runner: LocalRunner, mode: str) -> None:
+    class Opaque:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    def reject(value: Any) -> Any:
+        raise ValueError("rejected")
+
+    r = runner if mode == "process" else gl.local(mode="inline")
+    f = gl.Flow("opaque rows")
+    with pytest.raises(gl.UserCodeError) as info:
+        f.from_iterable([Opaque()]).map(reject).collect(r, progress=False)
+    assert_mentions(str(info.value), "'reject'", "rejected", "Opaque object", "repr() failed")
+    assert_runner_works(runner)
+
+
+@pytest.mark.parametrize("mode", ["inline", "process"])
+def test_map_returning_a_generator_says_to_use_flat_map(runner: LocalRunner, mode: str) -> None:
+    def pairs(x: int) -> Iterable[tuple[int, int]]:
+        yield x, 1  # a generator function: one row each would be flat_map's
+
+    r = runner if mode == "process" else gl.local(mode="inline")
+    f = gl.Flow("generator map")
+    with pytest.raises(gl.SchemaError) as info:
+        f.range(0, 4, shards=2).map(pairs).collect(r, progress=False)
+    message = str(info.value)
+    assert_mentions(message, "generator map", "'pairs'", "generator", "<generator object")
+    assert info.value.hint is not None and "flat_map()" in info.value.hint
+    assert_shard(message, 2)
+    # what the fix says gives plain Python's rows
+    assert f.range(0, 4, shards=2).flat_map(pairs).collect(r, progress=False) == [
+        (x, 1) for x in range(4)
+    ]
+    assert_runner_works(runner)
+
+
+@pytest.mark.parametrize("downstream", ["reduce_by_key", "sort", "top"])
+@pytest.mark.parametrize("change", ["arity", "type"])
+def test_rows_that_change_between_shards_name_the_step_that_made_them(
+    runner: LocalRunner, change: str, downstream: str
+) -> None:
+    """Rows of a map that differ only between shards meet first in the wide step after it;
+    the error names the map, its stage and the shards, not the wide step."""
+
+    def last_shard_differs(x: int) -> tuple[Any, ...]:
+        if x < 20:  # shards 1/3 and 2/3 hold 0..19
+            return (x % 3, 1)
+        return (x % 3, 1, 2) if change == "arity" else (str(x % 3), 1)
+
+    f = gl.Flow("shard change")
+    pairs = f.range(0, 30, shards=3).map(last_shard_differs, name="pairs")
+    wide = {
+        "reduce_by_key": lambda: pairs.reduce_by_key("sum"),
+        "sort": lambda: pairs.sort(1),
+        "top": lambda: pairs.top(2, gl.order_by(1)),
+    }[downstream]()
+    with pytest.raises(gl.SchemaError) as info:
+        wide.collect(runner, progress=False)
+    err, message = info.value, str(info.value)
+    assert (err.flow, err.step, err.stage, err.shard) == (
+        "shard change",
+        "pairs",
+        f"range->pairs->local_{downstream}",
+        "3/3",
+    )
+    expected = "2 fields, then 3" if change == "arity" else "int64 then string"
+    assert_mentions(message, expected, "(shard 1/3, then shard 3/3)")
+    assert f"step '{downstream}'" not in message
+    assert err.hint
+    assert_runner_works(runner)
+
+
 def test_combining_with_plain_data_instead_of_a_dataset() -> None:
     f = gl.Flow("combining")
     left = f.ints([1, 2])

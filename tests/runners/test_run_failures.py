@@ -76,12 +76,13 @@ def test_sort_of_shards_whose_key_types_differ_is_a_schema_error(pair: LocalRunn
     with pytest.raises(gl.SchemaError) as info:
         mixed.sort(1).collect(pair, progress=seen.append)
     err, message = info.value, str(info.value)
-    assert err.flow == "mixed sort" and err.step == "sort"
+    # the step that made the rows, not the sort that reads them
+    assert (err.flow, err.step, err.stage) == ("mixed sort", "mix", "range->mix->local_sort")
     assert err.shard == "2/2"  # the first shard holding strings
     assert "int64 then string" in message and "shard 1/2, then shard 2/2" in message
     assert ends(seen) == ["RunFailed"]
     failed = [e for e in seen if isinstance(e, events.StageFailed)]
-    assert [e.stage for e in failed] == [1]  # the merge stage, where the shards meet
+    assert [e.stage for e in failed] == [0]  # that step's stage, checked once it is done
     assert run_dirs() == []
 
 

@@ -44,7 +44,6 @@ class Storage:
     """The driver's side, by hand: it answers from dicts and records what it is asked to do."""
 
     def __init__(self) -> None:
-        self.schemas: dict[str, pa.Schema] = {}
         self.parts: dict[str, set[str]] = {}
         self.freed: list[str] = []
         self.prepared: list[str] = []
@@ -54,9 +53,6 @@ class Storage:
 
     def in_memory(self, piece: Piece) -> bool:
         return piece.path.startswith("mem/")
-
-    def schema(self, piece: Piece) -> pa.Schema:
-        return self.schemas[piece.path]
 
     def read(self, piece: Piece) -> pa.Table:
         return pa.table({"file": [piece.path]})
@@ -276,8 +272,6 @@ def test_the_cuts_of_a_range_sort_come_from_the_samples_and_never_enter_the_plan
     for t, sample in zip(d.take(), samples):
         rows = len(sample) if sample else 0
         piece = Piece(f"mem/s0-t{t.shard}-b0", rows, 8 * rows)
-        if rows:  # only runs with rows are asked for their schema
-            d.storage.schemas[piece.path] = pa.schema([("_1", pa.int64())])
         table = pa.table({"_1": sample}) if sample else None
         d.schedule.task_done(done(t, rows, pieces=[piece], extras={"sample": table}))
     # pooled and sorted: 3 9 12 18 27; cut i of 3 ranges is the key at position 5 * i // 3,
@@ -290,7 +284,7 @@ def test_the_cuts_of_a_range_sort_come_from_the_samples_and_never_enter_the_plan
     assert d.plan.stages[1].params[0] == {}
 
 
-def test_sorted_runs_of_different_types_fail_the_merge_stage() -> None:
+def test_sorted_runs_of_different_types_fail_the_stage_that_made_them() -> None:
     d = Driver(sort_flow(shards=2))
     kinds = [pa.int64(), pa.string()]
 
@@ -298,15 +292,54 @@ def test_sorted_runs_of_different_types_fail_the_merge_stage() -> None:
         d.schedule.start()
         for t, kind in zip(d.take(), kinds):
             piece = Piece(f"mem/s0-t{t.shard}-b0", 5, 40)
-            d.storage.schemas[piece.path] = pa.schema([("_1", kind)])
-            d.schedule.task_done(done(t, 5, pieces=[piece]))
+            schema = pa.schema([("_1", kind)])  # as each task reports its rows' schema
+            d.schedule.task_done(done(t, 5, pieces=[piece], extras={"schema": schema}))
 
     with pytest.raises(gl.SchemaError) as info:
         d.run(drive)
     err = info.value
-    assert (err.flow, err.step, err.stage, err.shard) == ("sort", "sort", "sort", "2/2")
+    # named after the step whose rows disagree, not the sort downstream that reads them
+    assert (err.flow, err.step, err.stage) == ("sort", "range", "range->local_sort")
+    assert err.shard == "2/2"
     assert "shard 1/2, then shard 2/2" in str(err)
-    assert d.kinds()[-2:] == [("StageFailed", 1), ("RunFailed", None)]
+    assert d.kinds()[-2:] == [("StageFailed", 0), ("RunFailed", None)]
+    assert positions(d.take()) == []  # the merge stage never started
+
+
+@pytest.mark.parametrize("barrier", ["shuffle", "forward"])
+def test_tasks_whose_rows_meet_later_must_agree_and_only_those(barrier: str) -> None:
+    f = gl.Flow("meet")
+    pairs = f.range(0, 20, shards=2).map(lambda x: (x % 3, x), name="pairs")
+    if barrier == "shuffle":  # every reduce task reads a bucket of both map tasks
+        pairs.reduce_by_key("sum").printlnf("%v %v")
+    else:  # each task of the second stage reads one task's rows: they never meet
+        pairs.on_disk().map(lambda k, v: str(k), name="text").printlnf("%v")
+    d = Driver(f)
+    kinds = [pa.int64(), pa.string()]
+
+    def drive() -> None:
+        d.schedule.start()
+        for t, kind in zip(d.take(), kinds):
+            schema = pa.schema([("_1", kind), ("_2", pa.int64())])
+            d.schedule.task_done(done(t, 5, extras={"schema": schema}))
+        for t in d.take():
+            d.schedule.task_done(done(t))
+
+    if barrier == "forward":
+        d.run(drive)
+        assert d.terminal() == ["RunFinished"]
+        return
+    with pytest.raises(gl.SchemaError) as info:
+        d.run(drive)
+    err = info.value
+    assert (err.flow, err.step, err.stage, err.shard) == (
+        "meet",
+        "pairs",
+        "range->pairs->local_reduce_by_key",
+        "2/2",
+    )
+    assert "field 1 (_1) changes type within one dataset: int64 then string" in str(err)
+    assert d.kinds()[-2:] == [("StageFailed", 0), ("RunFailed", None)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -646,10 +679,10 @@ def test_a_cancelled_run_stops_its_tasks_and_ends_with_one_run_cancelled() -> No
 def test_an_error_of_the_runner_s_own_code_names_the_flow_and_the_stage() -> None:
     d = Driver(sort_flow(shards=2))
 
-    def broken(piece: Piece) -> pa.Schema:
+    def broken(piece: Piece) -> bool:
         raise ZeroDivisionError("a fault in the runner")
 
-    d.storage.schema = broken  # type: ignore[method-assign]
+    d.storage.in_memory = broken  # type: ignore[method-assign]
 
     def drive() -> None:
         d.schedule.start()
@@ -660,10 +693,10 @@ def test_an_error_of_the_runner_s_own_code_names_the_flow_and_the_stage() -> Non
         d.run(drive)
     err = info.value
     assert type(err) is gl.GleamError
-    assert (err.flow, err.stage) == ("sort", "sort")
+    assert (err.flow, err.stage) == ("sort", "range->local_sort")
     assert "ZeroDivisionError: a fault in the runner" in str(err)
     assert isinstance(err.__cause__, ZeroDivisionError)
-    assert d.kinds()[-2:] == [("StageFailed", 1), ("RunFailed", None)]
+    assert d.kinds()[-2:] == [("StageFailed", 0), ("RunFailed", None)]
 
 
 def test_a_save_folder_that_cannot_be_prepared_fails_the_started_run() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from gleamnb.errors import GleamError, SchemaError, UserCodeError, truncate
+from gleamnb.errors import GleamError, SchemaError, UserCodeError, exception_text, truncate
 from gleamnb.rows import conform, empty_batch, unify_schemas
 from gleamnb.runtime.context import TaskContext
 
@@ -114,11 +114,12 @@ def user_error(
 ) -> UserCodeError:
     """A :class:`UserCodeError` for an exception raised by a user function on ``row``.
 
-    The message quotes the exception's text truncated; the traceback in ``detail`` has it
-    whole.
+    The message quotes the exception's text truncated (a stand-in if its ``__str__``
+    raises); the traceback in ``detail`` has it whole.
     """
     return UserCodeError(
-        f"the {what} of step {step!r} raised {type(exc).__name__}: {truncate(str(exc))}",
+        f"the {what} of step {step!r} raised {type(exc).__name__}: "
+        + truncate(exception_text(exc)),
         row=row,
         hint="fix the function, or filter out the rows it cannot handle before this step",
         detail="user traceback:\n" + user_traceback(exc),
@@ -138,7 +139,7 @@ def wrap_error(exc: BaseException, ctx: TaskContext, step: str) -> GleamError:
             **ctx.where(step),
         )
     return GleamError(
-        f"step {step!r} failed: {type(exc).__name__}: {exc}",
+        f"step {step!r} failed: {type(exc).__name__}: {exception_text(exc)}",
         detail=user_traceback(exc, 0),
         **ctx.where(step),
     )
