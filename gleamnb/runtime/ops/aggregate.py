@@ -229,6 +229,7 @@ class ReduceByKeyOp(Op):
             yield from self._empty(table)
             return
         done = [self._reduce(*self._keyed(table, ctx), ctx, self.reducer)]
+        del table  # the next run is read without this one held
         width = len(self.key)
         merge = merging(self.reducer)
         merged = 0  # bytes of the partial result at the last merge
@@ -236,6 +237,7 @@ class ReduceByKeyOp(Op):
             table = concat_batches(run, step=self.name)
             if table.num_rows:
                 done.append(self._reduce(*self._keyed(table, ctx), ctx, self.reducer))
+            del run, table
             if sum(t.nbytes for t in done) >= max(self.run_bytes, 2 * merged):
                 done = [self._merge(done, width, ctx, merge)]
                 merged = done[0].nbytes
