@@ -52,6 +52,12 @@ class ProcessRun:
         The JSON the worker wrote, if any.
     other_cores
         Average number of cores other processes kept busy during the run.
+    pid
+        The worker's process id.
+    process_peaks
+        The highest RSS sampled for each process of the tree, by pid.
+    process_cpu
+        The CPU seconds (user + system) last sampled for each process of the tree, by pid.
     """
 
     returncode: int | None
@@ -60,6 +66,9 @@ class ProcessRun:
     samples: list[tuple[float, int]]
     result: dict[str, Any] | None
     other_cores: float = 0.0
+    pid: int = 0
+    process_peaks: dict[int, int] = dataclasses.field(default_factory=dict)
+    process_cpu: dict[int, float] = dataclasses.field(default_factory=dict)
 
     def peak_rss(self, start: float | None = None, end: float | None = None) -> int:
         """Highest summed RSS sampled in ``[start, end]`` (the whole run when omitted)."""
@@ -83,6 +92,7 @@ class _Poller(threading.Thread):
         self.seen: dict[int, psutil.Process] = {}
         self.stop_event = threading.Event()
         self.cpu: dict[int, float] = {}
+        self.peaks: dict[int, int] = {}
         self._extra: list[int] = []
         self._watch_mtime = 0.0
 
@@ -128,7 +138,9 @@ class _Poller(threading.Thread):
                 if p.pid in counted:
                     continue
                 try:
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
+                    total += rss
+                    self.peaks[p.pid] = max(self.peaks.get(p.pid, 0), rss)
                     ct = p.cpu_times()
                     self.cpu[p.pid] = ct.user + ct.system
                     counted.add(p.pid)
@@ -224,6 +236,9 @@ def run_measured(
         samples=poller.samples,
         result=result,
         other_cores=other / wall if wall > 0 else 0.0,
+        pid=proc.pid,
+        process_peaks=poller.peaks,
+        process_cpu=poller.cpu,
     )
 
 

@@ -5,8 +5,9 @@ line belongs to the range that holds its first byte. So a range ``[start, end)``
 ``start > 0`` skips to just after the first ``\\n`` at a position ``>= start - 1``, and it
 reads every line whose first byte is ``< end`` (its last line may run past ``end``).
 A chunk is ``(offset, data)``: the file offset of ``data[0]`` and whole lines (the file's last
-line may lack its ``\\n``). Line numbers are not tracked while reading; error paths count
-them with :func:`lines_before`.
+line may lack its ``\\n``): about :data:`CHUNK_BYTES` of them, or one longer line alone, read
+into one buffer that is handed over as it is, so a line of gigabytes is in memory once. Line
+numbers are not tracked while reading; error paths count them with :func:`lines_before`.
 
 A UTF-8 byte-order mark (:data:`BOM`) at the start of a file is dropped, as Python's
 ``utf-8-sig`` codec and Polars do: the range that starts at 0 begins at offset 3 then, and
@@ -38,7 +39,7 @@ BOM = b"\xef\xbb\xbf"
 """The UTF-8 byte-order mark (U+FEFF), dropped from the start of a file."""
 
 CHUNK_BYTES = 4 << 20
-"""Bytes read at a time; a chunk holds about this much (more when one line is longer)."""
+"""Bytes read at a time; a chunk holds about this much (or one line that is longer)."""
 
 
 def _read(stream: Any, n: int, path: str) -> bytes:
@@ -59,11 +60,14 @@ def _corrupt(path: str, err: OSError) -> MalformedInputError:
 
 def iter_chunks(
     path: str, start: int = 0, end: int | None = None, *, chunk_bytes: int | None = None
-) -> Iterator[tuple[int, bytes]]:
+) -> Iterator[tuple[int, bytes | bytearray]]:
     """Yield ``(offset, data)`` chunks of whole lines of the byte range ``[start, end)``.
 
     ``end=None`` reads to the end of the file. Compressed files are read whole (``start`` must
-    be 0 and ``end`` None); offsets then count uncompressed bytes.
+    be 0 and ``end`` None); offsets then count uncompressed bytes. A chunk holds about
+    ``chunk_bytes`` (default :data:`CHUNK_BYTES`) of lines, or one line longer than that on its
+    own. A chunk of more than twice ``chunk_bytes`` is a ``bytearray`` (the read buffer, handed
+    over without a copy and never written to again), others are ``bytes``.
     """
     size = chunk_bytes or CHUNK_BYTES
     if compression_of(path) is not None and (start != 0 or end is not None):
@@ -110,13 +114,28 @@ class _Window:
         else:
             self.eof = True
 
-    def take(self, n: int) -> bytes:
-        """Hand out the first ``n`` bytes and drop them from the window."""
-        buf = self.buf
-        out = bytes(memoryview(buf)[:n])
-        buf[: self.have - n] = buf[n : self.have]
+    def drop(self, n: int) -> None:
+        """Drop the first ``n`` bytes from the window."""
+        if n < self.have:
+            self.buf[: self.have - n] = self.buf[n : self.have]
         self.have -= n
         self.off += n
+
+    def take(self, n: int) -> bytes | bytearray:
+        """Hand out the first ``n`` bytes and drop them from the window.
+
+        A chunk much longer than a read (a long line) is the buffer itself, cut to ``n``
+        bytes; what follows it starts a new buffer. So a line of gigabytes is never copied.
+        """
+        buf = self.buf
+        if n > 2 * self.size:
+            self.buf = buf[n : self.have]
+            del buf[n:]
+            self.have -= n
+            self.off += n
+            return buf
+        out = bytes(memoryview(buf)[:n])
+        self.drop(n)
         return out
 
     def drop_bom(self) -> None:
@@ -124,9 +143,9 @@ class _Window:
         while self.have < len(BOM) and not self.eof:
             self.fill()
         if self.have >= len(BOM) and self.buf.startswith(BOM):
-            self.take(len(BOM))
+            self.drop(len(BOM))
 
-    def chunks(self, start: int, end: int | None) -> Iterator[tuple[int, bytes]]:
+    def chunks(self, start: int, end: int | None) -> Iterator[tuple[int, bytes | bytearray]]:
         if start > 0:
             self.stream.seek(start - 1)
             self.off = start - 1
@@ -134,25 +153,41 @@ class _Window:
                 self.fill()
                 i = self.buf.find(b"\n", 0, self.have)
                 if i >= 0:
-                    self.take(i + 1)
+                    self.drop(i + 1)
                     break
                 if self.eof:
                     return
-                self.take(self.have)
+                self.drop(self.have)
         else:
             self.drop_bom()
-        scanned = 0  # buf[:scanned] is known to hold no newline
+        # The search for the chunk's end has looked at buf[:scanned]; in the middle of the
+        # range, scanned > 0 means the buffer starts with a line longer than a read.
+        scanned = 0
+        split = False  # the lines before the range's last line were handed out on their own
         while True:
             off, have = self.off, self.have
             if end is not None and off >= end:
                 return
             if end is not None and off + have >= end:
-                j = self.buf.find(b"\n", end - 1 - off, have)
+                # The range's last line holds byte end - 1: the chunk ends at its newline.
+                j = self.buf.find(b"\n", max(end - 1 - off, scanned), have)
                 if j >= 0:
                     yield off, self.take(j + 1)
                     return
+                scanned = have
+                if not split and have >= 2 * self.size:
+                    # A long last line: the lines before it are a chunk of their own.
+                    split = True
+                    i = self.buf.rfind(b"\n", 0, end - 1 - off) + 1
+                    if i:
+                        yield off, self.take(i)
+                        scanned -= i
+                        continue
             elif have >= self.size:
-                j = self.buf.rfind(b"\n", scanned, have)
+                # Whole lines up to the last newline; a long line ends at its first newline,
+                # so it is a chunk of its own.
+                find = self.buf.find if scanned else self.buf.rfind
+                j = find(b"\n", scanned, have)
                 if j >= 0:
                     yield off, self.take(j + 1)
                     scanned = 0

@@ -25,7 +25,7 @@ from gleamnb.files.spec import FileSpec
 __all__ = ["checked_utf8"]
 
 
-def _is_valid_utf8(data: bytes) -> bool:
+def _is_valid_utf8(data: bytes | bytearray) -> bool:
     # ``data`` as the one value of a large string array (any size fits its 64-bit offsets):
     # Arrow's full validation checks its UTF-8 without making a Python string.
     offsets = np.array([0, len(data)], dtype=np.int64)
@@ -37,7 +37,9 @@ def _is_valid_utf8(data: bytes) -> bool:
     return True
 
 
-def checked_utf8(spec: FileSpec, path: str, offset: int, data: bytes) -> bytes:
+def checked_utf8(
+    spec: FileSpec, path: str, offset: int, data: bytes | bytearray
+) -> bytes | bytearray:
     """``data`` if it is valid UTF-8, else as ``spec.errors`` says.
 
     Parameters
@@ -51,9 +53,10 @@ def checked_utf8(spec: FileSpec, path: str, offset: int, data: bytes) -> bytes:
 
     Returns
     -------
-    bytes
-        ``data`` itself when valid; else decoded with the ``errors`` handler and encoded again
-        (``replace``: each bad byte becomes U+FFFD; ``ignore``: bad bytes are dropped).
+    bytes or bytearray
+        ``data`` itself when valid (never a copy); else decoded with the ``errors`` handler
+        and encoded again (``replace``: each bad byte becomes U+FFFD; ``ignore``: bad bytes
+        are dropped).
 
     Raises
     ------
@@ -72,7 +75,7 @@ def checked_utf8(spec: FileSpec, path: str, offset: int, data: bytes) -> bytes:
     return data.decode("utf-8", spec.errors).encode("utf-8")
 
 
-def _bad_utf8(path: str, offset: int, data: bytes) -> MalformedInputError:
+def _bad_utf8(path: str, offset: int, data: bytes | bytearray) -> MalformedInputError:
     try:
         data.decode("utf-8")
         err_at = 0

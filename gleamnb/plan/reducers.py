@@ -18,7 +18,7 @@ from typing import Any
 
 from gleamnb.errors import ArgumentError
 
-__all__ = ["VECTOR_AGGS", "Reducer", "as_reducer"]
+__all__ = ["VECTOR_AGGS", "Reducer", "as_reducer", "merging"]
 
 VECTOR_AGGS = ("sum", "count", "min", "max", "first", "last")
 
@@ -85,3 +85,14 @@ def as_reducer(fn: Callable[[Any, Any], Any] | str) -> Reducer:
     except TypeError:  # unhashable callable
         agg = None
     return Reducer(agg, fn, per_field=False)
+
+
+def merging(reducer: Reducer) -> Reducer:
+    """The reducer that merges partial results of ``reducer``: counts are summed.
+
+    >>> merging(Reducer("count", None)).agg
+    'sum'
+    """
+    if reducer.agg == "count":
+        return Reducer("sum", operator.add)
+    return reducer

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from gleamnb.plan import steps
 from gleamnb.plan.graph import Node
+from gleamnb.plan.reducers import merging
 from gleamnb.planner.builder import OpenStage, PlanBuilder
-from gleamnb.planner.grouping import merging
 from gleamnb.planner.registry import lowers
 from gleamnb.runtime.ops import aggregate, relational
 

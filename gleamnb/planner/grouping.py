@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import operator
-
 from gleamnb.plan import steps
 from gleamnb.plan.graph import Node
-from gleamnb.plan.reducers import Reducer
+from gleamnb.plan.reducers import merging
 from gleamnb.planner.builder import OpenStage, PlanBuilder, positions
 from gleamnb.planner.physical import Shards
 from gleamnb.planner.registry import lowers
@@ -14,18 +12,7 @@ from gleamnb.runtime.ops import aggregate, relational
 from gleamnb.runtime.ops.base import Op
 from gleamnb.runtime.stage import HashOut
 
-__all__ = ["lower_reduce_by_key", "lower_group_by_key", "lower_distinct", "merging"]
-
-
-def merging(reducer: Reducer) -> Reducer:
-    """The reducer that merges partial results of ``reducer``: counts are summed.
-
-    >>> merging(Reducer("count", None)).agg
-    'sum'
-    """
-    if reducer.agg == "count":
-        return Reducer("sum", operator.add)
-    return reducer
+__all__ = ["lower_reduce_by_key", "lower_group_by_key", "lower_distinct"]
 
 
 def _then(builder: PlanBuilder, shards: Shards, op: Op, label: str) -> OpenStage:

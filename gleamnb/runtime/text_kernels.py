@@ -5,15 +5,21 @@ punctuation, every non-ASCII byte) separates tokens, and case is kept. This is G
 ``mapper.Tokenize``; :func:`tokenize_py` is the same definition in plain Python.
 
 The kernels never loop per line or per token in Python. They work on the column's raw bytes
-(its data buffer and offsets), a few MiB of whole strings at a time so that the temporaries
-stay in cache:
+(its data buffer and offsets), 256 KiB at a time so that the temporaries stay in cache:
 
 1. mark the alphanumeric bytes with a few vectorized comparisons;
 2. a token starts where the mark rises and ends where it falls, and also at every string
-   boundary (so a token never spans two strings);
+   boundary (so a token never spans two strings); a block may start inside a token, which
+   then goes on from the block before;
 3. the marked bytes, in order, are exactly the tokens, back to back: compressing the bytes by
    the mark gives the new data buffer, the cumulated token lengths give the new offsets, and
    ``from_buffers`` makes the string array.
+
+Memory follows the input's bytes, not its strings: :func:`tokenize_windows` makes one array of
+tokens per window of about 16 MiB of input, cut between tokens (at a string boundary or at a
+byte that is not a letter or digit), so a line of gigabytes is tokenized in windows, each as
+large as an ordinary batch, and the ``flat_map(gl.mappers.tokenize)`` operator passes them on
+one by one.
 
 Lowercasing a token is one OR with ``0x20`` (it maps ``A-Z`` to ``a-z`` and leaves digits as
 they are). :func:`lowercase` lowers a whole column: byte arithmetic when it is all ASCII, else
@@ -35,6 +41,7 @@ Examples
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,10 +52,13 @@ from gleamnb.errors import SchemaError
 from gleamnb.plan.text import TOKEN
 from gleamnb.runtime.buffers import offsets_of, valid_mask
 
-__all__ = ["lowercase", "tokenize", "tokenize_lower", "tokenize_py"]
+__all__ = ["WINDOW", "lowercase", "tokenize", "tokenize_lower", "tokenize_py", "tokenize_windows"]
 
 _CASE_BIT = np.uint8(0x20)
 _BLOCK = 1 << 18  # bytes tokenized at a time: big enough to amortize, small enough for cache
+
+WINDOW = 16 << 20
+"""About how many input bytes :func:`tokenize_windows` turns into one array of tokens."""
 
 
 def tokenize_py(s: str) -> list[str]:
@@ -117,81 +127,126 @@ def _alnum(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mask, folded
 
 
-def _token_starts(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """A mask of the bytes that start a token: runs of ``mask``, broken at offsets ``bounds``."""
-    n = len(mask)
-    inner = bounds[(bounds > 0) & (bounds < n)]  # string boundaries inside the bytes
-    edge = np.empty(n, dtype=bool)
-    edge[0] = mask[0]
-    np.greater(mask[1:], mask[:-1], out=edge[1:])  # rising: marked here, not before
-    edge[inner] = mask[inner]
-    return edge
+@dataclass(frozen=True, slots=True)
+class _Tokens:
+    """The tokens of one window: their bytes back to back, where each starts, its row."""
+
+    offsets: np.ndarray  # one per token and one more: the end of the last
+    data: pa.Buffer
+    parents: np.ndarray | None  # int64, the row (in its chunk) of each token
 
 
 @dataclass(frozen=True, slots=True)
-class _Tokens:
-    """The tokens of one chunk: their bytes back to back, where each starts, count per row."""
+class _Text:
+    """One chunk's bytes and rows: ``data[rel[i]:rel[i + 1]]`` is row ``i``."""
 
-    offsets: np.ndarray  # int64, one per token and one more: the end of the last
-    data: pa.Buffer
-    counts: np.ndarray | None
+    data: np.ndarray  # uint8
+    rel: np.ndarray  # int64, rebased to 0
+    skip: np.ndarray | None  # the null rows, when a null slot covers bytes
+
+    def boundary(self, at: int) -> int:
+        """The first cut at or after byte ``at`` that no token crosses.
+
+        That is a row boundary, or a byte that is not a letter or digit (the token before it
+        ends there); the search looks at a few bytes first and widens only inside a long run
+        of letters and digits.
+        """
+        row_end = int(self.rel[np.searchsorted(self.rel, at, "left")])
+        step = 64
+        while at < row_end:
+            probe = self.data[at : min(at + step, row_end)]
+            seps = np.flatnonzero(~_alnum(probe)[0])
+            if len(seps):
+                return at + int(seps[0])
+            at += len(probe)
+            step *= 2
+        return row_end
+
+    def windows(self, size: int) -> Iterator[tuple[int, int]]:
+        """Byte ranges ``[lo, hi)`` of about ``size`` bytes (more when a token is longer),
+        covering the data in order, each cut where no token crosses."""
+        n = len(self.data)
+        lo = 0
+        while lo < n:
+            hi = self.boundary(lo + size) if lo + size < n else n
+            yield lo, hi
+            lo = hi
 
 
-def _blocks(rel: np.ndarray, size: int) -> list[tuple[int, int]]:
-    """Group the strings whose offsets are ``rel`` into runs of about ``size`` bytes.
-
-    Returns ``(first, stop)`` string index ranges covering every string once, in order.
-    """
-    n = len(rel) - 1
-    targets = np.arange(size, int(rel[-1]), size)
-    firsts = np.unique(np.concatenate([[0], np.searchsorted(rel[:-1], targets)]))
-    stops = [*firsts[1:].tolist(), n]
-    return list(zip(firsts.tolist(), stops))
-
-
-def _tokenize_chunk(arr: pa.Array, *, lower: bool, parents: bool) -> _Tokens:
+def _text_of(arr: pa.Array) -> _Text | None:
+    """The bytes and rows of one chunk (None when it holds no byte)."""
     arr = _as_text(arr, "tokenize")
     offsets = offsets_of(arr)
     base, end = int(offsets[0]), int(offsets[-1])
+    if end == base:
+        return None
     rel = offsets - base
-    nbytes = end - base
-    counts = np.zeros(len(arr), dtype=np.int64) if parents else None
-    if nbytes == 0:
-        return _Tokens(np.zeros(1, dtype=np.int64), pa.py_buffer(b""), counts)
-    data = np.frombuffer(_data_buffer(arr, base, end), dtype=np.uint8)
-    in_null: np.ndarray | None = None
     valid = valid_mask(arr)
+    skip = None
     if valid is not None and np.diff(rel)[~valid].any():
-        in_null = np.repeat(~valid, np.diff(rel))  # a null slot may still cover bytes
-    # Outputs at their largest (one-byte tokens split by one byte or by a string boundary);
+        skip = ~valid  # a null slot may still cover bytes: they give no token
+    return _Text(np.frombuffer(_data_buffer(arr, base, end), dtype=np.uint8), rel, skip)
+
+
+def _window_tokens(text: _Text, lo: int, hi: int, *, lower: bool, parents: bool) -> _Tokens:
+    """The tokens of bytes ``[lo, hi)`` of ``text``, a range that no token crosses.
+
+    The bytes are scanned ``_BLOCK`` at a time (so the temporaries stay in cache), cut
+    anywhere: a token that runs across a block's start continues (``carry``) unless a row
+    starts there.
+    """
+    data, rel = text.data, text.rel
+    size = hi - lo
+    rows = int(np.searchsorted(rel, hi, "left") - np.searchsorted(rel, lo, "right")) + 1
+    # Outputs at their largest (one-byte tokens split by one byte or by a row boundary);
     # only the pages written get memory.
-    out = np.empty(nbytes, dtype=np.uint8)
-    most = min(nbytes, nbytes // 2 + len(arr)) + 1
-    starts = np.empty(most, dtype=np.int64 if nbytes >= 2**31 else np.int32)
+    out = np.empty(size, dtype=np.uint8)
+    most = min(size, size // 2 + rows) + 1
+    starts = np.empty(most, dtype=np.int64 if size >= 2**31 else np.int32)
+    who: list[np.ndarray] = []
     filled = 0
     ntokens = 0
-    # Block by block (whole strings, about _BLOCK bytes), so the temporaries stay in cache.
-    for first, stop in _blocks(rel, _BLOCK):
-        lo, hi = int(rel[first]), int(rel[stop])
-        if hi == lo:
-            continue
-        block = data[lo:hi]
-        bounds = rel[first : stop + 1] - lo
+    carry = False  # the byte before the block is part of a token of the same row
+    for blo in range(lo, hi, _BLOCK):
+        bhi = min(blo + _BLOCK, hi)
+        block = data[blo:bhi]
         mask, folded = _alnum(block)
-        if in_null is not None:
-            mask &= ~in_null[lo:hi]
-        edge = _token_starts(mask, bounds)
+        first = int(np.searchsorted(rel, blo, "right"))  # rel[first - 1] <= blo < rel[first]
+        stop = int(np.searchsorted(rel, bhi, "left"))
+        if text.skip is not None and text.skip[first - 1 : stop].any():
+            lengths = np.diff(np.clip(rel[first - 1 : stop + 1], blo, bhi))
+            mask &= ~np.repeat(text.skip[first - 1 : stop], lengths)
+        # A token starts where the mask rises, and at every row boundary it covers.
+        edge = np.empty(len(block), dtype=bool)
+        edge[0] = mask[0] and (rel[first - 1] == blo or not carry)
+        np.greater(mask[1:], mask[:-1], out=edge[1:])
+        inner = rel[first:stop] - blo
+        edge[inner] = mask[inner]
+        carry = bool(mask[-1])
         kept = int(np.count_nonzero(mask))
         np.compress(mask, folded if lower else block, out=out[filled : filled + kept])
         # Where tokens start among the kept bytes: the new offsets.
         at = np.flatnonzero(np.compress(mask, edge))
         np.add(at, filled, out=starts[ntokens : ntokens + len(at)], casting="unsafe")
+        if parents:
+            begins = np.flatnonzero(edge) + blo
+            who.append(np.searchsorted(rel, begins, "right").astype(np.int64) - 1)
         ntokens += len(at)
         filled += kept
-        if counts is not None:
-            counts[first:stop] = np.diff(np.searchsorted(np.flatnonzero(edge), bounds))
     starts[ntokens] = filled
-    return _Tokens(starts[: ntokens + 1], pa.py_buffer(out[:filled]), counts)
+    row_of = (np.concatenate(who) if who else np.zeros(0, np.int64)) if parents else None
+    return _Tokens(starts[: ntokens + 1], pa.py_buffer(out[:filled]), row_of)
+
+
+def _chunk_windows(arr: pa.Array, *, lower: bool, parents: bool, window: int) -> Iterator[_Tokens]:
+    """The tokens of one chunk, window by window (one empty window when it has no byte)."""
+    text = _text_of(arr)
+    if text is None:
+        empty = np.zeros(0, np.int64) if parents else None
+        yield _Tokens(np.zeros(1, np.int32), pa.py_buffer(b""), empty)
+        return
+    for lo, hi in text.windows(window):
+        yield _window_tokens(text, lo, hi, lower=lower, parents=parents)
 
 
 def _build(parts: list[_Tokens], *, large: bool) -> pa.Array:
@@ -209,18 +264,69 @@ def _build(parts: list[_Tokens], *, large: bool) -> pa.Array:
     return pa.Array.from_buffers(t, len(offsets) - 1, [None, pa.py_buffer(offsets), data], 0)
 
 
+def _chunks(arr: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+
+
 def _tokenize(
     arr: pa.Array | pa.ChunkedArray, *, lower: bool, parents: bool
 ) -> pa.Array | tuple[pa.Array, np.ndarray]:
-    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
-    parts = [_tokenize_chunk(c, lower=lower, parents=parents) for c in chunks]
+    parts: list[_Tokens] = []
+    rows: list[np.ndarray] = []
+    first_row = 0
+    for chunk in _chunks(arr):
+        for part in _chunk_windows(chunk, lower=lower, parents=parents, window=WINDOW):
+            parts.append(part)
+            if part.parents is not None:
+                rows.append(part.parents + first_row)
+        first_row += len(chunk)
     if not parts:
-        parts = [_Tokens(np.zeros(1, np.int64), pa.py_buffer(b""), np.zeros(0, np.int64))]
+        parts = [_Tokens(np.zeros(1, np.int32), pa.py_buffer(b""), None)]
     tokens = _build(parts, large=_is_large(arr.type))
     if not parents:
         return tokens
-    counts = np.concatenate([p.counts for p in parts])
-    return tokens, np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    return tokens, (np.concatenate(rows) if rows else np.zeros(0, np.int64))
+
+
+def tokenize_windows(
+    arr: pa.Array | pa.ChunkedArray, *, lower: bool = False, window: int = WINDOW
+) -> Iterator[pa.Array]:
+    """The tokens of ``arr`` as :func:`tokenize` finds them, a window of input at a time.
+
+    Each array yielded holds the tokens of about ``window`` bytes of input: whole strings, or
+    a part of one long string cut between two tokens (never inside one: a token longer than
+    the window comes whole). So a huge line is tokenized in bounded memory, and its tokens
+    go on downstream in batches instead of one array as large as the line. Every chunk of
+    ``arr`` gives at least one array (an empty one when it has no token), so an empty input
+    still says its type.
+
+    Parameters
+    ----------
+    arr
+        A text column, as for :func:`tokenize`.
+    lower
+        Lowercase the ASCII letters, as :func:`tokenize_lower`.
+    window
+        About how many input bytes each array covers.
+
+    Yields
+    ------
+    pyarrow.Array
+        ``string`` arrays (``large_string`` for a ``large_string`` input or a window of
+        2 GiB of tokens) whose concatenation is ``tokenize(arr)``.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> [a.to_pylist() for a in tokenize_windows(pa.array(["to be, or not to be"]), window=6)]
+    [['to', 'be'], ['or', 'not'], ['to', 'be']]
+    >>> [a.to_pylist() for a in tokenize_windows(pa.array(["abcdefgh ij"]), window=2)]
+    [['abcdefgh'], ['ij']]
+    """
+    large = _is_large(arr.type)
+    for chunk in _chunks(arr):
+        for part in _chunk_windows(chunk, lower=lower, parents=False, window=window):
+            yield _build([part], large=large)
 
 
 def tokenize(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import gleamnb as gl
+from gleamnb.runners.local import LocalRunner
 
 WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
 
@@ -73,3 +74,24 @@ def test_a_csv_file_split_in_ranges_keeps_types_and_rows(tmp_path: Path) -> None
         "name",
         "score",
     )
+
+
+@pytest.mark.parametrize("shards", [1, 3])
+def test_a_file_of_one_12mb_line_word_counts_exactly(
+    tmp_path: Path, runner: LocalRunner, shards: int
+) -> None:
+    """One line longer than any read (it is handed over whole, tokenized in windows, reduced
+    in runs) counts as ``Counter(text.split())`` does, whatever the shard count."""
+    rng = random.Random(11)
+    text = " ".join(rng.choices([*WORDS, "Alpha", "x1"], k=1_500_000))
+    path = tmp_path / "one-line.txt"
+    path.write_text(text + "\r\n")
+    got = (
+        gl.Flow("one line")
+        .read(gl.txt(str(path), shards=shards))
+        .flat_map(gl.mappers.tokenize)
+        .map(gl.mappers.append_one)
+        .reduce_by_key(operator.add)
+        .collect(runner)
+    )
+    assert dict(got) == Counter(text.split())

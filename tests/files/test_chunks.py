@@ -49,3 +49,22 @@ def test_byte_ranges_tile_the_file(
         got = read_shards(spec, shards)
     assert len(got) == shards
     assert [r[0] for shard in got for r in shard] == ref_lines(data)
+
+
+@pytest.mark.parametrize("end", [None, 6, 40])
+def test_a_long_line_is_a_chunk_of_its_own(tmp_path_factory: pytest.TempPathFactory, end) -> None:
+    """A line longer than two reads comes alone, as the read buffer itself (no copy), also
+    when it is a range's last line and shorter lines come before it in the same reads."""
+    long = b"x" * 100
+    data = b"a\nbb\n" + long + b"\nc\nd\n" + long + b"\r\ne"
+    p = write(tmp_path_factory.mktemp("long") / "f.txt", data)
+    got = list(chunks_mod.iter_chunks(p, 0, end, chunk_bytes=8))
+    last = len(data) if end is None else data.index(b"\n", end - 1) + 1
+    assert b"".join(c for _, c in got) == data[:last]
+    assert [off for off, _ in got] == [sum(len(c) for _, c in got[:i]) for i in range(len(got))]
+    assert (0, b"a\nbb\n") in got
+    assert (5, long + b"\n") in got
+    for _, chunk in got:
+        if len(chunk) > 2 * 8:
+            assert type(chunk) is bytearray
+            assert chunk.count(b"\n") == 1

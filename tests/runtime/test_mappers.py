@@ -68,3 +68,17 @@ def test_append_one_is_its_python_definition(kind: str) -> None:
     batch = _batch(FIRST_FIELDS[kind])
     expected = [gl.mappers.append_one(*row) for row in batch_to_rows(batch)]
     assert _run(AppendOneOp(name="append_one"), batch) == expected
+
+
+def test_tokenize_gives_a_huge_line_in_windows() -> None:
+    """One line of 20,000 words, windows of 100 bytes: many batches, each of at most the
+    window plus one word, holding together exactly the line's words (the reference:
+    ``gl.mappers.tokenize``, the Python definition)."""
+    words = [f"w{i % 977}x" for i in range(20_000)]
+    line = " ".join(words) + "!"
+    batch = pa.RecordBatch.from_arrays([pa.array([line])], names=["_1"])
+    ctx = TaskContext("flow", "stage", 0, 1, TableInputs([]))
+    out = list(TokenizeOp(name="tokenize", window=100)(iter([batch]), ctx))
+    assert len(out) >= len(line) // (100 + 8)
+    assert all(sum(map(len, b.column(0).to_pylist())) <= 100 + 8 for b in out)
+    assert [w for b in out for w in b.column(0).to_pylist()] == gl.mappers.tokenize(line)

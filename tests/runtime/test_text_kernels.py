@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 from gleamnb.errors import SchemaError
 from gleamnb.runtime import text_kernels
-from gleamnb.runtime.text_kernels import lowercase, tokenize, tokenize_lower, tokenize_py
+from gleamnb.runtime.text_kernels import (
+    lowercase,
+    tokenize,
+    tokenize_lower,
+    tokenize_py,
+    tokenize_windows,
+)
 
 # Text that exercises every byte class: ASCII letters and digits, separators, control bytes,
 # 2-, 3- and 4-byte UTF-8, and characters whose lowercase is special (İ, Σ, ẞ).
@@ -108,6 +114,82 @@ def test_tokenize_in_small_blocks(values: list[str | None], block: int, start: i
     assert parents.tolist() == _parents(expected)
 
 
+# Long strings: runs of letters and digits up to 40 long between separators, so that windows
+# and blocks of a few bytes cut inside tokens, between them and at string boundaries.
+LONG = st.lists(
+    st.one_of(
+        st.none(),
+        st.lists(
+            st.one_of(st.text("aZ9", min_size=1, max_size=40), st.sampled_from(" ,é\t")),
+            max_size=30,
+        ).map("".join),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    LONG,
+    st.integers(1, 40),
+    st.integers(1, 16),
+    st.booleans(),
+    st.sampled_from([pa.string(), pa.large_string()]),
+)
+@example(["abc def"], 1, 1, False, pa.string())
+@example(["a" * 50 + " b"], 3, 7, True, pa.string())  # a token longer than the window
+@example(["ab", "cd", None, "", "e f"], 2, 1, False, pa.string())
+def test_tokenize_windows_are_bounded_and_exact(
+    values: list[str | None], window: int, block: int, lower: bool, t: pa.DataType
+) -> None:
+    """Window by window, the tokens are exactly the reference's, none cut at a window's or a
+    block's edge, and each window holds at most ``window`` bytes plus one token."""
+    arr = pa.array(values, type=t)
+    expected = _tokens(values)
+    with mock.patch.object(text_kernels, "_BLOCK", block):
+        parts = list(tokenize_windows(arr, lower=lower, window=window))
+        with mock.patch.object(text_kernels, "WINDOW", window):  # tokenize joins windows
+            whole, parents = tokenize(arr, parents=True)
+    assert [w for p in parts for w in p.to_pylist()] == [
+        w.lower() if lower else w for w in expected
+    ]
+    longest = max(map(len, expected), default=0)
+    for part in parts:
+        part.validate(full=True)
+        assert part.type == t
+        assert sum(map(len, part.to_pylist())) <= window + longest  # tokens are ASCII
+    assert whole.to_pylist() == expected
+    assert parents.tolist() == _parents(values)
+
+
+def test_tokenize_windows_of_one_long_line() -> None:
+    """One line of 10,000 tokens in windows of 64 bytes: many small arrays, and the same
+    tokens as the whole line's, including those across the windows' and blocks' edges."""
+    rng = np.random.default_rng(3)
+    words = ["x" * int(n) for n in rng.integers(1, 12, 10_000)]
+    line = ",".join(f"{w}{i}" for i, w in enumerate(words))
+    arr = pa.array([line])
+    with mock.patch.object(text_kernels, "_BLOCK", 100):
+        parts = list(tokenize_windows(arr, window=64))
+    assert len(parts) > len(line) // (64 + 20)
+    assert max(sum(map(len, p.to_pylist())) for p in parts) <= 64 + 20
+    assert [w for p in parts for w in p.to_pylist()] == tokenize_py(line)
+
+
+@pytest.mark.parametrize(
+    "arr",
+    [
+        pa.array([], type=pa.string()),
+        pa.array([None, ""], type=pa.string()),
+        pa.chunked_array([], type=pa.large_string()),
+    ],
+)
+def test_tokenize_windows_of_no_token(arr: pa.Array | pa.ChunkedArray) -> None:
+    parts = list(tokenize_windows(arr, window=1))
+    assert all(p.type == arr.type and len(p) == 0 for p in parts)
+    assert len(parts) == (arr.num_chunks if isinstance(arr, pa.ChunkedArray) else 1)
+
+
 def test_tokenize_other_string_representations() -> None:
     values = ["Hello world", None, "hello, WORLD", "x"]
     expected = _tokens(values)
@@ -133,6 +215,8 @@ def test_tokenize_ignores_bytes_under_null_slots() -> None:
     with mock.patch.object(text_kernels, "_BLOCK", 2):
         assert tokenize(arr, parents=True)[1].tolist() == [0, 2]
         assert tokenize(arr).to_pylist() == ["abc", "ghi"]
+        windows = tokenize_windows(arr, window=1)
+        assert [w for part in windows for w in part.to_pylist()] == ["abc", "ghi"]
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from gleamnb.errors import SchemaError
 from gleamnb.fieldref import FieldRef
 from gleamnb.plan.fields import renumber
-from gleamnb.plan.reducers import Reducer
+from gleamnb.plan.reducers import Reducer, merging
 from gleamnb.rows import TupleType, column_to_pylist, pyobject_array, rows_to_batch, values_to_array
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.grouping import canonical_key_column, first_indices, group_ids
@@ -184,20 +184,70 @@ def _result_rows(keys: list[tuple[Any, ...]], acc: list[Any], multi: bool) -> li
     return [(*k, a) for k, a in zip(keys, acc)]
 
 
+RUN_BYTES = 128 << 20
+"""A task's rows are reduced about this many bytes at a time (see :class:`ReduceByKeyOp`)."""
+
+
+def _runs(batches: Iterator[pa.RecordBatch], size: int) -> Iterator[list[pa.RecordBatch]]:
+    """``batches`` in consecutive runs of at least ``size`` bytes (the last may be smaller).
+
+    There is always one run, even of no batch; a run ends only after a batch with rows.
+    """
+    run: list[pa.RecordBatch] = []
+    held = 0
+    ran = False
+    for batch in batches:
+        run.append(batch)
+        held += batch.nbytes
+        if held >= size and batch.num_rows:
+            yield run
+            run, held, ran = [], 0, True
+    if run or not ran:
+        yield run
+
+
 @dataclass(frozen=True)
 class ReduceByKeyOp(Op):
-    """Reduce the values of each key with ``reducer``; rows out are ``(key..., value...)``."""
+    """Reduce the values of each key with ``reducer``; rows out are ``(key..., value...)``.
+
+    The task's rows are reduced a run of ``run_bytes`` at a time, and the partial results
+    merged (:func:`~gleamnb.plan.reducers.merging`) whenever they have doubled since the last
+    merge; so a task holds one run and its groups, not all its rows at once (a huge line's
+    tokens stream through). A task smaller than one run is reduced in one go.
+    """
 
     reducer: Reducer
     key: tuple[FieldRef, ...] = (1,)
+    run_bytes: int = RUN_BYTES
 
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        table = concat_batches(batches, step=self.name)
+        runs = _runs(batches, self.run_bytes)
+        table = concat_batches(next(runs), step=self.name)
         if table.num_rows == 0:
             yield from self._empty(table)
             return
+        done = [self._reduce(*self._keyed(table, ctx), ctx, self.reducer)]
+        del table  # the next run is read without this one held
+        width = len(self.key)
+        merge = merging(self.reducer)
+        merged = 0  # bytes of the partial result at the last merge
+        for run in runs:
+            table = concat_batches(run, step=self.name)
+            if table.num_rows:
+                done.append(self._reduce(*self._keyed(table, ctx), ctx, self.reducer))
+            del run, table
+            if sum(t.nbytes for t in done) >= max(self.run_bytes, 2 * merged):
+                done = [self._merge(done, width, ctx, merge)]
+                merged = done[0].nbytes
+        if len(done) > 1:
+            done = [self._merge(done, width, ctx, merge)]
+        yield from rebatch(done[0])
+
+    def _keyed(self, table: pa.Table, ctx: TaskContext) -> tuple[pa.Table, int]:
+        """``table`` with its key fields first, and the key's width (a SchemaError when the
+        rows have nothing but the key)."""
         table, width = select_key_first(table, self.key, self.name)
         if table.num_columns == width:
             raise SchemaError(
@@ -205,7 +255,14 @@ class ReduceByKeyOp(Op):
                 hint="add a value first, e.g. .map(gl.mappers.append_one) before reduce_by_key",
                 **ctx.where(self.name),
             )
-        yield from rebatch(self._reduce(table, width, ctx))
+        return table, width
+
+    def _merge(
+        self, parts: list[pa.Table], width: int, ctx: TaskContext, merge: Reducer
+    ) -> pa.Table:
+        """The partial results ``parts`` (keys first) merged into one."""
+        table = concat_batches((b for t in parts for b in t.to_batches()), step=self.name)
+        return self._reduce(table, width, ctx, merge)
 
     def _empty(self, table: pa.Table) -> Iterator[pa.RecordBatch]:
         """The output's schema when the shard is empty, where an aggregate fixes it."""
@@ -222,10 +279,10 @@ class ReduceByKeyOp(Op):
             return  # a Python reducer decides the output's types
         yield from empty_like(table)
 
-    def _reduce(self, table: pa.Table, width: int, ctx: TaskContext) -> pa.Table:
+    def _reduce(self, table: pa.Table, width: int, ctx: TaskContext, reducer: Reducer) -> pa.Table:
         names = table.schema.names
         value_idx = range(width, table.num_columns)
-        agg = self.reducer.agg_for(table.num_columns - width)
+        agg = reducer.agg_for(table.num_columns - width)
         types = [table.schema.field(i).type for i in value_idx]
         plain = _plain_keys_ok(table, width)
         if agg is not None and plain and all(vector_agg_applies(agg, t) for t in types):
@@ -238,7 +295,7 @@ class ReduceByKeyOp(Op):
             return pa.Table.from_arrays(
                 [*keys.columns, counts], names=renumber([*names[:width], f"_{width + 1}"])
             )
-        if self.reducer.fn is None:
+        if reducer.fn is None:
             raise SchemaError(
                 f"aggregate {agg!r} of step {self.name!r} cannot handle fields of type "
                 + ", ".join(map(str, types)),
@@ -248,7 +305,7 @@ class ReduceByKeyOp(Op):
         values = _value_rows(table, width)
         multi = table.num_columns - width > 1
         key_rows = list(zip(*[column_to_pylist(c) for c in keys.columns]))
-        fn = _fold_function(self.reducer.fn, agg, multi)
+        fn = _fold_function(reducer.fn, agg, multi)
         acc = _fold(fn, ids, n, values, ctx, self.name, lambda g: key_rows[g])
         out = rows_to_batch(_result_rows(key_rows, acc, multi), step=self.name)
         out_names = names if out.num_columns == len(names) else names[:width]

@@ -17,7 +17,7 @@ from gleamnb.plan.fields import renumber
 from gleamnb.rows import column_to_pylist, values_to_array
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.ops.base import Op
-from gleamnb.runtime.text_kernels import lowercase, tokenize, tokenize_py
+from gleamnb.runtime.text_kernels import WINDOW, lowercase, tokenize_py, tokenize_windows
 
 __all__ = ["TokenizeOp", "LowercaseOp", "AppendOneOp"]
 
@@ -38,29 +38,43 @@ class _BatchMapper(Op):
         """The output batch of one input batch."""
 
 
+def _is_text(col: pa.Array) -> bool:
+    """Whether the kernels take ``col``: they read string buffers; a column of any other type
+    (numbers, dates, Python objects) goes through the mapper's Python definition."""
+    return pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+
+
 def _text_kernel(
     col: pa.Array,
     kernel: Callable[[pa.Array], pa.Array],
     python: Callable[[list[Any]], pa.Array],
 ) -> pa.Array:
-    """Field 1 through ``kernel`` when it is a string column, else through ``python``.
-
-    The kernels read string buffers; a column of any other type (numbers, dates, Python
-    objects) is left to ``python``, the mapper's Python definition over its values.
-    """
-    t = col.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return kernel(col)
-    return python(column_to_pylist(col))
+    """Field 1 through ``kernel`` when it is a string column, else through ``python``."""
+    return kernel(col) if _is_text(col) else python(column_to_pylist(col))
 
 
 @dataclass(frozen=True)
-class TokenizeOp(_BatchMapper):
-    """``flat_map(gl.mappers.tokenize)``: the ``[A-Za-z0-9]+`` runs of field 1, one per row."""
+class TokenizeOp(Op):
+    """``flat_map(gl.mappers.tokenize)``: the ``[A-Za-z0-9]+`` runs of field 1, one per row.
 
-    def _map_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        words = _text_kernel(batch.column(0), tokenize, _tokenize_values)
-        return pa.RecordBatch.from_arrays([words], names=["_1"])
+    A text column's tokens come out ``window`` bytes of input at a time
+    (:func:`~gleamnb.runtime.text_kernels.tokenize_windows`): a batch holding one huge line
+    gives many batches of tokens, each about as large as an ordinary one.
+    """
+
+    window: int = WINDOW
+
+    def __call__(
+        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            col = batch.column(0)
+            if _is_text(col):
+                words = tokenize_windows(col, window=self.window)
+            else:
+                words = iter([_tokenize_values(column_to_pylist(col))])
+            for array in words:
+                yield pa.RecordBatch.from_arrays([array], names=["_1"])
 
 
 def _tokenize_values(values: list[Any]) -> pa.Array:

@@ -35,8 +35,10 @@ BATCH_ROWS = 1 << 18
 _INT32_MAX = (1 << 31) - 1
 
 
-def lines_to_array(data: bytes) -> pa.Array:
+def lines_to_array(data: bytes | bytearray) -> pa.Array:
     """The lines of ``data`` as an Arrow string array, without checking UTF-8.
+
+    One line is not copied: ``data`` itself is the array's data buffer.
 
     Parameters
     ----------
@@ -46,6 +48,9 @@ def lines_to_array(data: bytes) -> pa.Array:
     n_bytes = len(data)
     if n_bytes == 0:
         return pa.array([], type=pa.string())
+    first = data.find(b"\n")
+    if first < 0 or first == n_bytes - 1:
+        return _one_line(data, first)
     raw = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(raw == 10)
     n_nl = len(newlines)
@@ -72,6 +77,18 @@ def lines_to_array(data: bytes) -> pa.Array:
         offsets[n] = len(payload)
     cls = pa.LargeStringArray if large else pa.StringArray
     return cls.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(payload))
+
+
+def _one_line(data: bytes | bytearray, newline: int) -> pa.Array:
+    """``data``, one line whose ``\\n`` (if any) is at ``newline``, as a one-row array whose
+    data buffer is ``data`` (the line end lies past the value's end)."""
+    stop = len(data)
+    if newline >= 0:
+        stop = newline - (newline > 0 and data[newline - 1] == 13)
+    large = stop > _INT32_MAX
+    offsets = np.array([0, stop], dtype=np.int64 if large else np.int32)
+    cls = pa.LargeStringArray if large else pa.StringArray
+    return cls.from_buffers(1, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 class Utf8Stream(io.RawIOBase):
