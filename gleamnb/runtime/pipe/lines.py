@@ -174,20 +174,19 @@ def _squeeze(
         if taken:
             drops.append(np.zeros(1, dtype=np.int64))
         if backslashes[b]:
-            second, carried = _escapes(block, buf, at, first_taken=taken)
-            drops.append(second)
-        dropped = sum(len(d) for d in drops)
-        if dropped == len(block_seps):  # only separators: each one is after those before it
-            ends[sep_at[b] : sep_at[b + 1]] = written + block_seps - np.arange(len(block_seps))
-            drop = block_seps
-        else:
-            drop = np.sort(np.concatenate(drops))
-            ends[sep_at[b] : sep_at[b + 1]] = (
-                written + block_seps - np.searchsorted(drop, block_seps)
-            )
+            seconds, carried = _escapes(block, buf, at, first_taken=taken)
+            drops += seconds
+        # Each list of drops is sorted: a field ends after the bytes left before its separator.
+        before = np.arange(len(block_seps))
+        for drop in drops[1:]:
+            if len(drop):
+                before += np.searchsorted(drop, block_seps)
+        ends[sep_at[b] : sep_at[b + 1]] = written + block_seps - before
+        dropped = sum(len(drop) for drop in drops)
         if dropped:
             keep = np.ones(len(block), dtype=bool)
-            keep[drop] = False
+            for drop in drops:
+                keep[drop] = False
             buf[written : written + len(block) - dropped] = block[keep]
         elif written != at:
             buf[written : written + len(block)] = block
@@ -197,16 +196,17 @@ def _squeeze(
 
 def _escapes(
     block: np.ndarray, buf: np.ndarray, at: int, *, first_taken: bool
-) -> tuple[np.ndarray, bool]:
+) -> tuple[list[np.ndarray], bool]:
     """Undo the escapes that start in ``block`` (``buf[at:]``), turning their first byte into
-    the plain one; return where their second bytes are in the block, and whether the last one's
-    is the next block's first byte. ``first_taken``: the block's first byte is the second byte
+    the plain one; return where their second bytes are in the block (two sorted arrays: those
+    of pairs of backslashes, the others), and whether the last one's is the next block's first
+    byte. ``first_taken``: the block's first byte is the second byte
     of an escape begun before it."""
     slashes = np.flatnonzero(block == 92)
     if first_taken and slashes.size and slashes[0] == 0:
         slashes = slashes[1:]
     if not slashes.size:
-        return np.empty(0, dtype=np.int64), False
+        return [], False
     run_start = np.empty(len(slashes), dtype=bool)
     run_start[0] = True
     np.not_equal(np.diff(slashes), 1, out=run_start[1:])
@@ -229,7 +229,7 @@ def _escapes(
     carried = bool(second.size) and int(second[-1]) == len(block)
     if carried:
         second = second[:-1]
-    return np.concatenate((pairs, second)), carried
+    return [pairs, second], carried
 
 
 def _narrow(column: pa.Array) -> pa.Array:

@@ -43,8 +43,9 @@ def _scalar(value: bytes) -> pa.Scalar:
 
 
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
-_NEEDS_ESCAPE = np.zeros(256, dtype=bool)
-_NEEDS_ESCAPE[[ord("\\"), ord("\t"), ord("\n"), ord("\r")]] = True
+# The letter after the backslash in the escape of each byte that has one.
+_LETTER = np.zeros(256, dtype=np.uint8)
+_LETTER[[ord("\\"), ord("\t"), ord("\n"), ord("\r")]] = [ord("\\"), ord("t"), ord("n"), ord("r")]
 
 
 def _escape(text: str) -> str:
@@ -144,24 +145,42 @@ def _data_range(arr: pa.Array) -> tuple[int, int]:
     return int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
 
 
-def _needs_escape(data: Any) -> bool:
-    return bool(_NEEDS_ESCAPE[np.frombuffer(data, dtype=np.uint8)].any())
+def _escape_data(data: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``data`` (bytes as ``uint8``) with the four escapes made, and where the bytes that
+    needed one were; None when none did."""
+    special = data == 92
+    other = np.empty_like(special)
+    for byte in (9, 10, 13):
+        special |= np.equal(data, byte, out=other)
+    at = np.flatnonzero(special)
+    if not at.size:
+        return None
+    del special, other
+    backslash = at + np.arange(len(at))  # where each escape's backslash goes
+    out = np.empty(len(data) + len(at), dtype=np.uint8)
+    moved = np.ones(len(out), dtype=bool)
+    moved[backslash] = False
+    out[moved] = data
+    out[backslash + 1] = _LETTER[data[at]]
+    out[backslash] = 92
+    return out, at
 
 
 def _escape_column(arr: pa.Array) -> pa.Array:
-    data = arr.buffers()[2]
-    start, stop = _data_range(arr)
-    if data is None or not _needs_escape(data[start:stop]):
+    """A ``large_binary`` array without nulls (maybe a slice) with its values escaped."""
+    first, last = _data_range(arr)
+    if first == last:
         return arr
-    for old, new in _ESCAPES:
-        arr = pc.replace_substring(arr, old.encode(), new.encode())
-    return arr
-
-
-def _escape_bytes(data: bytes) -> bytes:
-    for old, new in _ESCAPES:
-        data = data.replace(old.encode(), new.encode())
-    return data
+    escaped = _escape_data(np.frombuffer(arr.buffers()[2], dtype=np.uint8)[first:last])
+    if escaped is None:
+        return arr
+    data, at = escaped
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[
+        arr.offset : arr.offset + len(arr) + 1
+    ]
+    offsets = offsets - first
+    offsets += np.searchsorted(at, offsets)  # each value starts after the escapes before it
+    return pa.Array.from_buffers(_BIN, len(arr), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def _texts(arr: pa.Array) -> tuple[pa.Array, bool]:
@@ -322,5 +341,6 @@ def _long_row(columns: list[tuple[pa.Array, bool]], i: int) -> Iterator[bytes | 
         data = value.buffers()[2]
         for at in range(first, last, PIECE_BYTES):
             piece = data[at : min(at + PIECE_BYTES, last)]
-            yield _escape_bytes(piece.to_pybytes()) if raw and _needs_escape(piece) else piece
+            escaped = _escape_data(np.frombuffer(piece, dtype=np.uint8)) if raw else None
+            yield piece if escaped is None else pa.py_buffer(escaped[0])
     yield b"\n"
