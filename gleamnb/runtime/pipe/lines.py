@@ -200,8 +200,8 @@ def _escapes(
     """Undo the escapes that start in ``block`` (``buf[at:]``), turning their first byte into
     the plain one; return where their second bytes are in the block (two sorted arrays: those
     of pairs of backslashes, the others), and whether the last one's is the next block's first
-    byte. ``first_taken``: the block's first byte is the second byte
-    of an escape begun before it."""
+    byte. ``first_taken``: the block's first byte is the second byte of an escape begun before
+    it."""
     slashes = np.flatnonzero(block == 92)
     if first_taken and slashes.size and slashes[0] == 0:
         slashes = slashes[1:]
@@ -210,12 +210,15 @@ def _escapes(
     run_start = np.empty(len(slashes), dtype=bool)
     run_start[0] = True
     np.not_equal(np.diff(slashes), 1, out=run_start[1:])
-    firsts = np.flatnonzero(run_start)
-    lengths = np.diff(np.append(firsts, len(slashes)))
-    in_run = np.arange(len(slashes)) - np.repeat(firsts, lengths)
-    pairs = slashes[in_run % 2 == 1]  # the second backslash of a pair goes
-    odd = lengths % 2 == 1
-    last = slashes[firsts[odd] + lengths[odd] - 1]  # the odd one out escapes the next byte
+    if run_start.all():  # no two backslashes side by side: each escapes the byte after it
+        pairs, last = slashes[:0], slashes
+    else:
+        firsts = np.flatnonzero(run_start)
+        lengths = np.diff(np.append(firsts, len(slashes)))
+        in_run = np.arange(len(slashes)) - np.repeat(firsts, lengths)
+        pairs = slashes[in_run % 2 == 1]  # the second backslash of a pair goes
+        odd = lengths % 2 == 1
+        last = slashes[firsts[odd] + lengths[odd] - 1]  # the odd one out escapes the next byte
     after = last + 1
     inside = after < len(block)
     nxt = np.zeros(len(last), dtype=np.uint8)
