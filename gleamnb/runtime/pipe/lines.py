@@ -70,9 +70,11 @@ class LineParser:
         is_lf = buf[seps] == 10
         line_ends = np.flatnonzero(is_lf)  # where each line's LF is in ``seps``
         open_last = bool(buf[-1] != 10)
-        bounds = np.concatenate(([-1], line_ends, [len(seps)] if open_last else [])).astype(
-            np.int64
-        )
+        bounds = np.empty(len(line_ends) + 1 + open_last, dtype=np.int64)  # lines end at LFs
+        bounds[0] = -1
+        bounds[1 : len(line_ends) + 1] = line_ends
+        if open_last:
+            bounds[-1] = len(seps)
         arities = np.diff(bounds)
         n = len(arities)
         if self.arity is None:
@@ -85,17 +87,9 @@ class LineParser:
             stop = int(seps[bounds[i + 1]]) if i + 1 < n or not open_last else size
             if stop > start and buf[stop - 1] == 13:
                 stop -= 1
-            where = f"{source} line {first_line + i}"
-            raise SchemaError(
-                f"the output of pipe command {truncate(command, 120)!r} changes arity: "
-                f"{self.arity_where} has {self.arity} field(s), {where} has {arities[i]}",
-                step=self.step,
-                shard=self.shard,
-                location=where,
-                row=row()
-                if row is not None
-                else tuple(buf[start:stop].tobytes().decode("utf-8", "replace").split("\t")),
-                hint="make the command print the same number of tab-separated fields on every line",
+            line = buf[start:stop].tobytes().decode("utf-8", "replace")
+            raise self._arity_error(
+                command, f"{source} line {first_line + i}", int(arities[i]), line, row
             )
         lfs = seps[line_ends]
         crs = lfs[lfs > 0] - 1
@@ -129,6 +123,20 @@ class LineParser:
         else:
             columns = [text.take(pa.array(np.arange(j, n * k, k))) for j in range(k)]
         return pa.RecordBatch.from_arrays([_narrow(c) for c in columns], names=positional_names(k))
+
+    def _arity_error(
+        self, command: str, where: str, arity: int, line: str, row: Callable[[], Any] | None
+    ) -> SchemaError:
+        """The error for ``line`` (as printed), at ``where``, of ``arity`` fields."""
+        return SchemaError(
+            f"the output of pipe command {truncate(command, 120)!r} changes arity: "
+            f"{self.arity_where} has {self.arity} field(s), {where} has {arity}",
+            step=self.step,
+            shard=self.shard,
+            location=where,
+            row=row() if row is not None else tuple(line.split("\t")),
+            hint="make the command print the same number of tab-separated fields on every line",
+        )
 
 
 def _separators(buf: np.ndarray) -> tuple[np.ndarray, list[bool]]:
