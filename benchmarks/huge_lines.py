@@ -16,6 +16,11 @@ polled with psutil (:func:`benchmarks.measure.run_measured`):
 ``len``
     ``map(lambda line: (len(line), 1)) -> reduce("sum") -> collect``: reading the lines as
     Python strings, checked against the file's size.
+``pipe``
+    ``pipe("cat") -> map_batches(sizes) -> reduce("sum") -> collect``: every line through a
+    command and back (its tabs escaped on the way out and unescaped on the way in), with no
+    Python string per line; the lines, bytes and byte sum of the output are checked against
+    the file's.
 
 It prints one Markdown table row per run: the highest RSS of any one process (the executor
 holding the line), of the driver, of the whole tree, the wall time of the run itself
@@ -37,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from benchmarks.measure import run_measured
 
@@ -96,6 +102,30 @@ def write_files(folder: Path, size: int) -> dict[str, Path]:
     return paths
 
 
+def _sizes(batch: Any) -> dict[str, list[int]]:
+    """A batch's lines, bytes and byte sum (its one column, read where it lies)."""
+    column = batch.column(0)
+    wide = column.type.id == pa.large_string().id
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64 if wide else np.int32)
+    start, stop = int(offsets[column.offset]), int(offsets[column.offset + len(column)])
+    data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[start:stop]
+    total = int(np.add.reduce(data, dtype=np.uint64))
+    return {"lines": [len(column)], "bytes": [stop - start], "sum": [total]}
+
+
+def _file_sizes(path: str) -> tuple[int, int, int]:
+    """The file's lines, bytes without line ends and byte sum without line ends."""
+    lines = size = total = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(16 << 20):
+            data = np.frombuffer(block, dtype=np.uint8)
+            newlines = int(np.count_nonzero(data == 10))
+            lines += newlines
+            size += len(data) - newlines
+            total += int(np.add.reduce(data, dtype=np.uint64)) - 10 * newlines
+    return lines, size, total
+
+
 def _workload(name: str, path: str, shards: int) -> tuple[Any, float]:
     import gleamnb as gl
 
@@ -108,6 +138,8 @@ def _workload(name: str, path: str, shards: int) -> tuple[Any, float]:
             .map(gl.mappers.append_one)
             .reduce_by_key(operator.add)
         )
+    elif name == "pipe":
+        ds = lines.pipe("cat").map_batches(_sizes).reduce("sum")
     else:
         ds = lines.map(lambda line: (len(line), 1)).reduce("sum")
     started = time.perf_counter()
@@ -121,6 +153,8 @@ def _run_child(args: argparse.Namespace) -> int:
     size = os.path.getsize(args.path)
     if args.workload == "wordcount":
         ok = dict(rows) == expected_counts(size)
+    elif args.workload == "pipe":
+        ok = rows == [_file_sizes(args.path)]
     else:  # every line ends with a newline: the lengths add up to the other bytes
         ((chars, lines),) = rows
         ok = chars == size - lines
@@ -185,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.huge_lines")
     sub = parser.add_subparsers(dest="cmd")
     child = sub.add_parser("run", help="one measured run (used by the harness)")
-    child.add_argument("workload", choices=["wordcount", "len"])
+    child.add_argument("workload", choices=["wordcount", "len", "pipe"])
     child.add_argument("path")
     child.add_argument("--shards", type=int, default=2)
     child.add_argument("--result", required=True)

@@ -15,7 +15,9 @@ import os
 import pickle
 import subprocess
 import time
+import tracemalloc
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +69,15 @@ def ref_text(rows: Sequence[Sequence[Any]]) -> bytes:
 def ref_run(command: str, stdin: bytes) -> list[tuple[str, ...]]:
     """What ``command`` prints for ``stdin`` when run directly, split into rows as documented."""
     done = subprocess.run(["/bin/sh", "-c", command], input=stdin, capture_output=True, check=True)
-    text = done.stdout.decode("utf-8", "replace")
-    lines = text.split("\n")
+    return [tuple(ref_unescape(f) for f in line) for line in ref_lines(done.stdout)]
+
+
+def ref_lines(stdout: bytes) -> list[list[str]]:
+    """A command's output as lines of fields, escapes not undone yet, as documented."""
+    lines = stdout.decode("utf-8", "replace").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return [tuple(ref_unescape(f) for f in line.removesuffix("\r").split("\t")) for line in lines]
+    return [line.removesuffix("\r").split("\t") for line in lines]
 
 
 def ref_unescape(text: str) -> str:
@@ -627,6 +633,180 @@ def test_pipe_as_args_stopping_early(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     out.close()
     time.sleep(0.5)  # anything still queued would have started by now
     assert len(list(tmp_path.iterdir())) < 10  # the other ~95 commands never ran
+
+
+# ---------------------------------------------------------------------------------------------
+# pipe: huge lines. The module constants that bound pieces, blocks, reads and batches are
+# forced tiny, so that every boundary falls inside escapes, CRLFs and fields.
+
+
+@contextmanager
+def tiny(**sizes: int) -> Iterator[None]:
+    """Set the size constants (``piece``, ``block``, ``read``, ``batch_bytes``, ``lines``)."""
+    where = {
+        "piece": (tsv, "PIECE_BYTES"),
+        "block": (lines, "BLOCK_BYTES"),
+        "read": (stream, "_READ_SIZE"),
+        "batch_bytes": (stream, "_BATCH_BYTES"),
+        "lines": (lines, "BATCH_LINES"),
+    }
+    saved = {key: getattr(*where[key]) for key in sizes}
+    try:
+        for key, value in sizes.items():
+            setattr(*where[key], value)
+        yield
+    finally:
+        for key, value in saved.items():
+            setattr(*where[key], value)
+
+
+OUTPUT_BYTES = st.lists(
+    st.sampled_from(
+        [b"\\", b"\t", b"\n", b"\r", b"t", b"n", b"r", b"x", b"\xc3\xa9", b"\xff", b"\xe2\x82"]
+    ),
+    max_size=60,
+).map(b"".join)
+
+
+def ref_parse(stdout: bytes) -> list[tuple[str, ...]] | tuple[int, tuple[str, ...]]:
+    """The rows of ``stdout``, or (the first line of another arity, its fields as printed)."""
+    found = ref_lines(stdout)
+    for i, fields in enumerate(found):
+        if len(fields) != len(found[0]):
+            return i + 1, tuple(fields)
+    return [tuple(ref_unescape(f) for f in fields) for fields in found]
+
+
+def parsed(stdout: bytes | bytearray) -> list[tuple[str, ...]] | tuple[int, tuple[str, ...]]:
+    try:
+        batch = lines.LineParser(step=None, shard=None).parse(stdout, first_line=1, command="x")
+    except SchemaError as err:
+        return int(err.location.rsplit(" ", 1)[1]), err.row
+    return [] if batch is None else batch_to_rows(batch)
+
+
+@settings(max_examples=400, deadline=None)
+@given(stdout=OUTPUT_BYTES, block=st.sampled_from([1, 2, 3, 5, 8, 1 << 20]))
+@example(stdout=b"a\\\\\\tb\r\n\\\\\\\\t\r", block=2)
+@example(stdout=b"x\\\r\n\\", block=1)
+def test_parse_equals_reference(stdout: bytes, block: int) -> None:
+    expected = ref_parse(stdout)
+    with tiny(block=block):
+        assert parsed(stdout) == expected
+        assert parsed(bytearray(stdout)) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    stdout=OUTPUT_BYTES,
+    read=st.sampled_from([1, 2, 7]),
+    batch_bytes=st.sampled_from([1, 4, 1 << 20]),
+    batch_lines=st.sampled_from([1, 2, 3, 65536]),
+)
+def test_output_cut_anywhere_equals_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+    stdout: bytes,
+    read: int,
+    batch_bytes: int,
+    batch_lines: int,
+) -> None:
+    path = tmp_path_factory.mktemp("out") / "stdout"
+    path.write_bytes(stdout)
+    expected = ref_parse(stdout)
+    with tiny(block=3, read=read, batch_bytes=batch_bytes, lines=batch_lines):
+        try:
+            sizes = [b.num_rows for b in pipe_batches(f"cat {path}", iter([]))]
+            got = run(f"cat {path}", [])
+        except SchemaError as err:
+            assert expected == (int(err.location.rsplit(" ", 1)[1]), err.row)
+        else:
+            assert got == expected
+            assert all(size <= batch_lines for size in sizes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=typed_rows(), piece=st.sampled_from([1, 2, 3, 8, 1 << 20]))
+@example(rows=[("a\\\t\n\r" * 5, 1.5, None)], piece=3)
+def test_tsv_pieces_equal_reference(rows: list[tuple[Any, ...]], piece: int) -> None:
+    with tiny(piece=piece):
+        pieces = list(tsv.tsv_pieces(rows_to_batch(rows)))
+    assert b"".join(pieces) == ref_text(rows)
+    assert all(len(p) <= 2 * piece for p in pieces)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.text(alphabet="\\\t\n\rtnrx é", max_size=30), st.text(alphabet="\\t\r", max_size=5)
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    piece=st.sampled_from([1, 3, 1 << 20]),
+    block=st.sampled_from([1, 2, 5, 1 << 20]),
+    read=st.sampled_from([1, 3, 1 << 20]),
+)
+def test_strings_come_back_whole_with_tiny_buffers(
+    rows: list[tuple[str, str]], piece: int, block: int, read: int
+) -> None:
+    with tiny(piece=piece, block=block, read=read, batch_bytes=4):
+        assert run("cat", rows_to_batch(rows)) == rows
+
+
+def test_typed_rows_through_cat_with_tiny_buffers() -> None:
+    expected = [tuple(ref_unescape(ref_field(v)) for v in row) for row in MIXED_ROWS]
+    with tiny(piece=2, block=3, read=5, batch_bytes=7, lines=3):
+        assert run("cat", rows_to_batch(MIXED_ROWS)) == expected
+
+
+def test_a_line_is_parsed_in_its_own_memory() -> None:
+    # The fields of a line handed over as a bytearray are made in that memory, escapes
+    # undone in place: the line is never copied.
+    for line in (b"plain text" * 1000 + b"\r\n", b"id\tmore\\tand\\\\more\\n" * 500 + b"\n"):
+        data = bytearray(line)
+        batch = lines.LineParser(step=None, shard=None).parse(data, first_line=1, command="x")
+        address = pa.py_buffer(data).address
+        for column in batch.columns:
+            assert address <= column.buffers()[2].address < address + len(data)
+        assert batch_to_rows(batch) == ref_parse(bytes(line))
+
+
+def test_a_long_value_is_written_from_its_own_memory() -> None:
+    text = "no escapes here " * 10_000
+    batch = pa.record_batch({"a": [text]})
+    address = batch.column(0).buffers()[2].address
+    with tiny(piece=4096):
+        pieces = list(tsv.tsv_pieces(batch))
+    assert b"".join(pieces) == text.encode() + b"\n"
+    assert all(len(p) <= 4096 for p in pieces)
+    assert all(address <= p.address < address + len(text) for p in pieces[:-1])
+
+
+def test_a_huge_line_is_in_memory_once() -> None:
+    # Memory that Python and numpy allocate while a 32 MiB line with tabs (escaped, then
+    # unescaped) goes through cat: the line read back, plus pieces and blocks.
+    line = ("word\tand, more - words " * ((32 << 20) // 22 + 1))[: 32 << 20]
+    batch = pa.record_batch({"a": [line]})
+    tracemalloc.start()
+    try:
+        (out,) = list(pipe_batches("cat", iter([batch])))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out.column(0)[0].as_py() == line
+    assert peak < 1.5 * len(line)
+
+
+def test_a_column_past_2_gib_is_large_string(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Columns are ``string`` unless one holds more than 2 GiB (here: more than 5 bytes).
+    monkeypatch.setattr(lines, "_INT32_MAX", 5)
+    parser = lines.LineParser(step=None, shard=None)
+    wide = parser.parse(bytearray(b"abcdefgh\n"), first_line=1, command="x")
+    assert wide.schema == pa.schema([("_1", pa.large_string())])
+    assert batch_to_rows(wide) == [("abcdefgh",)]
+    narrow = parser.parse(b"abc\n", first_line=2, command="x")
+    assert narrow.schema == pa.schema([("_1", pa.string())])
 
 
 # ---------------------------------------------------------------------------------------------

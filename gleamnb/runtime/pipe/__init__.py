@@ -46,8 +46,19 @@ very fields it was given; a backslash before any other character is kept as it i
 of one step's output must have the same number of fields, or a
 :class:`~gleamnb.errors.SchemaError` names the line.
 Bytes that are not valid UTF-8 are replaced by U+FFFD. Output comes in record batches of at
-most :data:`~gleamnb.runtime.pipe.lines.BATCH_LINES` lines; a command that prints nothing
-gives no batch at all.
+most :data:`~gleamnb.runtime.pipe.lines.BATCH_LINES` lines, cut early past 32 MiB when lines
+are long; a command that prints nothing gives no batch at all. The columns are ``string``
+(``large_string`` in a batch where one holds more than 2 GiB, as the text reader does).
+
+Memory
+------
+A huge line is in memory about twice, as the row going in and as the line coming back (three
+times when it has several fields and shares its batch with other lines, whose columns are
+gathered), never in whole-line temporaries: rows are written in pieces of about
+:data:`~gleamnb.runtime.pipe.tsv.PIECE_BYTES` (a long value a slice at a time), and the output
+is read into one buffer in which the parser, scanning
+:data:`~gleamnb.runtime.pipe.lines.BLOCK_BYTES` at a time, squeezes out the separators and the
+escapes, so that the buffer is the columns' data.
 
 Errors
 ------

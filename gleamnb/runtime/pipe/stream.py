@@ -1,7 +1,10 @@
 """``pipe(command)``: a shard's rows through one command, as TSV lines on its stdin.
 
 A writer thread feeds the command's stdin while the generator reads its stdout, so large
-inputs and outputs cannot deadlock.
+inputs and outputs cannot deadlock. Neither side holds more than about a batch beyond the
+longest line, and that line once: the writer writes pieces of bounded size
+(:func:`~gleamnb.runtime.pipe.tsv.tsv_pieces`), and the reader reads into one growing buffer
+that it hands to the parser as it is, which makes the fields in that same memory.
 """
 
 from __future__ import annotations
@@ -24,13 +27,12 @@ from gleamnb.runtime.pipe.process import (
     kill_group,
     spawn,
 )
-from gleamnb.runtime.pipe.tsv import batch_to_tsv_lines
+from gleamnb.runtime.pipe.tsv import tsv_pieces
 
 __all__ = ["pipe_batches"]
 
 _BATCH_BYTES = 32 << 20  # cut a batch early when lines are long
 _READ_SIZE = 1 << 20
-_WRITE_SIZE = 1 << 20
 
 
 class _Writer:
@@ -58,11 +60,13 @@ class _Writer:
             for batch in self._batches:
                 if self.stop.is_set():
                     break
-                data = memoryview(batch_to_tsv_lines(batch))
                 self.writing = True
-                while data and not self.stop.is_set():
-                    written = os.write(fd, data[:_WRITE_SIZE])
-                    data = data[written:]
+                for piece in tsv_pieces(batch):
+                    data = memoryview(piece)
+                    while data and not self.stop.is_set():
+                        data = data[os.write(fd, data) :]
+                    if self.stop.is_set():
+                        break
                 self.writing = False
         except BrokenPipeError:
             pass  # the command exited without reading everything: its exit code decides
@@ -152,22 +156,13 @@ def pipe_batches(
     fd = proc.stdout.fileno()
     finished = False
     try:
-        parts: list[bytes] = []
-        pending_bytes = pending_lines = 0
+        out = _Output(fd)
         line_no = 1
-        while chunk := os.read(fd, _READ_SIZE):
-            parts.append(chunk)
-            pending_bytes += len(chunk)
-            pending_lines += chunk.count(b"\n")
-            full = pending_lines >= lines.BATCH_LINES
-            if full or (pending_bytes >= _BATCH_BYTES and pending_lines):
-                data = b"".join(parts)
-                cut, count = _cut(data)
-                batch = parser.parse(memoryview(data)[:cut], first_line=line_no, command=command)
+        while out.read():
+            if out.lines >= lines.BATCH_LINES or (out.size >= _BATCH_BYTES and out.lines):
+                count, data = out.take()
+                batch = parser.parse(data, first_line=line_no, command=command)
                 line_no += count
-                rest = data[cut:]
-                parts = [rest] if rest else []
-                pending_bytes, pending_lines = len(rest), pending_lines - count
                 yield from lines.slices(batch)
 
         proc.wait()
@@ -190,8 +185,7 @@ def pipe_batches(
                 shard=shard,
                 env=env,
             )
-        data = b"".join(parts)
-        batch = parser.parse(data, first_line=line_no, command=command)
+        batch = parser.parse(out.rest(), first_line=line_no, command=command)
         finished = True
         yield from lines.slices(batch)
     finally:
@@ -203,9 +197,54 @@ def pipe_batches(
         proc.stdout.close()
 
 
-def _cut(data: bytes) -> tuple[int, int]:
-    """Where to cut pending output: after a whole number of full batches of lines, or after
-    the last whole line when there is less than a batch (lines too long for a full one)."""
-    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    whole = len(newlines) // lines.BATCH_LINES * lines.BATCH_LINES or len(newlines)
-    return int(newlines[whole - 1]) + 1, whole
+class _Output:
+    """The command's stdout not parsed yet, read into one buffer that grows as it fills.
+
+    ``buf[:size]`` holds the bytes read, ``lines`` of them ended by LF.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = bytearray()
+        self.size = 0
+        self.lines = 0
+        self._counted = 0  # the lines before the last read
+        self._last_read = 0
+
+    def read(self) -> int:
+        """Read what the command has written, up to :data:`_READ_SIZE`; 0 at its end."""
+        room = len(self.buf) - self.size
+        if room < _READ_SIZE:
+            self.buf.extend(bytes(_READ_SIZE - room))
+        n = os.readv(self.fd, [memoryview(self.buf)[self.size : self.size + _READ_SIZE]])
+        self._counted, self._last_read = self.lines, n
+        self.lines += self.buf.count(b"\n", self.size, self.size + n)
+        self.size += n
+        return n
+
+    def take(self) -> tuple[int, bytearray]:
+        """Hand out the whole lines read, as the buffer itself: after a whole number of
+        batches of :data:`~gleamnb.runtime.pipe.lines.BATCH_LINES` lines when there are that
+        many, else after the last LF. What follows (a line not ended yet, most often less than a
+        read, at most about :data:`_BATCH_BYTES`) starts a new buffer.
+        """
+        if self.lines >= lines.BATCH_LINES:
+            whole = self.lines // lines.BATCH_LINES * lines.BATCH_LINES
+            start = self.size - self._last_read
+            last = np.frombuffer(self.buf, dtype=np.uint8, count=self.size)[start:]
+            cut = start + int(np.flatnonzero(last == 10)[whole - self._counted - 1]) + 1
+            del last
+        else:
+            whole = self.lines
+            cut = self.buf.rfind(b"\n", 0, self.size) + 1
+        buf = self.buf
+        self.buf = bytearray(memoryview(buf)[cut : self.size])
+        del buf[cut:]
+        self.size -= cut
+        self.lines -= whole
+        return whole, buf
+
+    def rest(self) -> bytearray:
+        """All that is left, the last line maybe without its LF."""
+        del self.buf[self.size :]
+        return self.buf

@@ -1,9 +1,10 @@
 """Rows out: fields and rows as the TSV lines a ``pipe`` command reads on its stdin.
 
 The field texts and the four escapes are described in :mod:`gleamnb.runtime.pipe`.
-:func:`batch_to_tsv_lines` formats a whole batch with Arrow kernels and gives the same bytes as
-:func:`format_row` on every row; :func:`format_columns` gives the escaped texts column by
-column (``pipe_as_args`` substitutes them into its template).
+:func:`tsv_pieces` formats a batch with Arrow kernels, in pieces of bounded size however long a
+line is, and gives the same bytes as :func:`format_row` on every row (:func:`batch_to_tsv_lines`
+joins them); :func:`format_columns` gives the escaped texts column by column (``pipe_as_args``
+substitutes them into its template).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,17 @@ import pyarrow.compute as pc
 
 from gleamnb.rows import column_to_pylist
 
-__all__ = ["format_field", "format_row", "format_columns", "batch_to_tsv_lines"]
+__all__ = [
+    "PIECE_BYTES",
+    "format_field",
+    "format_row",
+    "format_columns",
+    "batch_to_tsv_lines",
+    "tsv_pieces",
+]
+
+PIECE_BYTES = 1 << 20
+"""About how many bytes of TSV lines :func:`tsv_pieces` makes at a time."""
 
 _BIN = pa.large_binary()
 
@@ -32,8 +43,9 @@ def _scalar(value: bytes) -> pa.Scalar:
 
 
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
-_NEEDS_ESCAPE = np.zeros(256, dtype=bool)
-_NEEDS_ESCAPE[[ord("\\"), ord("\t"), ord("\n"), ord("\r")]] = True
+# The letter after the backslash in the escape of each byte that has one.
+_LETTER = np.zeros(256, dtype=np.uint8)
+_LETTER[[ord("\\"), ord("\t"), ord("\n"), ord("\r")]] = [ord("\\"), ord("t"), ord("n"), ord("r")]
 
 
 def _escape(text: str) -> str:
@@ -127,26 +139,63 @@ def _python_column(values: Sequence[Any]) -> pa.Array:
     return pa.array([_encode(format_field(v)) for v in values], type=_BIN)
 
 
+def _data_range(arr: pa.Array) -> tuple[int, int]:
+    """Where the values of a ``large_binary`` array (maybe a slice) lie in its data buffer."""
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)
+    return int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
+
+
+def _escape_data(data: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``data`` (bytes as ``uint8``) with the four escapes made, and where the bytes that
+    needed one were; None when none did."""
+    special = data == 92
+    other = np.empty_like(special)
+    for byte in (9, 10, 13):
+        special |= np.equal(data, byte, out=other)
+    at = np.flatnonzero(special)
+    if not at.size:
+        return None
+    del special, other
+    backslash = at + np.arange(len(at))  # where each escape's backslash goes
+    out = np.empty(len(data) + len(at), dtype=np.uint8)
+    moved = np.ones(len(out), dtype=bool)
+    moved[backslash] = False
+    out[moved] = data
+    out[backslash + 1] = _LETTER[data[at]]
+    out[backslash] = 92
+    return out, at
+
+
 def _escape_column(arr: pa.Array) -> pa.Array:
-    data = arr.buffers()[2]
-    if data is None or not _NEEDS_ESCAPE[np.frombuffer(data, dtype=np.uint8)].any():
+    """A ``large_binary`` array without nulls (maybe a slice) with its values escaped."""
+    first, last = _data_range(arr)
+    if first == last:
         return arr
-    for old, new in _ESCAPES:
-        arr = pc.replace_substring(arr, old.encode(), new.encode())
-    return arr
+    escaped = _escape_data(np.frombuffer(arr.buffers()[2], dtype=np.uint8)[first:last])
+    if escaped is None:
+        return arr
+    data, at = escaped
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[
+        arr.offset : arr.offset + len(arr) + 1
+    ]
+    offsets = offsets - first
+    offsets += np.searchsorted(at, offsets)  # each value starts after the escapes before it
+    return pa.Array.from_buffers(_BIN, len(arr), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
-def _format_column(arr: pa.Array) -> pa.Array:
-    """Field texts of one column as a ``large_binary`` array without nulls, escaped."""
+def _texts(arr: pa.Array) -> tuple[pa.Array, bool]:
+    """Field texts of one column as a ``large_binary`` array without nulls, and whether they
+    are still to be escaped (string and binary values are not escaped yet, so that a long
+    value is escaped a slice at a time; the others already are)."""
     t = arr.type
     if pa.types.is_dictionary(t):
         arr = arr.dictionary_decode()
         t = arr.type
     if isinstance(t, pa.ExtensionType):
-        return _python_column(column_to_pylist(arr))
+        return _python_column(column_to_pylist(arr)), False
     if pa.types.is_null(t):
-        return pa.nulls(len(arr), _BIN).fill_null(_scalar(b""))
-    if (
+        return pa.nulls(len(arr), _BIN).fill_null(_scalar(b"")), False
+    raw = (
         pa.types.is_string(t)
         or pa.types.is_large_string(t)
         or pa.types.is_string_view(t)
@@ -154,8 +203,9 @@ def _format_column(arr: pa.Array) -> pa.Array:
         or pa.types.is_large_binary(t)
         or pa.types.is_binary_view(t)
         or pa.types.is_fixed_size_binary(t)
-    ):
-        out = _escape_column(arr.cast(_BIN))
+    )
+    if raw:
+        out = arr.cast(_BIN)  # the data buffer stays where it is
     elif pa.types.is_integer(t) or pa.types.is_boolean(t):
         # Arrow writes ints as str() does and bools as true/false; neither needs escaping.
         out = arr.cast(pa.large_string()).cast(_BIN)
@@ -173,8 +223,8 @@ def _format_column(arr: pa.Array) -> pa.Array:
             type=pa.large_string(),
         ).cast(_BIN)
     else:
-        return _python_column(column_to_pylist(arr))
-    return out.fill_null(_scalar(b"")) if out.null_count else out
+        return _python_column(column_to_pylist(arr)), False
+    return (out.fill_null(_scalar(b"")) if out.null_count else out), raw
 
 
 def format_columns(batch: pa.RecordBatch) -> list[pa.Array]:
@@ -185,11 +235,12 @@ def format_columns(batch: pa.RecordBatch) -> list[pa.Array]:
     >>> [c.to_pylist() for c in format_columns(pa.record_batch({"a": ["x\\ty", None]}))]
     [[b'x\\\\ty', b'']]
     """
-    return [_format_column(col) for col in batch.columns]
+    columns = [_texts(col) for col in batch.columns]
+    return [_escape_column(texts) if raw else texts for texts, raw in columns]
 
 
 def batch_to_tsv_lines(batch: pa.RecordBatch | pa.Table) -> bytes:
-    """All rows of a batch as ``pipe`` input lines, formatted with Arrow compute kernels.
+    """All rows of a batch as ``pipe`` input lines: the pieces of :func:`tsv_pieces`, joined.
 
     Gives the same bytes as ``format_row`` on every row, encoded as UTF-8 (bytes fields
     written as they are).
@@ -210,16 +261,86 @@ def batch_to_tsv_lines(batch: pa.RecordBatch | pa.Table) -> bytes:
     >>> batch_to_tsv_lines(batch)
     b'a b\\t1\\ntab\\\\there\\t\\n'
     """
+    return b"".join(tsv_pieces(batch))
+
+
+def tsv_pieces(batch: pa.RecordBatch | pa.Table) -> Iterator[bytes | pa.Buffer]:
+    """A batch's ``pipe`` input lines in pieces of about :data:`PIECE_BYTES` (at most twice
+    that, escapes included), formatted with Arrow compute kernels.
+
+    Rows are formatted a group of about :data:`PIECE_BYTES` at a time; a row longer than that
+    is written field by field, a long value a slice at a time (an escape is one byte's, so a
+    value is escaped exactly wherever it is cut), and a value that needs no escaping is
+    handed out as slices of its Arrow buffer. So no piece and no temporary grows with a line.
+
+    Parameters
+    ----------
+    batch
+        The rows; a table is taken batch by batch.
+
+    Yields
+    ------
+    bytes or pyarrow.Buffer
+        Pieces that, joined, are ``format_row`` of every row, encoded as UTF-8.
+
+    Examples
+    --------
+    >>> batch = pa.record_batch({"word": ["a", "b\\tc"], "n": [1, 2]})
+    >>> b"".join(tsv_pieces(batch))
+    b'a\\t1\\nb\\\\tc\\t2\\n'
+    """
     if isinstance(batch, pa.Table):
-        return b"".join(batch_to_tsv_lines(b) for b in batch.to_batches())
+        for part in batch.to_batches():
+            yield from tsv_pieces(part)
+        return
     n = batch.num_rows
     if n == 0:
-        return b""
+        return
     if batch.num_columns == 0:
-        return b"\n" * n
-    cols = format_columns(batch)
-    joined = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, _scalar(b"\t"))
+        for start in range(0, n, PIECE_BYTES):
+            yield b"\n" * min(PIECE_BYTES, n - start)
+        return
+    columns = [_texts(col) for col in batch.columns]
+    ends = np.zeros(n, dtype=np.int64)  # the end of each row in the unescaped text
+    for texts, _ in columns:
+        offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)
+        ends += np.diff(offsets[texts.offset : texts.offset + n + 1])
+    ends += len(columns)  # a TAB or the LF after each field
+    np.cumsum(ends, out=ends)
+    start = 0
+    while start < n:
+        before = int(ends[start - 1]) if start else 0
+        stop = int(np.searchsorted(ends, before + PIECE_BYTES, side="right"))
+        if stop == start:
+            yield from _long_row(columns, start)
+            start += 1
+        else:
+            yield _rows(columns, start, stop)
+            start = stop
+
+
+def _rows(columns: list[tuple[pa.Array, bool]], start: int, stop: int) -> pa.Buffer:
+    """Rows ``start:stop`` as lines, joined by Arrow kernels."""
+    parts = []
+    for texts, raw in columns:
+        part = texts.slice(start, stop - start)
+        parts.append(_escape_column(part) if raw else part)
+    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, _scalar(b"\t"))
     lines = pc.binary_join_element_wise(joined, _scalar(b""), _scalar(b"\n"))
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
-    start, stop = int(offsets[lines.offset]), int(offsets[lines.offset + n])
-    return lines.buffers()[2][start:stop].to_pybytes()
+    first, last = _data_range(lines)
+    return lines.buffers()[2][first:last]
+
+
+def _long_row(columns: list[tuple[pa.Array, bool]], i: int) -> Iterator[bytes | pa.Buffer]:
+    """Row ``i`` as one line, in pieces: long values a slice at a time."""
+    for j, (texts, raw) in enumerate(columns):
+        if j:
+            yield b"\t"
+        value = texts.slice(i, 1)
+        first, last = _data_range(value)
+        data = value.buffers()[2]
+        for at in range(first, last, PIECE_BYTES):
+            piece = data[at : min(at + PIECE_BYTES, last)]
+            escaped = _escape_data(np.frombuffer(piece, dtype=np.uint8)) if raw else None
+            yield piece if escaped is None else pa.py_buffer(escaped[0])
+    yield b"\n"
