@@ -1,9 +1,10 @@
 """Check an engine's output against the reference before its time counts.
 
-Word count: the full word -> count mapping must equal the reference exactly. Join: the row
-count and the order-independent checksum of ``(a1, a4, b3)`` must match. Sort: every record is
-present (count and multiset checksum of the 99-byte records) and the keys are non-decreasing,
-bytewise, across the whole output (part files in name order).
+Word count: the full word -> count mapping must equal the reference exactly; the lambda word
+count's most frequent lower-cased words must be the reference's, in order of their counts.
+Join: the row count and the order-independent checksum of ``(a1, a4, b3)`` must match. Sort:
+every record is present (count and multiset checksum of the 99-byte records) and the keys are
+non-decreasing, bytewise, across the whole output (part files in name order).
 
 An output may be one file or a folder of part files (Spark, Dask, gleamnb shards); files whose
 name starts with ``_`` or ``.`` (``_SUCCESS``, ``.crc``) are ignored. Sort outputs may be text
@@ -13,6 +14,7 @@ name starts with ``_`` or ``.`` (``_SUCCESS``, ``.crc``) are ignored. Sort outpu
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,14 @@ import pyarrow.parquet as pq
 from benchmarks.config import Size
 from benchmarks.hashing import checksum_hex, hash_fixed_rows, join_row_hashes
 
-__all__ = ["Check", "check_join", "check_sort", "check_wordcount", "output_files"]
+__all__ = [
+    "Check",
+    "check_join",
+    "check_sort",
+    "check_top_words",
+    "check_wordcount",
+    "output_files",
+]
 
 _CHUNK_ROWS = 1_000_000
 
@@ -129,6 +138,55 @@ def check_wordcount(table: pa.Table, size: Size, manifest: dict[str, Any]) -> Ch
         i = int(np.argmin(same_counts.to_numpy(zero_copy_only=False)))
         return Check(False, f"count of {words[i]}: {got['count'][i]}, reference {ref['count'][i]}")
     return Check(True, f"{ref.num_rows} distinct words, {part['words']} words: all counts equal")
+
+
+def check_top_words(table: pa.Table, size: Size, manifest: dict[str, Any], n: int) -> Check:
+    """Compare the ``n`` most frequent lower-cased words with the reference.
+
+    Parameters
+    ----------
+    table
+        Two columns, word and count (any names), most frequent first.
+    size
+        The data size (for the reference's location).
+    manifest
+        The data manifest.
+    n
+        How many words the workload keeps.
+
+    Returns
+    -------
+    Check
+        ``ok`` when there are ``n`` distinct words (fewer if the corpus has fewer), each with
+        its reference count, the counts do not increase, and they are the ``n`` largest
+        (which words win a tie at the end is left open).
+    """
+    part = manifest["parts"]["wordcount"]
+    ref = pq.read_table(size.data_dir / part["reference"])
+    lowered = pa.table({"word": pc.utf8_lower(ref["word"]), "count": ref["count"]})
+    totals = lowered.group_by("word").aggregate([("count", "sum")])
+    expected = dict(zip(totals["word"].to_pylist(), totals["count_sum"].to_pylist()))
+    if table.num_columns != 2:
+        return Check(False, f"expected 2 columns (word, count), got {table.column_names}")
+    words = table.column(0).to_pylist()
+    counts = pc.cast(table.column(1), pa.int64()).to_pylist()
+    want = min(n, len(expected))
+    if len(words) != want or len(set(words)) != want:
+        return Check(False, f"{len(words)} rows, {len(set(words))} distinct words; expected {want}")
+    for word, count in zip(words, counts):
+        if expected.get(word) != count:
+            return Check(False, f"count of {word!r}: {count}, reference {expected.get(word)}")
+    if any(a < b for a, b in itertools.pairwise(counts)):
+        return Check(False, "the words are not in order of their counts, most frequent first")
+    top = sorted(expected.values(), reverse=True)[:want]
+    if counts != top:
+        return Check(
+            False,
+            f"not the {want} most frequent words: counts {counts[-3:]} end, reference {top[-3:]}",
+        )
+    return Check(
+        True, f"the {want} most frequent of {len(expected)} lower-cased words, counts equal"
+    )
 
 
 def check_join(path: Path, size: Size, manifest: dict[str, Any]) -> Check:

@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import report
-from benchmarks.check import Check, check_join, check_sort, check_wordcount
+from benchmarks.check import Check, check_join, check_sort, check_top_words, check_wordcount
 from benchmarks.config import DATA_DIR, DOCS_DIR, REPO_ROOT, RESULTS_DIR, SIZES, WORKLOADS, Size
 from benchmarks.engines import ENGINES
 from benchmarks.generate import ensure_data
 from benchmarks.machine import machine_info, versions
 from benchmarks.measure import ProcessRun, run_measured
 from benchmarks.targets import evaluate
+from benchmarks.udf import TOP
 from benchmarks.worker import WATCH_ENV
 
 __all__ = ["main"]
@@ -37,6 +38,7 @@ __all__ = ["main"]
 _PARTS = {
     "wordcount_builtin": "wordcount",
     "wordcount_udf": "wordcount",
+    "wordcount_lambda": "wordcount",
     "join": "join",
     "sort": "sort",
 }
@@ -94,6 +96,8 @@ def _check(workload: str, output: str, size: Size, manifest: dict[str, Any]) -> 
     import pyarrow.parquet as pq
 
     try:
+        if workload == "wordcount_lambda":
+            return check_top_words(pq.read_table(output), size, manifest, TOP)
         if workload.startswith("wordcount"):
             return check_wordcount(pq.read_table(output), size, manifest)
         if workload == "join":

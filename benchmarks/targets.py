@@ -149,6 +149,22 @@ def evaluate(results: Summary) -> list[TargetResult]:
             "x speed-up",
         ),
         _ratio_target(
+            results,
+            "wordcount_lambda",
+            "dask",
+            "word count, the user's lambdas: >= 2x faster than dask.bag",
+            _faster_by(2.0),
+            "x speed-up",
+        ),
+        _ratio_target(
+            results,
+            "wordcount_lambda",
+            "python",
+            "word count, the user's lambdas: faster than single-process Counter",
+            _faster_by(1.0),
+            "x speed-up",
+        ),
+        _ratio_target(
             results, "join", "polars", "join: time <= 1.5x Polars", _at_most(1.5), "x Polars' time"
         ),
         _ratio_target(

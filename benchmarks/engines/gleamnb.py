@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.engines import Context, Inputs
-from benchmarks.udf import tokenize
+from benchmarks.udf import TOP, tokenize, words
 
 __all__ = [
     "join",
@@ -32,6 +32,7 @@ __all__ = [
     "spill_stats",
     "teardown",
     "wordcount_builtin",
+    "wordcount_lambda",
     "wordcount_udf",
 ]
 
@@ -181,6 +182,22 @@ def wordcount_udf(ctx: Context, inputs: Inputs, out: Path) -> Any:
         .reduce_by_key(operator.add)
     )
     return _collect(ctx, f, counts)
+
+
+def wordcount_lambda(ctx: Context, inputs: Inputs, out: Path) -> Any:
+    """The user's own functions (DESIGN §3): ``flat_map(words) -> map(lambda w: (w, 1)) ->
+    reduce_by_key(operator.add) -> top(TOP, order_by(2, descending=True))``."""
+    import gleamnb as gl
+
+    f = gl.Flow("wordcount_lambda")
+    top = (
+        f.read(gl.txt(inputs.text_glob, shards=SHARDS))
+        .flat_map(words)
+        .map(lambda w: (w, 1))
+        .reduce_by_key(operator.add)
+        .top(TOP, gl.order_by(2, descending=True))
+    )
+    return _collect(ctx, f, top)
 
 
 def join(ctx: Context, inputs: Inputs, out: Path) -> Path:

@@ -1,7 +1,7 @@
 """PySpark in ``local[2]`` mode (one JVM driver with 2 task slots).
 
 The vectorized word count, the join and the sort use the DataFrame API (all in the JVM); the UDF
-word count runs the shared Python tokenizer through ``RDD.flatMap`` (Python worker processes).
+word counts run the shared Python tokenizers through ``RDD.flatMap`` (Python worker processes).
 Settings: driver memory 4 GB (the driver is the executor in local mode), 8 shuffle partitions
 (4 per core instead of the default 200, which only adds task overhead here), UI off.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks.config import REPO_ROOT
 from benchmarks.engines import Context, Inputs
-from benchmarks.udf import tokenize
+from benchmarks.udf import TOP, tokenize, words
 
 __all__ = [
     "join",
@@ -27,6 +27,7 @@ __all__ = [
     "sort",
     "teardown",
     "wordcount_builtin",
+    "wordcount_lambda",
     "wordcount_udf",
 ]
 
@@ -110,6 +111,14 @@ def wordcount_udf(ctx: Context, inputs: Inputs, out: Path) -> Any:
     sc = ctx.handle.sparkContext
     pairs = sc.textFile(inputs.text_glob).flatMap(tokenize).map(lambda w: (w, 1))
     return pairs.reduceByKey(operator.add).collect()
+
+
+def wordcount_lambda(ctx: Context, inputs: Inputs, out: Path) -> Any:
+    """RDD: ``flatMap(words)`` -> ``map(lambda w: (w, 1))`` -> ``reduceByKey(add)`` ->
+    ``takeOrdered(TOP)`` by count, descending."""
+    sc = ctx.handle.sparkContext
+    pairs = sc.textFile(inputs.text_glob).flatMap(words).map(lambda w: (w, 1))
+    return pairs.reduceByKey(operator.add).takeOrdered(TOP, key=lambda kv: -kv[1])
 
 
 def join(ctx: Context, inputs: Inputs, out: Path) -> Path:

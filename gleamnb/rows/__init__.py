@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from gleamnb.rows.convert import (
     MixedTypes,
+    PlainRows,
     batch_to_columns,
     batch_to_rows,
     column_to_pylist,
     columns_to_batch,
+    plain_rows,
     rows_to_batch,
     type_change_error,
     values_to_array,
@@ -44,6 +46,8 @@ __all__ = [
     "values_to_array",
     "rows_to_batch",
     "columns_to_batch",
+    "PlainRows",
+    "plain_rows",
     "MixedTypes",
     "type_change_error",
     "unify_type",

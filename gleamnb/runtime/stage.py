@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pyarrow as pa
@@ -27,6 +27,7 @@ from gleamnb.runtime.context import StepStats, TaskContext
 from gleamnb.runtime.hashing import hash_columns, partition_ids, split_by_partition
 from gleamnb.runtime.ops.base import Op, empty_like, wrap_error
 from gleamnb.runtime.ops.relational import sort_stream
+from gleamnb.runtime.ops.udf import RowStep, run_row_steps
 from gleamnb.runtime.sorting import range_slice, resolve_order, sample_keys
 
 __all__ = [
@@ -318,8 +319,19 @@ def execute_task(stage: StageSpec, ctx: TaskContext, sink: BucketSink) -> TaskOu
     started = time.perf_counter()
     ctx.stats = [StepStats(stage.head.name), *(StepStats(op.name) for op in stage.ops)]
     stream = _counted(stage.head.batches(ctx), ctx.stats[0], ctx, stage.head.name, not stage.ops)
-    for i, op in enumerate(stage.ops):
-        stream = _counted(op(stream, ctx), ctx.stats[i + 1], ctx, op.name, i == len(stage.ops) - 1)
+    ops, i = stage.ops, 0
+    while i < len(ops):
+        j = i + 1
+        if isinstance(ops[i], RowStep):  # row steps side by side run as one, on Python rows
+            while j < len(ops) and isinstance(ops[j], RowStep):
+                j += 1
+            steps = cast("tuple[RowStep, ...]", ops[i:j])
+            stream = run_row_steps(steps, stream, ctx, ctx.stats[i + 1 : j + 1], j == len(ops))
+        else:
+            stream = _counted(
+                ops[i](stream, ctx), ctx.stats[i + 1], ctx, ops[i].name, j == len(ops)
+            )
+        i = j
     last = stage.ops[-1].name if stage.ops else stage.head.name
     try:
         stage.output.write(_noting_schema(stream, ctx, last), sink, ctx)

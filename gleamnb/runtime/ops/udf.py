@@ -4,12 +4,21 @@ Row functions run row by row inside the executor: a batch's columns are turned i
 lists once, the function is called with each row's fields as positional arguments, and the
 results are packed back into typed Arrow columns (see :mod:`gleamnb.rows`). The
 first output batch fixes the output's arity; later batches must agree.
+
+**Row steps side by side in a stage hand each other Python rows** (:func:`run_row_steps`):
+a ``flat_map`` followed by a ``map`` calls the map's function on the flat_map's results as
+they are, with no Arrow column made of them and read back, whenever those results are
+:class:`~gleamnb.rows.PlainRows` — values that such a trip would give back unchanged. Any
+other results (ints among floats, dicts, objects, a change of arity or type) make their
+batch as if the steps ran apart, so every function sees the same values and every error
+is the same; only the bytes of rows that never became Arrow are not counted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -17,16 +26,18 @@ import pyarrow as pa
 from gleamnb.errors import ArgumentError, GleamError, SchemaError
 from gleamnb.plan.fields import positional_names
 from gleamnb.rows import (
+    PlainRows,
     batch_to_columns,
     column_to_pylist,
+    plain_rows,
     rows_to_batch,
     type_change_error,
     unify_type,
 )
-from gleamnb.runtime.context import TaskContext
-from gleamnb.runtime.ops.base import USER_CODE_ERRORS, Op, user_error
+from gleamnb.runtime.context import StepStats, TaskContext
+from gleamnb.runtime.ops.base import USER_CODE_ERRORS, Op, user_error, wrap_error
 
-__all__ = ["MapOp", "FlatMapOp", "FilterOp", "MapBatchesOp"]
+__all__ = ["MapOp", "FlatMapOp", "FilterOp", "MapBatchesOp", "RowStep", "run_row_steps"]
 
 
 def _rows_of(batch: pa.RecordBatch) -> tuple[list[Any], bool]:
@@ -40,6 +51,73 @@ def _rows_of(batch: pa.RecordBatch) -> tuple[list[Any], bool]:
 def _row_at(rows: list[Any], i: int, multi: bool) -> tuple[Any, ...]:
     """Row ``i`` of :func:`_rows_of`'s rows as a tuple of fields, for an error to show."""
     return rows[i] if multi else (rows[i],)
+
+
+def _immutable(t: pa.DataType) -> bool:
+    """Whether the Python values of a column of type ``t`` cannot be changed in place."""
+    return not (isinstance(t, pa.ExtensionType) or pa.types.is_nested(t))
+
+
+class _Rows:
+    """One batch's rows between row steps: an Arrow batch, or plain Python rows.
+
+    A batch's Python values are read once, when a function first needs them, and handed on
+    through a ``filter`` when no function can change them in place; plain rows become a batch
+    only if the stage's next operator is not a row step.
+    """
+
+    __slots__ = ("_batch", "_names", "_plain", "_shared")
+
+    def __init__(
+        self,
+        batch: pa.RecordBatch | None = None,
+        plain: PlainRows | None = None,
+        names: Sequence[str] = (),
+    ) -> None:
+        self._batch, self._plain, self._names = batch, plain, names
+        self._shared: tuple[list[Any], bool] | None = None
+
+    @property
+    def values(self) -> tuple[list[Any], bool]:
+        """The rows as a function is called on them, and whether they have several fields."""
+        if self._plain is not None:
+            return self._plain.values, self._plain.multi
+        if self._shared is not None:
+            return self._shared
+        batch = self._batch
+        assert batch is not None
+        values = _rows_of(batch)
+        if all(map(_immutable, batch.schema.types)):
+            self._shared = values
+        return values
+
+    def __len__(self) -> int:
+        if self._plain is not None:
+            return len(self._plain.values)
+        assert self._batch is not None
+        return self._batch.num_rows
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self._batch is None else self._batch.nbytes
+
+    def keep(self, keep: list[bool], values_too: bool) -> _Rows:
+        """The rows where ``keep`` is true, with the types of all the rows; ``values_too``: a
+        next step will call its function on them."""
+        if self._plain is not None:
+            return _Rows(plain=self._plain.keep(keep), names=self._names)
+        assert self._batch is not None
+        kept = _Rows(self._batch.filter(pa.array(keep, type=pa.bool_())))
+        if values_too and self._shared is not None:
+            values, multi = self._shared
+            kept._shared = (list(compress(values, keep)), multi)
+        return kept
+
+    def to_batch(self) -> pa.RecordBatch:
+        if self._batch is None:
+            assert self._plain is not None
+            self._batch = self._plain.to_batch(self._names)
+        return self._batch
 
 
 class _Shape:
@@ -75,6 +153,23 @@ class _Shape:
             self.types[i] = unified
         return batch
 
+    def carry(self, out: list[Any]) -> PlainRows | None:
+        """``out`` as plain rows for the next row step, when they are plain and agree with the
+        earlier batches (else None: :meth:`pack` makes their batch, or their error)."""
+        plain = plain_rows(out)
+        if plain is None:
+            return None
+        if self.arity is None:
+            self.arity, self.types = len(plain.types), list(plain.types)
+            return plain
+        if len(plain.types) != self.arity:
+            return None
+        unified = [unify_type(old, new) for old, new in zip(self.types, plain.types)]
+        if None in unified:
+            return None
+        self.types = unified  # type: ignore[assignment]
+        return plain
+
 
 def _field(row: Any, i: int) -> Any:
     return row[i] if type(row) is tuple else row
@@ -86,22 +181,80 @@ _CallRows = Callable[[Callable[..., Any], list[Any], bool, TaskContext, str], li
 
 
 @dataclass(frozen=True)
-class _RowFunctionOp(Op):
-    """An operator whose function's results, row by row, are the rows of new batches."""
+class RowStep(Op):
+    """An operator that calls ``fn`` on each row: it runs through :func:`run_row_steps`."""
 
     fn: Callable[..., Any]
-    _call_rows: ClassVar[_CallRows]
 
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        shape = _Shape(self.name)
-        call_rows, fn, step = self._call_rows, self.fn, self.name
-        for batch in batches:
-            rows, multi = _rows_of(batch)
-            out = call_rows(fn, rows, multi, ctx, step)
-            if out:
-                yield shape.pack(out, ctx)
+        return run_row_steps((self,), batches, ctx)
+
+    def start(self) -> Any:
+        """What the step keeps from batch to batch within one task."""
+        return _Shape(self.name)
+
+    def step(self, rows: _Rows, state: Any, ctx: TaskContext, last: bool) -> _Rows | None:
+        """The step's rows of one batch's ``rows`` (None: no rows, and no batch)."""
+        raise NotImplementedError
+
+
+def run_row_steps(
+    ops: Sequence[RowStep],
+    batches: Iterator[pa.RecordBatch],
+    ctx: TaskContext,
+    stats: Sequence[StepStats] = (),
+    report: bool = False,
+) -> Iterator[pa.RecordBatch]:
+    """Run row steps one after the other, each batch through all of them in turn.
+
+    Each step makes of a batch's rows one batch's worth of rows, or none, as it would on its
+    own; between steps the rows stay Python rows when they are plain. ``stats`` (one per
+    step) count what each step made, and ``report`` sends the last step's row count as the
+    task's progress.
+    """
+    states = [op.start() for op in ops]
+    last = len(ops) - 1
+    for batch in batches:
+        rows: _Rows | None = _Rows(batch)
+        for k, op in enumerate(ops):
+            try:
+                rows = op.step(rows, states[k], ctx, k == last)  # type: ignore[arg-type]
+                out = None if rows is None or k < last else rows.to_batch()
+            except GleamError as err:
+                raise err.with_context(**ctx.where(op.name)) from None
+            except Exception as exc:
+                raise wrap_error(exc, ctx, op.name) from None
+            if rows is None:
+                break
+            if stats:
+                s = stats[k]
+                s.rows += len(rows)
+                s.bytes += rows.nbytes
+                s.batches += 1
+        else:
+            if report:
+                ctx.report(stats[last].rows)
+            yield out  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class _RowFunctionOp(RowStep):
+    """A row step whose function's results, row by row, are the rows of new batches."""
+
+    _call_rows: ClassVar[_CallRows]
+
+    def step(self, rows: _Rows, state: Any, ctx: TaskContext, last: bool) -> _Rows | None:
+        values, multi = rows.values
+        out = self._call_rows(self.fn, values, multi, ctx, self.name)
+        if not out:
+            return None
+        if not last:
+            plain = state.carry(out)
+            if plain is not None:
+                return _Rows(plain=plain, names=positional_names(len(plain.types)))
+        return _Rows(state.pack(out, ctx))
 
 
 def _call_each(
@@ -177,20 +330,18 @@ def _not_iterable(step: str, result: Any) -> ArgumentError:
 
 
 @dataclass(frozen=True)
-class FilterOp(Op):
+class FilterOp(RowStep):
     """``filter(fn)``: keep the rows for which ``fn`` is truthy; types are untouched."""
 
-    fn: Callable[..., Any]
+    def start(self) -> Any:
+        return None
 
-    def __call__(
-        self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
-    ) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            rows, multi = _rows_of(batch)
-            keep = _truths(
-                _call_each(self.fn, rows, multi, ctx, self.name), rows, multi, ctx, self.name
-            )
-            yield batch.filter(pa.array(keep, type=pa.bool_()))
+    def step(self, rows: _Rows, state: Any, ctx: TaskContext, last: bool) -> _Rows | None:
+        values, multi = rows.values
+        keep = _truths(
+            _call_each(self.fn, values, multi, ctx, self.name), values, multi, ctx, self.name
+        )
+        return rows.keep(keep, values_too=not last)
 
 
 def _truths(
