@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gleamnb.runtime.buffers import offsets_of
+from gleamnb.runtime.gather import ChunkedGather
 
 __all__ = ["arrow_sort_indices", "normalized_key", "normalized_sort_indices", "sort_keys"]
 
@@ -169,9 +170,8 @@ def arrow_sort_indices(
 
     With ``group``, one id per row of ``rows``, rows sort by group first.
     """
-    picked = None if rows is None else pa.array(rows)
     cols = {
-        f"k{j}": table.column(i) if picked is None else table.column(i).take(picked)
+        f"k{j}": table.column(i) if rows is None else ChunkedGather(table.column(i)).take(rows)
         for j, (i, _) in enumerate(keys)
     }
     sort_keys = [
@@ -188,13 +188,13 @@ def _break_ties(
     table: pa.Table, keys: list[tuple[int, bool]], order: np.ndarray, tie: np.ndarray
 ) -> np.ndarray:
     """``order`` with every run of tied rows (``tie[i]``: rows ``i`` and ``i+1``) sorted."""
-    member = np.zeros(len(order), dtype=bool)
-    member[:-1] |= tie
-    member[1:] |= tie
-    starts = member.copy()
-    starts[1:] &= ~tie  # a run starts where a member does not tie with the row before it
+    first = np.flatnonzero(tie)  # positions tied with the next one: few, most often
+    member = np.union1d(first, first + 1)
+    starts = np.ones(len(member), dtype=bool)  # a run starts at a member not tied to the one before
+    later = member > 0
+    starts[later] = ~tie[member[later] - 1]
     out = order.copy()
-    out[member] = arrow_sort_indices(table, keys, order[member], np.cumsum(starts)[member])
+    out[member] = arrow_sort_indices(table, keys, order[member], np.cumsum(starts))
     return out
 
 
