@@ -150,7 +150,7 @@ def sort_keys(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     packed <<= np.uint64(bits)
     packed |= np.arange(n, dtype=np.uint64)
     packed.sort()
-    order = (packed & np.uint64((1 << bits) - 1)).astype(np.int64)
+    order = (packed & np.uint64((1 << bits) - 1)).view(np.int64)  # row numbers < 2**63
     packed >>= np.uint64(bits)
     tie = packed[1:] == packed[:-1]
     if drop and np.count_nonzero(tie) * _MAX_TIES > n:
