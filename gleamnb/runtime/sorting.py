@@ -33,6 +33,7 @@ from gleamnb.errors import SchemaError
 from gleamnb.plan.fields import resolve_field
 from gleamnb.plan.order import Order
 from gleamnb.rows import column_to_pylist
+from gleamnb.runtime.gather import ChunkedGather
 from gleamnb.runtime.normalized import arrow_sort_indices, normalized_sort_indices
 
 __all__ = [
@@ -135,43 +136,9 @@ def sorted_batches(
     order = sort_indices(table, keys)  # sorting chunk by chunk, then merging, is faster
     if table.num_columns and table.column(0).num_chunks > 1 and 2 * table.nbytes < memory:
         table = table.combine_chunks()
-    gather = _ChunkedGather(table)
+    gather = ChunkedGather(table)
     for start in range(0, table.num_rows, rows):
         yield from gather.take(order.slice(start, rows)).to_batches()
-
-
-class _ChunkedGather:
-    """``take`` from a table in several chunks without joining the chunks into one copy.
-
-    Arrow's take on a chunked column concatenates its chunks on every call. Here each chunk
-    is taken from on its own, and the pieces are put back in the asked order with a second,
-    small take.
-    """
-
-    def __init__(self, table: pa.Table) -> None:
-        self.table = table
-        self.chunks = table.to_batches()
-        sizes = [b.num_rows for b in self.chunks]
-        self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-
-    def take(self, indices: pa.Array) -> pa.Table:
-        if len(self.chunks) <= 1:
-            return self.table.take(indices)
-        idx = indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-        chunk = np.searchsorted(self.starts, idx, side="right") - 1
-        by_chunk = np.argsort(chunk, kind="stable")
-        local = idx[by_chunk] - self.starts[chunk[by_chunk]]
-        ends = np.cumsum(np.bincount(chunk, minlength=len(self.chunks)))
-        parts = []
-        begin = 0
-        for c, end in enumerate(ends.tolist()):
-            if end > begin:
-                parts.append(self.chunks[c].take(pa.array(local[begin:end])))
-            begin = end
-        gathered = pa.Table.from_batches(parts).combine_chunks()
-        back = np.empty(len(idx), dtype=np.int64)
-        back[by_chunk] = np.arange(len(idx), dtype=np.int64)
-        return gathered.take(pa.array(back))
 
 
 def sort_table(

@@ -616,6 +616,35 @@ def test_sort_is_stable(flow: gl.Flow, any_runner: LocalRunner) -> None:
     )
 
 
+@pytest.mark.parametrize("kind", ["few strings", "one value", "wide ints", "shared prefix"])
+def test_sort_of_thousands_of_rows_matches_python(
+    flow: gl.Flow, any_runner: LocalRunner, kind: str
+) -> None:
+    """Enough rows that the sort keys need many bits for the row numbers, with heavy ties
+    (range cuts on equal keys) and the row number as a second field."""
+    import random
+
+    rnd = random.Random(kind)
+    pick: dict[str, Callable[[], Any]] = {
+        "few strings": lambda: rnd.choice(["a", "b", "ab", "", None, "é"]),
+        "one value": lambda: "same",
+        "wide ints": lambda: rnd.choice([-(2**63), 2**63 - 1, 0, 2**40, 2**40 + 1, None]),
+        "shared prefix": lambda: "prefix00" + rnd.choice(["x", "y", "xy", ""]),
+    }
+    rows = [(pick[kind](), i % 7) for i in range(3000)]
+    ds = flow.slices(rows, shards=5)
+    for order in ([(1, False)], [(1, True)], [(1, False), (2, True)], [(1, True), (2, False)]):
+        spec = gl.order_by(*[f for f, _ in order[:1]], descending=order[0][1])
+        if len(order) > 1:
+            spec = spec.then(2, descending=order[1][1])
+        assert run(ds.sort(spec), any_runner) == ref.sort_rows(rows, order)
+
+
+def test_sort_with_more_shards_than_rows(flow: gl.Flow, any_runner: LocalRunner) -> None:
+    rows = [("b", 1), ("a", 2), ("b", 0)]
+    assert run(flow.slices(rows, shards=8).sort(1), any_runner) == ref.sort_rows(rows, [(1, False)])
+
+
 def test_sort_nulls_last_nan_before_them(flow: gl.Flow, any_runner: LocalRunner) -> None:
     nan = float("nan")
     ds = flow.slices([(2.0,), (None,), (nan,), (-1.0,), (None,), (5.5,)], shards=2)

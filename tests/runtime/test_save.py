@@ -12,6 +12,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gleamnb.runtime.save as save_mod
 from gleamnb.errors import ArgumentError, OutputError, SchemaError
@@ -322,3 +324,25 @@ def test_doctests() -> None:
     with tempfile.TemporaryDirectory():
         for module in (save_mod, saves, writer, parquet):
             assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(st.text(alphabet="ab,\t\x00é\U0001f600", max_size=6), min_size=2, max_size=2),
+        max_size=30,
+    ),
+    width=st.integers(0, 2),
+    offset=st.integers(0, 3),
+)
+def test_lines_are_the_fields_joined_then_a_line_end(
+    rows: list[list[str]], width: int, offset: int
+) -> None:
+    from gleamnb.runtime.save.delimited import _join_lines
+
+    cols = [
+        pa.array(["pad"] * offset + [r[i] for r in rows], pa.string()).slice(offset)
+        for i in range(width)
+    ]
+    got = bytes(_join_lines(cols, "\t", len(rows)))
+    assert got == "".join("\t".join(r[:width]) + "\n" for r in rows).encode()

