@@ -30,6 +30,7 @@ __all__ = [
     "setup",
     "sort",
     "spill_stats",
+    "startup",
     "teardown",
     "wordcount_builtin",
     "wordcount_lambda",
@@ -290,3 +291,10 @@ def spill_stats(result: Any) -> dict[str, Any]:
         except Exception as exc:
             stats["stages"] = f"summary() failed: {exc}"
     return stats
+
+
+def startup(ctx: Context, inputs: Inputs, out: Path) -> int:
+    """The trivial flow a first script runs: ``gl.Flow().range(0, 10).count()``."""
+    import gleamnb as gl
+
+    return int(gl.Flow("startup").range(0, 10).count(ctx.handle))
