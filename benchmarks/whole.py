@@ -6,7 +6,9 @@ import), the workload, the engine's tear-down and the process's own exit (whatev
 for). The harness times the process from outside (:mod:`benchmarks.measure`); this module
 imports only what the engine needs (:mod:`benchmarks.inputs`, no pyarrow of its own), leaves
 the result unchecked (the in-process run of the same workload is checked) and exits as any
-script does, by returning from its main module.
+script does, by returning from its main module. An engine module may say how a script starts
+and stops it (``script_setup``, ``script_teardown``) when its benchmark ``setup`` waits for
+more than a script would; gleamnb does (its executors ready before timing).
 """
 
 from __future__ import annotations
@@ -36,11 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     out = scratch / "out"
     out.mkdir(parents=True, exist_ok=True)
     module = load(spec)
-    ctx = module.setup(spec.variant)
+    # an engine whose benchmark set-up waits for what a script would not (executors ready
+    # before timing) says how a script starts and stops it
+    setup = getattr(module, "script_setup", module.setup)
+    teardown = getattr(module, "script_teardown", module.teardown)
+    ctx = setup(spec.variant)
     try:
         getattr(module, function_name(args.workload))(ctx, inputs, out)
     finally:
-        module.teardown(ctx)
+        teardown(ctx)
     return 0
 
 

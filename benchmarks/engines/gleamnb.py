@@ -27,6 +27,8 @@ from benchmarks.udf import TOP, tokenize, words
 __all__ = [
     "join",
     "probe",
+    "script_setup",
+    "script_teardown",
     "setup",
     "sort",
     "spill_stats",
@@ -134,6 +136,28 @@ def setup(variant: str) -> Context:
         runner = gl.distributed(master=f"127.0.0.1:{port}")
         return Context(variant, runner, {"cluster_dir": str(folder)})
     raise ValueError(f"unknown gleamnb variant {variant!r}")
+
+
+def script_setup(variant: str) -> Context:
+    """The runner as a script makes it (``python -m benchmarks.whole``): nothing waited for.
+
+    The executors start as in any program (the first as soon as ``gl.Flow`` is reached, the
+    rest when the runner is made) and the run waits for them itself; at exit the driver tells
+    them to go and does not wait (:func:`script_teardown`). Other variants start as in
+    :func:`setup`.
+    """
+    if variant != "local":
+        return setup(variant)
+    import gleamnb as gl
+
+    gl.Flow  # noqa: B018 - a script reaches for it first
+    return Context(variant, gl.local(executors=EXECUTORS))
+
+
+def script_teardown(ctx: Context) -> None:
+    """A script's end: the runner's own exit handler lets the executors go (no wait)."""
+    if ctx.variant != "local":
+        teardown(ctx)
 
 
 def teardown(ctx: Context) -> None:
