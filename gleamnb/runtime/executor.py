@@ -243,7 +243,9 @@ def _prepare() -> None:
     :mod:`gleamnb.runtime.pandas_probe`).
     """
     defer_pandas()
-    import pyarrow.acero  # noqa: F401
+    import pyarrow.acero
+    import pyarrow.orc
+    import pyarrow.parquet  # noqa: F401 - the readers and writer import them where they open files
 
     import gleamnb.runtime.ops.aggregate
     import gleamnb.runtime.ops.io
