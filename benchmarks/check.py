@@ -13,7 +13,9 @@ name starts with ``_`` or ``.`` (``_SUCCESS``, ``.crc``) are ignored. Sort outpu
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import functools
 import itertools
 import re
 from pathlib import Path
@@ -26,13 +28,16 @@ import pyarrow.parquet as pq
 
 from benchmarks.config import Size
 from benchmarks.hashing import checksum_hex, hash_fixed_rows, join_row_hashes
+from benchmarks.udf import WORD_PATTERN
 
 __all__ = [
     "Check",
     "check_join",
     "check_sort",
+    "check_startup",
     "check_top_words",
     "check_wordcount",
+    "check_wordcount_files",
     "output_files",
 ]
 
@@ -113,6 +118,11 @@ def check_wordcount(table: pa.Table, size: Size, manifest: dict[str, Any]) -> Ch
     """
     part = manifest["parts"]["wordcount"]
     ref = pq.read_table(size.data_dir / part["reference"])
+    return _compare_counts(table, ref, part["words"])
+
+
+def _compare_counts(table: pa.Table, ref: pa.Table, ref_words: int) -> Check:
+    """Compare a word count with a reference table (``word``, ``count``, sorted by word)."""
     if table.num_columns != 2:
         return Check(False, f"expected 2 columns (word, count), got {table.column_names}")
     got = pa.table(
@@ -127,7 +137,7 @@ def check_wordcount(table: pa.Table, size: Size, manifest: dict[str, Any]) -> Ch
         return Check(
             False,
             f"{got.num_rows} distinct words, reference has {ref.num_rows} "
-            f"(total count {total} vs {part['words']})",
+            f"(total count {total} vs {ref_words})",
         )
     same_words = pc.equal(got["word"], words)
     if not pc.all(same_words).as_py():
@@ -137,7 +147,49 @@ def check_wordcount(table: pa.Table, size: Size, manifest: dict[str, Any]) -> Ch
     if not pc.all(same_counts).as_py():
         i = int(np.argmin(same_counts.to_numpy(zero_copy_only=False)))
         return Check(False, f"count of {words[i]}: {got['count'][i]}, reference {ref['count'][i]}")
-    return Check(True, f"{ref.num_rows} distinct words, {part['words']} words: all counts equal")
+    return Check(True, f"{ref.num_rows} distinct words, {ref_words} words: all counts equal")
+
+
+@functools.cache
+def _files_reference(files: tuple[str, ...]) -> pa.Table:
+    """The word counts of ``files``, counted here in plain Python (``WORD_PATTERN``)."""
+    counts: collections.Counter[bytes] = collections.Counter()
+    pattern = re.compile(WORD_PATTERN.encode())
+    for name in files:
+        with open(name, "rb") as fh:
+            counts.update(pattern.findall(fh.read()))
+    return pa.table(
+        {"word": pa.array(list(counts), pa.binary()), "count": pa.array(list(counts.values()))}
+    ).sort_by("word")
+
+
+def check_wordcount_files(table: pa.Table, files: list[str]) -> Check:
+    """Compare a word count of some corpus files with their counts taken in plain Python.
+
+    Parameters
+    ----------
+    table
+        Two columns: word, count (any names).
+    files
+        The corpus files that were counted.
+
+    Returns
+    -------
+    Check
+        ``ok`` when both mappings are equal.
+    """
+    ref = _files_reference(tuple(files))
+    return _compare_counts(table, ref, pc.sum(ref["count"]).as_py())
+
+
+def check_startup(output: str) -> Check:
+    """The ``startup`` workload counts the rows of a 10-row range.
+
+    >>> check_startup("10").ok, check_startup("9").ok
+    (True, False)
+    """
+    ok = output.strip() == "10"
+    return Check(ok, "counted 10 rows" if ok else f"counted {output!r} rows, expected 10")
 
 
 def check_top_words(table: pa.Table, size: Size, manifest: dict[str, Any], n: int) -> Check:

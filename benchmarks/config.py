@@ -30,12 +30,16 @@ DOCS_DIR = REPO_ROOT / "docs"
 #: tokenizer; ``wordcount_udf`` the one Python function :func:`benchmarks.udf.tokenize`;
 #: ``wordcount_lambda`` the user's own functions (:func:`benchmarks.udf.words` and a
 #: ``lambda w: (w, 1)``), keeping the :data:`benchmarks.udf.TOP` most frequent words.
+#: ``startup`` is each engine's smallest job (count a 10-row range) and ``wordcount_64mb`` the
+#: built-in word count of the corpus's first two files: both are judged on the whole process.
 WORKLOADS: tuple[str, ...] = (
     "wordcount_builtin",
     "wordcount_udf",
     "wordcount_lambda",
     "join",
     "sort",
+    "startup",
+    "wordcount_64mb",
 )
 
 

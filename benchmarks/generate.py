@@ -50,6 +50,7 @@ import pyarrow.parquet as pq
 
 from benchmarks.config import SIZES, Size
 from benchmarks.hashing import checksum_hex, hash_fixed_rows, join_row_hashes
+from benchmarks.inputs import load_manifest
 
 __all__ = ["GENERATOR_VERSION", "ensure_data", "load_manifest", "main"]
 
@@ -303,22 +304,6 @@ def _write_sort(size: Size, folder: Path) -> dict[str, Any]:
 
 
 _PARTS = {"wordcount": _write_corpus, "join": _write_join, "sort": _write_sort}
-
-
-def load_manifest(size: Size) -> dict[str, Any]:
-    """Read a size's manifest.
-
-    Parameters
-    ----------
-    size
-        The data set size.
-
-    Returns
-    -------
-    dict
-        The manifest (see the module docstring).
-    """
-    return json.loads((size.data_dir / "manifest.json").read_text())
 
 
 def _part_is_current(size: Size, manifest: dict[str, Any], part: str) -> bool:

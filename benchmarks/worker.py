@@ -22,45 +22,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmarks.config import SIZES, Size
-from benchmarks.engines import ENGINES, Inputs, load
-from benchmarks.generate import load_manifest
+from benchmarks.config import SIZES
+from benchmarks.engines import ENGINES, load
+from benchmarks.inputs import function_name, inputs_for
 
-__all__ = ["inputs_for", "main", "wordcount_table"]
+__all__ = ["main", "wordcount_table"]
 
 WATCH_ENV = "GLEAMNB_BENCH_WATCH_PIDS"
-
-
-def inputs_for(size: Size, scratch: Path, workers: int = 2) -> Inputs:
-    """Input paths of a generated size.
-
-    Parameters
-    ----------
-    size
-        The data size.
-    scratch
-        Folder for the engine's temporary files.
-    workers
-        Parallelism given to every engine.
-
-    Returns
-    -------
-    Inputs
-        Absolute paths.
-    """
-    manifest = load_manifest(size)
-    parts = manifest["parts"]
-    root = size.data_dir
-    wc = parts.get("wordcount", {})
-    return Inputs(
-        text_glob=str(root / wc.get("glob", "wordcount/part-*.txt")),
-        text_files=[str(root / f["path"]) for f in wc.get("files", [])],
-        join_a=str(root / "join" / "a"),
-        join_b=str(root / "join" / "b"),
-        sort_input=str(root / "sort" / "input.txt"),
-        workers=workers,
-        scratch=str(scratch),
-    )
 
 
 def _uniq_c_table(path: Path) -> pa.Table:
@@ -116,12 +84,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     size = SIZES[args.size]
     scratch = Path(args.scratch)
     scratch.mkdir(parents=True, exist_ok=True)
-    inputs = inputs_for(size, scratch / "tmp")
+    inputs = inputs_for(size, scratch / "tmp", args.workload)
     Path(inputs.scratch).mkdir(exist_ok=True)
     out = scratch / "out"
     out.mkdir(exist_ok=True)
     module = load(spec)
-    fn = getattr(module, args.workload)
+    fn = getattr(module, function_name(args.workload))
     ctx = module.setup(spec.variant)
     try:
         t_start = time.time()

@@ -73,10 +73,19 @@ _LAZY = {
 }
 
 
+#: Names a program reaches for to make a flow: the first of them starts the default
+#: runner's executors, so they import side by side with the API.
+_MAKES_FLOWS = frozenset({"Flow", "txt", "csv", "tsv", "parquet", "orc", "jsonl"})
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'gleamnb' has no attribute {name!r}")
+    if name in _MAKES_FLOWS:
+        from gleamnb.runners.default import prestart_default
+
+        prestart_default()
     value = (
         importlib.import_module(module)
         if name == "mappers"

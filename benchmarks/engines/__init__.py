@@ -118,7 +118,15 @@ class EngineSpec:
         return self.labels.get(workload, self.name)
 
 
-_ALL = ("wordcount_builtin", "wordcount_udf", "wordcount_lambda", "join", "sort")
+_ALL = (
+    "wordcount_builtin",
+    "wordcount_udf",
+    "wordcount_lambda",
+    "join",
+    "sort",
+    "startup",
+    "wordcount_64mb",
+)
 
 ENGINES: dict[str, EngineSpec] = {
     spec.name: spec
@@ -131,6 +139,7 @@ ENGINES: dict[str, EngineSpec] = {
             {
                 "wordcount_udf": "gleamnb (flat_map UDF)",
                 "wordcount_lambda": "gleamnb (flat_map, map lambda)",
+                "startup": "gleamnb (Flow().range(0, 10).count())",
             },
             is_gleamnb=True,
         ),
@@ -143,8 +152,20 @@ ENGINES: dict[str, EngineSpec] = {
             is_gleamnb=True,
         ),
         EngineSpec("gleamnb-cluster", "gleamnb", "cluster", _ALL, {}, is_gleamnb=True),
-        EngineSpec("polars", "polars", "", ("wordcount_builtin", "join", "sort")),
-        EngineSpec("duckdb", "duckdb", "", ("wordcount_builtin", "join", "sort")),
+        EngineSpec(
+            "polars",
+            "polars",
+            "",
+            ("wordcount_builtin", "join", "sort", "startup", "wordcount_64mb"),
+            {"startup": "polars (LazyFrame of 10 rows, len())"},
+        ),
+        EngineSpec(
+            "duckdb",
+            "duckdb",
+            "",
+            ("wordcount_builtin", "join", "sort", "startup", "wordcount_64mb"),
+            {"startup": "duckdb (count(*) FROM range(10))"},
+        ),
         EngineSpec(
             "dask",
             "dask",
@@ -156,6 +177,8 @@ ENGINES: dict[str, EngineSpec] = {
                 "wordcount_lambda": "dask (bag, frequencies, topk)",
                 "join": "dask (dataframe)",
                 "sort": "dask (dataframe)",
+                "startup": "dask (bag.range(10).count())",
+                "wordcount_64mb": "dask (dataframe)",
             },
         ),
         EngineSpec(
@@ -169,22 +192,37 @@ ENGINES: dict[str, EngineSpec] = {
                 "wordcount_lambda": "spark (RDD flatMap, map lambda, takeOrdered)",
                 "join": "spark (DataFrame)",
                 "sort": "spark (DataFrame)",
+                "startup": "spark (range(10).count())",
+                "wordcount_64mb": "spark (DataFrame)",
             },
         ),
         EngineSpec(
             "coreutils",
             "coreutils",
             "",
-            ("wordcount_builtin", "sort"),
-            {"wordcount_builtin": "coreutils (tr|sort|uniq -c)", "sort": "coreutils (sort)"},
+            ("wordcount_builtin", "sort", "wordcount_64mb"),
+            {
+                "wordcount_builtin": "coreutils (tr|sort|uniq -c)",
+                "sort": "coreutils (sort)",
+                "wordcount_64mb": "coreutils (tr|sort|uniq -c)",
+            },
         ),
         EngineSpec(
             "python",
             "python",
             "",
-            ("wordcount_builtin", "wordcount_udf", "wordcount_lambda", "sort"),
+            (
+                "wordcount_builtin",
+                "wordcount_udf",
+                "wordcount_lambda",
+                "sort",
+                "startup",
+                "wordcount_64mb",
+            ),
             {
                 "wordcount_builtin": "python (re over file + Counter)",
+                "wordcount_64mb": "python (re over file + Counter)",
+                "startup": "python (len(range(10)))",
                 "wordcount_udf": "python (Counter, 1 process)",
                 "wordcount_lambda": "python (Counter.most_common, 1 process)",
                 "sort": "python (sorted)",

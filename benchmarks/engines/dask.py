@@ -20,6 +20,7 @@ __all__ = [
     "probe",
     "setup",
     "sort",
+    "startup",
     "teardown",
     "wordcount_builtin",
     "wordcount_lambda",
@@ -130,3 +131,11 @@ def sort(ctx: Context, inputs: Inputs, out: Path) -> Path:
         name_function=lambda i: f"{i:05d}",
     )
     return path
+
+
+def startup(ctx: Context, inputs: Inputs, out: Path) -> int:
+    """``dask.bag.range(10).count()`` on the cluster."""
+    import dask.bag as db
+
+    _, client = ctx.handle
+    return int(client.compute(db.range(10, npartitions=2).count()).result())

@@ -8,7 +8,7 @@ from typing import Any
 from benchmarks.engines import Context, Inputs
 from benchmarks.udf import WORD_PATTERN
 
-__all__ = ["join", "probe", "setup", "sort", "teardown", "wordcount_builtin"]
+__all__ = ["join", "probe", "setup", "sort", "startup", "teardown", "wordcount_builtin"]
 
 
 def _lines(path: str) -> str:
@@ -79,3 +79,8 @@ def sort(ctx: Context, inputs: Inputs, out: Path) -> Path:
             TO '{path}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\\x1f')"""
     )
     return path
+
+
+def startup(ctx: Context, inputs: Inputs, out: Path) -> int:
+    """``SELECT count(*) FROM range(10)``."""
+    return int(ctx.handle.execute("SELECT count(*) FROM range(10)").fetchone()[0])

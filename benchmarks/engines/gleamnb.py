@@ -27,9 +27,12 @@ from benchmarks.udf import TOP, tokenize, words
 __all__ = [
     "join",
     "probe",
+    "script_setup",
+    "script_teardown",
     "setup",
     "sort",
     "spill_stats",
+    "startup",
     "teardown",
     "wordcount_builtin",
     "wordcount_lambda",
@@ -133,6 +136,28 @@ def setup(variant: str) -> Context:
         runner = gl.distributed(master=f"127.0.0.1:{port}")
         return Context(variant, runner, {"cluster_dir": str(folder)})
     raise ValueError(f"unknown gleamnb variant {variant!r}")
+
+
+def script_setup(variant: str) -> Context:
+    """The runner as a script makes it (``python -m benchmarks.whole``): nothing waited for.
+
+    The executors start as in any program (the first as soon as ``gl.Flow`` is reached, the
+    rest when the runner is made) and the run waits for them itself; at exit the driver tells
+    them to go and does not wait (:func:`script_teardown`). Other variants start as in
+    :func:`setup`.
+    """
+    if variant != "local":
+        return setup(variant)
+    import gleamnb as gl
+
+    gl.Flow  # noqa: B018 - a script reaches for it first
+    return Context(variant, gl.local(executors=EXECUTORS))
+
+
+def script_teardown(ctx: Context) -> None:
+    """A script's end: the runner's own exit handler lets the executors go (no wait)."""
+    if ctx.variant != "local":
+        teardown(ctx)
 
 
 def teardown(ctx: Context) -> None:
@@ -290,3 +315,10 @@ def spill_stats(result: Any) -> dict[str, Any]:
         except Exception as exc:
             stats["stages"] = f"summary() failed: {exc}"
     return stats
+
+
+def startup(ctx: Context, inputs: Inputs, out: Path) -> int:
+    """The trivial flow a first script runs: ``gl.Flow().range(0, 10).count()``."""
+    import gleamnb as gl
+
+    return int(gl.Flow("startup").range(0, 10).count(ctx.handle))

@@ -8,7 +8,7 @@ from typing import Any
 from benchmarks.engines import Context, Inputs
 from benchmarks.udf import WORD_PATTERN
 
-__all__ = ["join", "probe", "setup", "sort", "teardown", "wordcount_builtin"]
+__all__ = ["join", "probe", "setup", "sort", "startup", "teardown", "wordcount_builtin"]
 
 
 def probe(variant: str) -> str | None:
@@ -63,3 +63,11 @@ def sort(ctx: Context, inputs: Inputs, out: Path) -> Path:
         path, include_header=False, quote_style="never", separator="\x1f"
     )
     return path
+
+
+def startup(ctx: Context, inputs: Inputs, out: Path) -> int:
+    """The row count of a 10-row range, through the lazy API."""
+    pl = ctx.handle
+    return int(
+        pl.LazyFrame({"i": pl.int_range(0, 10, eager=True)}).select(pl.len()).collect().item()
+    )

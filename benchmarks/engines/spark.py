@@ -25,6 +25,7 @@ __all__ = [
     "probe",
     "setup",
     "sort",
+    "startup",
     "teardown",
     "wordcount_builtin",
     "wordcount_lambda",
@@ -137,3 +138,8 @@ def sort(ctx: Context, inputs: Inputs, out: Path) -> Path:
     path = out / "sorted"
     spark.read.text(inputs.sort_input).orderBy("value").write.text(str(path))
     return path
+
+
+def startup(ctx: Context, inputs: Inputs, out: Path) -> int:
+    """``spark.range(10).count()``."""
+    return int(ctx.handle.range(10).count())

@@ -14,17 +14,19 @@ True
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from typing import TYPE_CHECKING
 
 from gleamnb.runners import spawn
+from gleamnb.runtime import THREADS_ENV
 
 if TYPE_CHECKING:
     from gleamnb.runners.base import Runner
     from gleamnb.runners.local import LocalRunner
 
-__all__ = ["local", "set_runner", "get_runner"]
+__all__ = ["local", "set_runner", "get_runner", "prestart_default"]
 
 _local_runners: dict[tuple[object, ...], LocalRunner] = {}
 _session_runner: Runner | None = None
@@ -68,6 +70,23 @@ def _warn_oversubscribed(executors: int) -> None:
             f"{2 * cores} unless the tasks mostly wait (pipe commands, network)",
             stacklevel=3,
         )
+
+
+def prestart_default() -> None:
+    """Start the default runner's first executor now, if that runner is the one a run would use.
+
+    Called when a program first reaches for ``gl.Flow`` (or a source), before the driver
+    imports the API and the planner: the executor then imports pyarrow and the runtime while
+    the driver does, instead of after it, and is ready for the first task. Only one: on two
+    cores a second would make three processes importing at once, and slow the driver's own
+    import by as much as it gains; ``gl.local()`` starts the rest once the driver's imports
+    are done. Nothing is started in an executor (or a process an executor started), once a
+    session runner is set, or once a local runner exists; an executor started here and never
+    used exits with the driver.
+    """
+    if _session_runner is not None or _local_runners or THREADS_ENV in os.environ:
+        return
+    spawn.prestart(spawn.usable_cores(), 1)
 
 
 def local(

@@ -62,10 +62,10 @@ def start(threads: int) -> subprocess.Popen[bytes]:
     )
 
 
-def prestart(n: int) -> None:
-    """Have ``n`` executors (for a pool of ``n``) starting up, ready to be taken."""
+def prestart(n: int, count: int | None = None) -> None:
+    """Have ``count`` (default ``n``) executors for a pool of ``n`` starting, ready to be taken."""
     threads = threads_for(n)
-    while sum(1 for t, _ in _waiting if t == threads) < n:
+    while sum(1 for t, _ in _waiting if t == threads) < (n if count is None else count):
         _waiting.append((threads, start(threads)))
 
 

@@ -25,6 +25,7 @@ from gleamnb.errors import GleamError, RowText, RunCancelledError, exception_tex
 from gleamnb.runtime import THREADS_ENV
 from gleamnb.runtime.context import TaskContext
 from gleamnb.runtime.ops.base import user_traceback
+from gleamnb.runtime.pandas_probe import defer_pandas
 from gleamnb.runtime.protocol import (
     Progress,
     Ready,
@@ -237,11 +238,14 @@ def _prepare() -> None:
     """Do the one-time work of a first task before saying Ready.
 
     Import the operators and sources that stages are made of, and Arrow's query engine
-    (joins and hash aggregates run on it: ~0.25 s to import), and let pyarrow make its
-    one-time check for pandas (which imports pandas when it is installed), so the first task
-    of a run does not pay for them.
+    (joins and hash aggregates run on it), so the first task of a run does not pay for them;
+    pyarrow makes its one-time check for pandas without importing it (see
+    :mod:`gleamnb.runtime.pandas_probe`).
     """
-    import pyarrow.acero  # noqa: F401
+    defer_pandas()
+    import pyarrow.acero
+    import pyarrow.orc
+    import pyarrow.parquet  # noqa: F401 - the readers and writer import them where they open files
 
     import gleamnb.runtime.ops.aggregate
     import gleamnb.runtime.ops.io
@@ -250,8 +254,6 @@ def _prepare() -> None:
     import gleamnb.runtime.ops.relational
     import gleamnb.runtime.ops.udf
     import gleamnb.runtime.sources  # noqa: F401
-
-    pa.array([0])
 
 
 def release_memory(pool: pa.MemoryPool) -> None:

@@ -18,8 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.orc as porc
-import pyarrow.parquet as pq
 
 from gleamnb.errors import InputNotFoundError, MalformedInputError
 from gleamnb.files.compression import compression_of, open_stream
@@ -34,6 +32,11 @@ def open_columnar(spec: FileSpec, path: str) -> Any:
     A compressed file (``.gz`` ...) is decompressed into memory first: both formats need
     random access.
     """
+    # imported here, not with the module: the planner imports it for every flow, and the two
+    # readers (with pyarrow.fs and ssl) are ~40 ms of a script's start-up
+    import pyarrow.orc as porc
+    import pyarrow.parquet as pq
+
     try:
         source: Any = path
         if compression_of(path) is not None:

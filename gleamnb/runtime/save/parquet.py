@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from gleamnb.errors import SchemaError
 from gleamnb.rows import PyObjectType, column_to_pylist, conform, unify_schemas
 from gleamnb.runtime.save.writer import ShardWriter
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 __all__ = ["ParquetShardWriter"]
 
@@ -68,6 +70,10 @@ class ParquetShardWriter(ShardWriter, format="parquet"):
             writer.close()
 
     def _open(self, schema: pa.Schema) -> None:
+        # imported here: the driver imports this module to plan, and pyarrow.parquet (with
+        # pyarrow.fs and ssl) is ~25 ms of a script's start-up that only a writer needs
+        import pyarrow.parquet as pq
+
         os.makedirs(self.folder, exist_ok=True)
         self._parquet = pq.ParquetWriter(
             self._tmp, schema, use_dictionary=_dictionary_columns(self._pending, schema)
