@@ -30,11 +30,13 @@ DOCS_DIR = REPO_ROOT / "docs"
 #: tokenizer; ``wordcount_udf`` the one Python function :func:`benchmarks.udf.tokenize`;
 #: ``wordcount_lambda`` the user's own functions (:func:`benchmarks.udf.words` and a
 #: ``lambda w: (w, 1)``), keeping the :data:`benchmarks.udf.TOP` most frequent words.
+#: ``join`` reads its inputs from Parquet, ``join_csv`` the same rows from CSV files.
 WORKLOADS: tuple[str, ...] = (
     "wordcount_builtin",
     "wordcount_udf",
     "wordcount_lambda",
     "join",
+    "join_csv",
     "sort",
 )
 
