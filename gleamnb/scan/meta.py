@@ -185,8 +185,7 @@ def _column_names(spec: FileSpec, path: str, head: bytes, found: list[str]) -> l
     header naming a column twice is an error, as is a ``names=`` of another length: a field
     is looked up by its name, so neither may leave a column unreachable or misnamed.
     """
-    lines = (line.rstrip(b"\r") for line in head.split(b"\n"))
-    first = next((line for line in lines if line), b"").decode("utf-8", "replace")
+    first = _first_line(head).decode("utf-8", "replace")
     if spec.names is not None:
         if len(spec.names) != len(found):
             raise ArgumentError(
@@ -209,6 +208,24 @@ def _column_names(spec: FileSpec, path: str, head: bytes, found: list[str]) -> l
                 f"e.g. names={truncate(repr(_distinct(found)))}",
             )
     return found
+
+
+def _first_line(head: bytes) -> bytes:
+    """The first non-empty line of ``head`` (without its line end), found without splitting
+    the whole head.
+
+    >>> _first_line(b"\\r\\n\\nid,name\\r\\n1,a\\n"), _first_line(b"")
+    (b'id,name', b'')
+    """
+    pos = 0
+    while pos < len(head):
+        end = head.find(b"\n", pos)
+        end = len(head) if end < 0 else end
+        line = head[pos:end].rstrip(b"\r")
+        if line:
+            return line
+        pos = end + 1
+    return b""
 
 
 def _distinct(names: Sequence[str]) -> list[str]:
