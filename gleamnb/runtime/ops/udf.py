@@ -16,9 +16,11 @@ is the same; only the bytes of rows that never became Arrow are not counted.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, starmap
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -213,30 +215,66 @@ def run_row_steps(
     own; between steps the rows stay Python rows when they are plain. ``stats`` (one per
     step) count what each step made, and ``report`` sends the last step's row count as the
     task's progress.
+
+    Python's cyclic garbage collector is paused while one batch goes through the steps (see
+    :func:`_collector_paused`).
     """
     states = [op.start() for op in ops]
-    last = len(ops) - 1
     for batch in batches:
-        rows: _Rows | None = _Rows(batch)
-        for k, op in enumerate(ops):
-            try:
-                rows = op.step(rows, states[k], ctx, k == last)  # type: ignore[arg-type]
-                out = None if rows is None or k < last else rows.to_batch()
-            except GleamError as err:
-                raise err.with_context(**ctx.where(op.name)) from None
-            except Exception as exc:
-                raise wrap_error(exc, ctx, op.name) from None
-            if rows is None:
-                break
-            if stats:
-                s = stats[k]
-                s.rows += len(rows)
-                s.bytes += rows.nbytes
-                s.batches += 1
-        else:
+        with _collector_paused():
+            out = _through_steps(ops, states, batch, ctx, stats)
+        if out is not None:
             if report:
-                ctx.report(stats[last].rows)
-            yield out  # type: ignore[misc]
+                ctx.report(stats[-1].rows)
+            yield out
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block (when it is on at all).
+
+    A batch's rows are hundreds of thousands of fresh tuples, lists and dicts: the collector
+    would visit each of them once or more (its youngest generation runs every 700 new
+    containers), while they are freed anyway as soon as they are Arrow columns, before the
+    collector runs again. Reference cycles a function makes wait for the end of the batch.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _through_steps(
+    ops: Sequence[RowStep],
+    states: list[Any],
+    batch: pa.RecordBatch,
+    ctx: TaskContext,
+    stats: Sequence[StepStats],
+) -> pa.RecordBatch | None:
+    """One batch through the row steps: the last step's batch (None: a step made no rows)."""
+    last = len(ops) - 1
+    rows: _Rows | None = _Rows(batch)
+    out = None
+    for k, op in enumerate(ops):
+        try:
+            rows = op.step(rows, states[k], ctx, k == last)  # type: ignore[arg-type]
+            out = None if rows is None or k < last else rows.to_batch()
+        except GleamError as err:
+            raise err.with_context(**ctx.where(op.name)) from None
+        except Exception as exc:
+            raise wrap_error(exc, ctx, op.name) from None
+        if rows is None:
+            return None
+        if stats:
+            s = stats[k]
+            s.rows += len(rows)
+            s.bytes += rows.nbytes
+            s.batches += 1
+    return out
 
 
 @dataclass(frozen=True)
@@ -262,18 +300,14 @@ def _call_each(
 ) -> list[Any]:
     """``fn`` called on every row (fields as arguments), in order; its results.
 
-    The loop does nothing else, for speed; when ``fn`` raises, the results so far say which
-    row it was called with.
+    The loop is Python's own ``map`` (no bytecode of ours runs per row); when ``fn`` raises,
+    the results so far say which row it was called with.
     """
     results: list[Any] = []
-    append = results.append
     try:
-        if multi:
-            for row in rows:
-                append(fn(*row))
-        else:
-            for value in rows:
-                append(fn(value))
+        # ``list.extend`` keeps the results made before an exception: their count is the
+        # failing row's index
+        results.extend(starmap(fn, rows) if multi else map(fn, rows))
     except USER_CODE_ERRORS as exc:
         i = len(results)
         raise user_error(exc, ctx, step, _row_at(rows, i, multi)) from None
