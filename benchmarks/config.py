@@ -32,11 +32,13 @@ DOCS_DIR = REPO_ROOT / "docs"
 #: ``lambda w: (w, 1)``), keeping the :data:`benchmarks.udf.TOP` most frequent words.
 #: ``startup`` is each engine's smallest job (count a 10-row range) and ``wordcount_64mb`` the
 #: built-in word count of the corpus's first two files: both are judged on the whole process.
+#: ``join`` reads its inputs from Parquet, ``join_csv`` the same rows from CSV files.
 WORKLOADS: tuple[str, ...] = (
     "wordcount_builtin",
     "wordcount_udf",
     "wordcount_lambda",
     "join",
+    "join_csv",
     "sort",
     "startup",
     "wordcount_64mb",

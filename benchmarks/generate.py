@@ -1,6 +1,6 @@
 """Deterministic data generator for the benchmarks.
 
-Three data sets per size (``benchmarks/data/<size>/``, git-ignored), all from seeded numpy
+Four data sets per size (``benchmarks/data/<size>/``, git-ignored), all from seeded numpy
 generators, so every machine builds byte-identical files:
 
 ``wordcount/part-NN.txt``
@@ -19,6 +19,11 @@ generators, so every machine builds byte-identical files:
     rest of ``a`` has no partner. The inner join on ``a1 = b2`` therefore has one output row
     per matching ``a`` row. The reference row count and checksum of ``(a1, a4, b3)`` are
     computed here with numpy (sorted search, not a join engine).
+``join_csv/a/*.csv``, ``join_csv/b/*.csv``
+    The same rows as ``join/a`` and ``join/b``, one CSV file per Parquet file (same name, same
+    row order), with a header row and no quoting (no value holds a comma, quote or newline),
+    as ``pyarrow.csv`` writes numbers. Built from the Parquet files, so it is rebuilt whenever
+    ``join`` is; its checks reuse the join's reference.
 ``sort/input.txt``
     gensort-like records, one 100-byte line each: a 10-byte key of random printable ASCII
     without space (``!``..``~``), then a space, the row number as 32 hex digits, a space, 55
@@ -46,6 +51,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from benchmarks.config import SIZES, Size
@@ -258,6 +264,26 @@ def _write_join(size: Size, folder: Path) -> dict[str, Any]:
     }
 
 
+def _write_join_csv(size: Size, folder: Path, join: dict[str, Any]) -> dict[str, Any]:
+    files = []
+    for f in join["files"]:
+        source = size.data_dir / f["path"]
+        table = pq.read_table(source)
+        path = folder / source.parent.name / f"{source.stem}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as out:
+            out.write((",".join(table.column_names) + "\n").encode())
+            options = pcsv.WriteOptions(include_header=False, quoting_style="none")
+            pcsv.write_csv(table, out, options)
+        files.append({"path": str(path.relative_to(size.data_dir)), "bytes": path.stat().st_size})
+    return {
+        "files": files,
+        "a": "join_csv/a",
+        "b": "join_csv/b",
+        "from_join_checksum": join["checksum"],
+    }
+
+
 # ----------------------------------------------------------------------------------------- sort
 
 
@@ -303,7 +329,15 @@ def _write_sort(size: Size, folder: Path) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------- manifest
 
 
-_PARTS = {"wordcount": _write_corpus, "join": _write_join, "sort": _write_sort}
+_PARTS = {
+    "wordcount": _write_corpus,
+    "join": _write_join,
+    "join_csv": _write_join_csv,
+    "sort": _write_sort,
+}
+#: Parts built from another part's files: that part is made first, and its manifest entry is
+#: passed to the writer.
+_BUILT_FROM = {"join_csv": "join"}
 
 
 def _part_is_current(size: Size, manifest: dict[str, Any], part: str) -> bool:
@@ -312,6 +346,11 @@ def _part_is_current(size: Size, manifest: dict[str, Any], part: str) -> bool:
         return False
     if manifest.get("params") != dataclasses.asdict(size):
         return False
+    source = _BUILT_FROM.get(part)
+    if source is not None:
+        made_from = manifest["parts"].get(source, {}).get("checksum")
+        if entry.get(f"from_{source}_checksum") != made_from:
+            return False
     for f in entry["files"]:
         p = size.data_dir / f["path"]
         if not p.exists() or p.stat().st_size != f["bytes"]:
@@ -327,7 +366,8 @@ def ensure_data(size: Size, *, parts: tuple[str, ...] = tuple(_PARTS), log: Any 
     size
         The data set size.
     parts
-        Which data sets: any of ``"wordcount"``, ``"join"``, ``"sort"``.
+        Which data sets: any of ``"wordcount"``, ``"join"``, ``"join_csv"``, ``"sort"``
+        (``"join_csv"`` makes ``"join"`` too).
     log
         Callable for progress lines.
 
@@ -345,7 +385,8 @@ def ensure_data(size: Size, *, parts: tuple[str, ...] = tuple(_PARTS), log: Any 
         size
     ):
         manifest = {"version": GENERATOR_VERSION, "params": dataclasses.asdict(size), "parts": {}}
-    for part in parts:
+    wanted = [p for part in parts for p in (_BUILT_FROM.get(part), part) if p is not None]
+    for part in dict.fromkeys(wanted):
         if _part_is_current(size, manifest, part):
             continue
         folder = size.data_dir / part
@@ -353,7 +394,11 @@ def ensure_data(size: Size, *, parts: tuple[str, ...] = tuple(_PARTS), log: Any 
             shutil.rmtree(folder)
         started = time.perf_counter()
         log(f"generating {size.name}/{part} ...")
-        manifest["parts"][part] = _PARTS[part](size, folder)
+        source = _BUILT_FROM.get(part)
+        if source is None:
+            manifest["parts"][part] = _PARTS[part](size, folder)
+        else:
+            manifest["parts"][part] = _PARTS[part](size, folder, manifest["parts"][source])
         log(f"generated {size.name}/{part} in {time.perf_counter() - started:.1f} s")
         size.data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(manifest, indent=2))

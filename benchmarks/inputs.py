@@ -91,6 +91,8 @@ def inputs_for(size: Size, scratch: Path, workload: str = "", workers: int = 2) 
         text_files=text_files,
         join_a=str(root / "join" / "a"),
         join_b=str(root / "join" / "b"),
+        join_csv_a=str(root / "join_csv" / "a"),
+        join_csv_b=str(root / "join_csv" / "b"),
         sort_input=str(root / "sort" / "input.txt"),
         workers=workers,
         scratch=str(scratch),

@@ -13,6 +13,7 @@ _TITLES = {
     "wordcount_udf": "Word count, Python UDF tokenizer",
     "wordcount_lambda": "Word count, the user's lambdas",
     "join": "Join",
+    "join_csv": "Join from CSV",
     "sort": "Sort",
     "startup": "Start-up: the smallest job as a whole process",
     "wordcount_64mb": "Word count of 64 MB as a whole process",
@@ -88,13 +89,20 @@ def _workload_intro(doc: dict[str, Any], workload: str) -> str:
             f"tokenized with {how}. Checked: the full word -> count mapping equals the "
             f"reference. Top 5: {top}."
         )
-    if workload == "join":
+    if workload.startswith("join"):
         j = data.get("join", {})
-        return (
+        text = (
             f"`a` {j.get('a_rows', 0):,} rows (a1..a4) x `b` {j.get('b_rows', 0):,} rows "
             f"(b1..b3, `b2` unique) on `a1 = b2`, output `(a1, a4, b3)` written as Parquet: "
             f"{j.get('rows', 0):,} rows. Checked: row count and order-independent checksum."
         )
+        if workload == "join_csv":
+            csv_mib = data.get("join_csv", {}).get("bytes", 0) / 2**20
+            text = (
+                f"The join's inputs read from CSV files with a header row ({csv_mib:,.0f} MiB, "
+                "column types inferred by each engine): " + text
+            )
+        return text
     s = data.get("sort", {})
     return (
         f"{s.get('rows', 0):,} records of 100 bytes ({s.get('bytes', 0) / 2**20:,.0f} MiB), "

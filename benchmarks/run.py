@@ -50,6 +50,7 @@ _PARTS = {
     "wordcount_udf": "wordcount",
     "wordcount_lambda": "wordcount",
     "join": "join",
+    "join_csv": "join_csv",
     "sort": "sort",
     "startup": None,
     "wordcount_64mb": "wordcount",
@@ -128,7 +129,7 @@ def _check(workload: str, output: str, size: Size, manifest: dict[str, Any]) -> 
             return check_top_words(pq.read_table(output), size, manifest, TOP)
         if workload.startswith("wordcount"):
             return check_wordcount(pq.read_table(output), size, manifest)
-        if workload == "join":
+        if workload in ("join", "join_csv"):
             return check_join(Path(output), size, manifest)
         return check_sort(Path(output), size, manifest)
     except Exception as exc:

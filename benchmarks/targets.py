@@ -182,7 +182,15 @@ def evaluate(results: Summary) -> list[TargetResult]:
             "x speed-up",
         ),
         _ratio_target(
-            results, "join", "polars", "join: time <= 1.5x Polars", _at_most(1.5), "x Polars' time"
+            results, "join", "polars", "join: time <= 1.0x Polars", _at_most(1.0), "x Polars' time"
+        ),
+        _ratio_target(
+            results,
+            "join_csv",
+            "polars",
+            "join from CSV: time <= 1.0x Polars",
+            _at_most(1.0),
+            "x Polars' time",
         ),
         _ratio_target(
             results,

@@ -8,11 +8,12 @@ Each module exposes:
     Start the engine (a Spark session, a Dask cluster, a gleamnb runner); not timed.
 ``teardown(ctx)``
     Stop it; not timed.
-``wordcount_builtin``, ``wordcount_udf``, ``wordcount_lambda``, ``join``, ``sort``
+``wordcount_builtin``, ``wordcount_udf``, ``wordcount_lambda``, ``join``, ``join_csv``, ``sort``
     ``(ctx, inputs, out) -> result``.
     One workload, timed. Word counts return the mapping in the engine's own form (a table, a
     dict, a list of pairs, a text file; ``wordcount_lambda`` only its most frequent words, in
-    order); join and sort write under ``out`` and return the path.
+    order); the joins (``join`` reads Parquet, ``join_csv`` the same rows as CSV with a header)
+    and sort write under ``out`` and return the path.
 
 A module that lacks a workload function simply does not take part in it.
 """
@@ -40,6 +41,8 @@ class Inputs:
         The corpus files, in order.
     join_a, join_b
         Folders of the join inputs' Parquet files.
+    join_csv_a, join_csv_b
+        Folders of the same inputs as CSV files with a header row.
     sort_input
         The sort input text file.
     workers
@@ -52,6 +55,8 @@ class Inputs:
     text_files: list[str]
     join_a: str
     join_b: str
+    join_csv_a: str
+    join_csv_b: str
     sort_input: str
     workers: int
     scratch: str
@@ -65,6 +70,16 @@ class Inputs:
     def join_b_glob(self) -> str:
         """Glob of ``b``'s Parquet files."""
         return str(Path(self.join_b) / "*.parquet")
+
+    @property
+    def join_csv_a_glob(self) -> str:
+        """Glob of ``a``'s CSV files."""
+        return str(Path(self.join_csv_a) / "*.csv")
+
+    @property
+    def join_csv_b_glob(self) -> str:
+        """Glob of ``b``'s CSV files."""
+        return str(Path(self.join_csv_b) / "*.csv")
 
 
 @dataclasses.dataclass
@@ -123,6 +138,7 @@ _ALL = (
     "wordcount_udf",
     "wordcount_lambda",
     "join",
+    "join_csv",
     "sort",
     "startup",
     "wordcount_64mb",
@@ -156,14 +172,14 @@ ENGINES: dict[str, EngineSpec] = {
             "polars",
             "polars",
             "",
-            ("wordcount_builtin", "join", "sort", "startup", "wordcount_64mb"),
+            ("wordcount_builtin", "join", "join_csv", "sort", "startup", "wordcount_64mb"),
             {"startup": "polars (LazyFrame of 10 rows, len())"},
         ),
         EngineSpec(
             "duckdb",
             "duckdb",
             "",
-            ("wordcount_builtin", "join", "sort", "startup", "wordcount_64mb"),
+            ("wordcount_builtin", "join", "join_csv", "sort", "startup", "wordcount_64mb"),
             {"startup": "duckdb (count(*) FROM range(10))"},
         ),
         EngineSpec(
@@ -176,6 +192,7 @@ ENGINES: dict[str, EngineSpec] = {
                 "wordcount_udf": "dask (bag)",
                 "wordcount_lambda": "dask (bag, frequencies, topk)",
                 "join": "dask (dataframe)",
+                "join_csv": "dask (dataframe)",
                 "sort": "dask (dataframe)",
                 "startup": "dask (bag.range(10).count())",
                 "wordcount_64mb": "dask (dataframe)",
@@ -191,6 +208,7 @@ ENGINES: dict[str, EngineSpec] = {
                 "wordcount_udf": "spark (RDD flatMap)",
                 "wordcount_lambda": "spark (RDD flatMap, map lambda, takeOrdered)",
                 "join": "spark (DataFrame)",
+                "join_csv": "spark (DataFrame)",
                 "sort": "spark (DataFrame)",
                 "startup": "spark (range(10).count())",
                 "wordcount_64mb": "spark (DataFrame)",

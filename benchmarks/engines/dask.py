@@ -17,6 +17,7 @@ from benchmarks.udf import TOP, WORD_PATTERN, tokenize, words
 
 __all__ = [
     "join",
+    "join_csv",
     "probe",
     "setup",
     "sort",
@@ -111,6 +112,18 @@ def join(ctx: Context, inputs: Inputs, out: Path) -> Path:
 
     a = dd.read_parquet(inputs.join_a, columns=["a1", "a4"])
     b = dd.read_parquet(inputs.join_b, columns=["b2", "b3"])
+    joined = a.merge(b, left_on="a1", right_on="b2", how="inner")[["a1", "a4", "b3"]]
+    path = out / "join"
+    joined.to_parquet(path, write_index=False)
+    return path
+
+
+def join_csv(ctx: Context, inputs: Inputs, out: Path) -> Path:
+    """The same merge of the CSV copies (``read_csv``), written with ``to_parquet``."""
+    import dask.dataframe as dd
+
+    a = dd.read_csv(inputs.join_csv_a_glob, usecols=["a1", "a4"])
+    b = dd.read_csv(inputs.join_csv_b_glob, usecols=["b2", "b3"])
     joined = a.merge(b, left_on="a1", right_on="b2", how="inner")[["a1", "a4", "b3"]]
     path = out / "join"
     joined.to_parquet(path, write_index=False)

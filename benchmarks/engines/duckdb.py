@@ -8,7 +8,7 @@ from typing import Any
 from benchmarks.engines import Context, Inputs
 from benchmarks.udf import WORD_PATTERN
 
-__all__ = ["join", "probe", "setup", "sort", "startup", "teardown", "wordcount_builtin"]
+__all__ = ["join", "join_csv", "probe", "setup", "sort", "startup", "teardown", "wordcount_builtin"]
 
 
 def _lines(path: str) -> str:
@@ -65,6 +65,19 @@ def join(ctx: Context, inputs: Inputs, out: Path) -> Path:
         f"""COPY (SELECT a1, a4, b3
                   FROM read_parquet('{inputs.join_a_glob}') AS a
                   JOIN read_parquet('{inputs.join_b_glob}') AS b ON a1 = b2)
+            TO '{path}' (FORMAT parquet)"""
+    )
+    return path
+
+
+def join_csv(ctx: Context, inputs: Inputs, out: Path) -> Path:
+    """The same join of the CSV copies (``read_csv``) with ``COPY ... TO`` Parquet."""
+    _configure(ctx, inputs)
+    path = out / "join.parquet"
+    ctx.handle.execute(
+        f"""COPY (SELECT a1, a4, b3
+                  FROM read_csv('{inputs.join_csv_a_glob}', header=true) AS a
+                  JOIN read_csv('{inputs.join_csv_b_glob}', header=true) AS b ON a1 = b2)
             TO '{path}' (FORMAT parquet)"""
     )
     return path

@@ -26,6 +26,7 @@ from benchmarks.udf import TOP, tokenize, words
 
 __all__ = [
     "join",
+    "join_csv",
     "probe",
     "script_setup",
     "script_teardown",
@@ -232,6 +233,19 @@ def join(ctx: Context, inputs: Inputs, out: Path) -> Path:
     f = gl.Flow("join")
     a = f.read(gl.parquet(inputs.join_a)).select("a1", "a4")
     b = f.read(gl.parquet(inputs.join_b)).select("b2", "b3")
+    path = out / "join"
+    result = a.join(b, on=1).save(str(path), format="parquet").run(ctx.handle)
+    ctx.extra.update(spill_stats(result))
+    return path
+
+
+def join_csv(ctx: Context, inputs: Inputs, out: Path) -> Path:
+    """The same join of the CSV copies (``gl.csv(header=True)``), saved as Parquet."""
+    import gleamnb as gl
+
+    f = gl.Flow("join_csv")
+    a = f.read(gl.csv(inputs.join_csv_a, header=True)).select("a1", "a4")
+    b = f.read(gl.csv(inputs.join_csv_b, header=True)).select("b2", "b3")
     path = out / "join"
     result = a.join(b, on=1).save(str(path), format="parquet").run(ctx.handle)
     ctx.extra.update(spill_stats(result))

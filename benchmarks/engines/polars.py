@@ -8,7 +8,7 @@ from typing import Any
 from benchmarks.engines import Context, Inputs
 from benchmarks.udf import WORD_PATTERN
 
-__all__ = ["join", "probe", "setup", "sort", "startup", "teardown", "wordcount_builtin"]
+__all__ = ["join", "join_csv", "probe", "setup", "sort", "startup", "teardown", "wordcount_builtin"]
 
 
 def probe(variant: str) -> str | None:
@@ -50,6 +50,16 @@ def join(ctx: Context, inputs: Inputs, out: Path) -> Path:
     pl = ctx.handle
     a = pl.scan_parquet(inputs.join_a_glob).select("a1", "a4")
     b = pl.scan_parquet(inputs.join_b_glob).select("b2", "b3")
+    path = out / "join.parquet"
+    a.join(b, left_on="a1", right_on="b2", how="inner").select("a1", "a4", "b3").sink_parquet(path)
+    return path
+
+
+def join_csv(ctx: Context, inputs: Inputs, out: Path) -> Path:
+    """The same join of the CSV copies (``scan_csv``), written with ``sink_parquet``."""
+    pl = ctx.handle
+    a = pl.scan_csv(inputs.join_csv_a_glob).select("a1", "a4")
+    b = pl.scan_csv(inputs.join_csv_b_glob).select("b2", "b3")
     path = out / "join.parquet"
     a.join(b, left_on="a1", right_on="b2", how="inner").select("a1", "a4", "b3").sink_parquet(path)
     return path

@@ -22,6 +22,7 @@ from benchmarks.udf import TOP, tokenize, words
 
 __all__ = [
     "join",
+    "join_csv",
     "probe",
     "setup",
     "sort",
@@ -127,6 +128,16 @@ def join(ctx: Context, inputs: Inputs, out: Path) -> Path:
     spark = ctx.handle
     a = spark.read.parquet(inputs.join_a).select("a1", "a4")
     b = spark.read.parquet(inputs.join_b).select("b2", "b3")
+    path = out / "join"
+    a.join(b, a.a1 == b.b2, "inner").select("a1", "a4", "b3").write.parquet(str(path))
+    return path
+
+
+def join_csv(ctx: Context, inputs: Inputs, out: Path) -> Path:
+    """The same join of the CSV copies (``read.csv``, header, inferred types), as Parquet."""
+    spark = ctx.handle
+    a = spark.read.csv(inputs.join_csv_a, header=True, inferSchema=True).select("a1", "a4")
+    b = spark.read.csv(inputs.join_csv_b, header=True, inferSchema=True).select("b2", "b3")
     path = out / "join"
     a.join(b, a.a1 == b.b2, "inner").select("a1", "a4", "b3").write.parquet(str(path))
     return path

@@ -252,16 +252,23 @@ def check_count(value: Any, what: str, *, minimum: int = 1, step: str | None = N
 
 
 def check_fields(
-    fields: Sequence[FieldRef], names: Sequence[str] | None, named: bool, step: str
+    fields: Sequence[FieldRef],
+    names: Sequence[str] | None,
+    named: bool,
+    step: str,
+    *,
+    files: str | None = None,
 ) -> None:
     """Check fields against the names known at build time.
 
-    With unknown names that are surely positional (after a Python ``map``), a name other than
-    ``_k`` cannot exist, which is worth saying now rather than at run time.
+    ``files`` names the source the names were read from, when the step reads a file source
+    directly; an unknown field is then said to be missing there. With unknown names that are
+    surely positional (after a Python ``map``), a name other than ``_k`` cannot exist, which
+    is worth saying now rather than at run time.
     """
     for field in fields:
         if names is not None:
-            resolve_field(field, names, step=step)
+            resolve_field(field, names, step=step, location=files)
         elif isinstance(field, str) and not named and not is_positional(field):
             raise FieldError(
                 f"unknown field {field!r}: the fields before step {step!r} are made by a "

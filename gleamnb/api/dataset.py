@@ -111,7 +111,9 @@ class Dataset:
         return fingerprint(self.flow._refresh(self.node))
 
     def _check(self, fields: Sequence[FieldRef], step: str) -> None:
-        check_fields(fields, self.node.names, self.node.named, step)
+        source = self.node.step
+        files = ", ".join(source.spec.paths) if isinstance(source, steps.FileSource) else None
+        check_fields(fields, self.node.names, self.node.named, step, files=files)
 
     def _wide_shards(self) -> int:
         return inference.shuffle_shards(self.node.shards, self.node.hints)

@@ -160,6 +160,8 @@ class _Window:
                 self.drop(self.have)
         else:
             self.drop_bom()
+            if end is not None:  # the first line starts at 0, in the mark: it is this range's
+                end = max(end, self.off + 1)
         # The search for the chunk's end has looked at buf[:scanned]; in the middle of the
         # range, scanned > 0 means the buffer starts with a line longer than a read.
         scanned = 0

@@ -25,7 +25,7 @@ from gleamnb.files.spec import FileSpec
 __all__ = ["checked_utf8"]
 
 
-def _is_valid_utf8(data: bytes | bytearray) -> bool:
+def _is_valid_utf8(data: bytes | bytearray | pa.Buffer) -> bool:
     # ``data`` as the one value of a large string array (any size fits its 64-bit offsets):
     # Arrow's full validation checks its UTF-8 without making a Python string.
     offsets = np.array([0, len(data)], dtype=np.int64)
@@ -38,8 +38,8 @@ def _is_valid_utf8(data: bytes | bytearray) -> bool:
 
 
 def checked_utf8(
-    spec: FileSpec, path: str, offset: int, data: bytes | bytearray
-) -> bytes | bytearray:
+    spec: FileSpec, path: str, offset: int, data: bytes | bytearray | pa.Buffer
+) -> bytes | bytearray | pa.Buffer:
     """``data`` if it is valid UTF-8, else as ``spec.errors`` says.
 
     Parameters
@@ -49,11 +49,11 @@ def checked_utf8(
     path, offset
         The file and the (uncompressed) offset of ``data[0]``, for the error.
     data
-        Whole lines of the file.
+        Whole lines of the file (bytes, or an Arrow buffer over them).
 
     Returns
     -------
-    bytes or bytearray
+    bytes, bytearray or pyarrow.Buffer
         ``data`` itself when valid (never a copy); else decoded with the ``errors`` handler
         and encoded again (``replace``: each bad byte becomes U+FFFD; ``ignore``: bad bytes
         are dropped).
@@ -70,6 +70,8 @@ def checked_utf8(
     """
     if _is_valid_utf8(data):
         return data
+    if isinstance(data, pa.Buffer):
+        data = data.to_pybytes()
     if spec.errors == "strict":
         raise _bad_utf8(path, offset, data)
     return data.decode("utf-8", spec.errors).encode("utf-8")

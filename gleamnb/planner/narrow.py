@@ -56,24 +56,32 @@ def lower_select(builder: PlanBuilder, node: Node, step: steps.Select) -> OpenSt
     return builder.narrow(node, relational.SelectOp(name=step.name, fields=fields), step.name)
 
 
+_PROJECTING_FORMATS = ("parquet", "orc", "csv", "tsv")
+"""File formats whose reader reads (or converts) only the columns asked for."""
+
+
 def _push_projection(builder: PlanBuilder, src: Node, fields: tuple[Any, ...]) -> bool:
-    """Read only the selected columns of a Parquet or ORC source (projection pushdown).
+    """Read only the selected columns of a Parquet, ORC, CSV or TSV source (projection
+    pushdown).
 
     Applies when the select is the source's only reader and nothing ran in between;
-    the select then keeps the projected columns in its order by position.
+    the select then keeps the projected columns in its order by position. Parquet and ORC
+    pieces are weighed again by the projected columns' sizes; a CSV/TSV split is a byte
+    range whose file facts (header, types) do not depend on the columns, so it is kept.
     """
     got = builder.done.get(id(src))
     if not (isinstance(got, OpenStage) and isinstance(src.step, steps.FileSource)):
         return False
     st, spec = got.stage, src.step.spec
-    if st.ops or spec.format not in ("parquet", "orc") or spec.columns is not None:
+    if st.ops or spec.format not in _PROJECTING_FORMATS or spec.columns is not None:
         return False
     if len(builder.readers.get(id(src), [])) != 1 or len(set(fields)) != len(fields):
         return False
     projected = replace(spec, columns=tuple(fields))
     st.head = ReadFiles(name=st.head.name, spec=projected)
-    splits = plan_splits(projected, list_files(projected), st.tasks)
-    st.params = [{**p, "splits": s} for p, s in zip(st.params, splits)]
+    if spec.format in ("parquet", "orc"):
+        splits = plan_splits(projected, list_files(projected), st.tasks)
+        st.params = [{**p, "splits": s} for p, s in zip(st.params, splits)]
     return True
 
 

@@ -35,11 +35,22 @@ _FROM_OUTSIDE: dict[int, str] = {
 }
 
 
+#: What a bus error in an executor most often is: inputs and shard data are memory-mapped.
+_MAPPED_FILE_SHRANK = (
+    "a bus error means a memory-mapped file shrank while the task read it: an input file "
+    "truncated or rewritten in place during the run, or the shared-memory or spill folder "
+    "out of space. Leave the inputs unchanged while a run reads them (write a new file and "
+    "rename it over the old one) and check the free space"
+)
+
+
 def how_it_died(code: int, pid: int | None = None) -> tuple[str, str]:
     """What a dead executor's exit ``code`` says (negative: the signal), and the fix line.
 
     >>> how_it_died(3)[0]
     'the executor process running this task died (exited with code 3)'
+    >>> how_it_died(-7)[1][:45]
+    'a bus error means a memory-mapped file shrank'
     >>> how_it_died(-9, pid=42)[0]
     'the executor (pid 42) running this task was killed by signal 9 (SIGKILL) from outside'
     """
@@ -59,6 +70,11 @@ def how_it_died(code: int, pid: int | None = None) -> tuple[str, str]:
             f"{fresh}",
         )
     how = f"killed by signal {-code}{name}" if code < 0 else f"exited with code {code}"
+    if -code == signal.SIGBUS:
+        return (
+            f"the executor process running this task died ({how})",
+            f"{_MAPPED_FILE_SHRANK}; {fresh}",
+        )
     return (
         f"the executor process running this task died ({how})",
         "a function in this stage crashed its process (os._exit, a segfault in a C extension, "

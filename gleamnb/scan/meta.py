@@ -185,8 +185,7 @@ def _column_names(spec: FileSpec, path: str, head: bytes, found: list[str]) -> l
     header naming a column twice is an error, as is a ``names=`` of another length: a field
     is looked up by its name, so neither may leave a column unreachable or misnamed.
     """
-    lines = (line.rstrip(b"\r") for line in head.split(b"\n"))
-    first = next((line for line in lines if line), b"").decode("utf-8", "replace")
+    first = _first_line(head).decode("utf-8", "replace")
     if spec.names is not None:
         if len(spec.names) != len(found):
             raise ArgumentError(
@@ -209,6 +208,24 @@ def _column_names(spec: FileSpec, path: str, head: bytes, found: list[str]) -> l
                 f"e.g. names={truncate(repr(_distinct(found)))}",
             )
     return found
+
+
+def _first_line(head: bytes) -> bytes:
+    """The first non-empty line of ``head`` (without its line end), found without splitting
+    the whole head.
+
+    >>> _first_line(b"\\r\\n\\nid,name\\r\\n1,a\\n"), _first_line(b"")
+    (b'id,name', b'')
+    """
+    pos = 0
+    while pos < len(head):
+        end = head.find(b"\n", pos)
+        end = len(head) if end < 0 else end
+        line = head[pos:end].rstrip(b"\r")
+        if line:
+            return line
+        pos = end + 1
+    return b""
 
 
 def _distinct(names: Sequence[str]) -> list[str]:
@@ -248,8 +265,12 @@ def exact_int_columns(
     if not floats:
         return []
     skipped: list[str] = []  # rows with a wrong field count, reported when the ranges are read
+    # The null values read as nulls, so no list of them is built in Python (pa.array of a
+    # list imports pandas, 0.4 s, in a driver that needs it nowhere else).
     convert = pcsv.ConvertOptions(
-        include_columns=list(floats), column_types=dict.fromkeys(floats, pa.string())
+        include_columns=list(floats),
+        column_types=dict.fromkeys(floats, pa.string()),
+        strings_can_be_null=True,
     )
     table = pcsv.read_csv(
         pa.BufferReader(keep_bom(head)),
@@ -262,16 +283,14 @@ def exact_int_columns(
         parse_options=csv_parse_options(spec, lambda row: skipped.append(row.text) or "skip"),
         convert_options=convert,
     )
-    nulls = pa.array(convert.null_values, pa.string())
     exact = []
     for name in floats:
         text = table.column(name)
-        null = pc.is_in(text, value_set=nulls)
-        if pc.all(pc.or_(null, pc.match_substring_regex(text, INTEGER_TEXT))).as_py():
+        if pc.all(pc.match_substring_regex(text, INTEGER_TEXT), min_count=0).as_py():
             exact.append(name)
             continue
         # Non-integers beside integers float64 cannot hold: either type loses something.
-        long = pc.and_not(pc.match_substring_regex(text, _LONG_INTEGER_TEXT), null)
+        long = pc.match_substring_regex(text, _LONG_INTEGER_TEXT)
         for row in pc.indices_nonzero(long).to_pylist():
             value = text[row].as_py().strip()
             if float(int(value)) != int(value):

@@ -193,3 +193,31 @@ def test_an_executor_killed_from_outside_is_said_to_be_killed_not_crashed(
         gl.Flow("exits").range(0, 3).map(lambda x: os._exit(3)).collect(one, progress=False)
     assert "exited with code 3" in str(info.value)
     assert "a function in this stage crashed its process" in (info.value.hint or "")
+
+
+def test_an_input_truncated_while_it_is_read_is_said_to_be_that(
+    one: LocalRunner, tmp_path: Path
+) -> None:
+    # CSV ranges are parsed from the memory-mapped file: cutting the file under a running task
+    # makes the next page it touches a bus error, which must not be blamed on the function
+    path = tmp_path / "big.csv"
+    line = b"1,xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"
+    path.write_bytes(b"a,b\n" + line * (3 * (8 << 20) // len(line)))  # several 4 MiB chunks
+    cut = str(tmp_path / "cut")
+
+    def truncate_once(row: tuple) -> tuple:
+        if not os.path.exists(cut):
+            open(cut, "w").close()
+            os.truncate(path, 0)
+        return row
+
+    flow = gl.Flow("truncated")
+    rows = flow.read(gl.csv(str(path), header=True)).select("a").map(truncate_once, name="cut")
+    with pytest.raises(gl.ExecutorCrashedError) as info:
+        rows.count(one, progress=False)
+    err = info.value
+    assert "SIGBUS" in err.message and err.flow == "truncated"
+    assert "memory-mapped file shrank" in (err.hint or "")
+    assert "a function in this stage crashed" not in (err.hint or "")
+    # the same runner serves the next run
+    assert gl.Flow("after").range(0, 5).count(one, progress=False) == 5

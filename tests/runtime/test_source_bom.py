@@ -145,3 +145,12 @@ def test_a_run_reads_a_marked_csv_by_header_name(tmp_path: Path, runner: LocalRu
     ds = gl.Flow("bom").read(gl.csv(p, header=True, shards=2))
     assert ds.names == ("name", "age")
     assert ds.select("name").collect(runner) == [("ann",), ("bob",)]
+
+
+@pytest.mark.parametrize("fmt", ["txt", "csv", "tsv"])
+def test_shard_cuts_inside_the_mark_lose_no_line(tmp_path: Path, fmt: str) -> None:
+    data = BOM + b"abc\nde\n"
+    path = write(tmp_path / f"tiny.{fmt}", data)
+    want = [tuple(line.split(",")) for line in ("abc", "de")]
+    for shards in range(1, len(data) + 2):
+        assert read_rows(FileSpec(fmt, path, shards=shards)) == want, shards

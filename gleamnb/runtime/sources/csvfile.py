@@ -1,6 +1,8 @@
 """The csv/tsv reader, on pyarrow.csv.
 
-A byte range is read in newline-aligned chunks, each checked as UTF-8
+A byte range is read in newline-aligned chunks (of a plain file: buffers over its memory-mapped
+pages, :class:`~gleamnb.files.mapped.MappedFile`, so no byte is copied before Arrow parses it),
+each checked as UTF-8
 (:func:`~gleamnb.files.utf8.checked_utf8`, ``errors=`` as for txt) and parsed by
 ``pyarrow.csv.read_csv`` with the file's column names and types from its
 :class:`~gleamnb.scan.meta.FileMeta` (so every range of a file agrees) and the
@@ -36,15 +38,17 @@ from __future__ import annotations
 import csv as pycsv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from gleamnb.errors import MalformedInputError, truncate
-from gleamnb.files.chunks import CHUNK_BYTES, iter_chunks, keep_bom, lines_before
-from gleamnb.files.compression import open_stream
+from gleamnb.files.chunks import BOM, CHUNK_BYTES, iter_chunks, keep_bom, lines_before
+from gleamnb.files.compression import compression_of, open_stream
+from gleamnb.files.mapped import MappedFile
 from gleamnb.files.quotes import QuoteScan, line_at, nonempty_lines, open_quote_error
 from gleamnb.files.spec import FileSpec
 from gleamnb.files.utf8 import checked_utf8
@@ -77,16 +81,13 @@ def read_csv(
         include_columns=include,
         check_utf8=not check,  # checked bytes need no second look from Arrow
     )
-    quoting = spec.format == "csv"
     if spec.newlines_in_values:
         yield from _read_stream(spec, path, meta, convert, out_names)
         return
     first = start == 0  # the chunk that holds the header line
-    for offset, data in iter_chunks(path, start, end):
+    for offset, source, data, quoted in _chunks(spec, path, start, end, check):
         skip = 1 if spec.header and first else 0
         first = False
-        if check:
-            data = checked_utf8(spec, path, offset, data)
         bad: list[Any] = []
 
         def on_bad_row(row: Any, bad: list[Any] = bad) -> str:
@@ -95,7 +96,7 @@ def read_csv(
 
         try:
             table = pcsv.read_csv(
-                pa.BufferReader(keep_bom(data)),
+                pa.BufferReader(source),
                 read_options=pcsv.ReadOptions(
                     use_threads=False, column_names=names, skip_rows=skip
                 ),
@@ -103,17 +104,47 @@ def read_csv(
                 convert_options=convert,
             )
         except pa.ArrowInvalid as err:
-            raise _chunk_error(err, bad, spec, path, offset, data, meta) from None
-        if quoting and b'"' in data:
-            _check_rows(spec, path, offset, data, table.num_rows + skip)
+            raise _chunk_error(err, bad, spec, path, offset, data(), meta) from None
+        if quoted:
+            _check_rows(spec, path, offset, data(), table.num_rows + skip)
         try:
             table = csv_exact_ints(table, meta.types)
         except NotAnInteger as bad_int:
-            index, text = _nth_row_line(data, bad_int.row + 1 + skip)
+            index, text = _nth_row_line(data(), bad_int.row + 1 + skip)
             line = lines_before(path, offset) + index + 1
             raise _exact_int_error(path, line, text, bad_int) from None
         if table.num_rows:
             yield from table.rename_columns(out_names).to_batches(max_chunksize=BATCH_ROWS)
+
+
+Chunk = tuple[int, Any, Callable[[], bytes], bool]
+"""One chunk of whole lines: its file offset, what Arrow parses (a buffer or bytes), a function
+giving its bytes (for the quote check and the error paths) and whether it holds a quote."""
+
+
+def _chunks(spec: FileSpec, path: str, start: int, end: int | None, check: bool) -> Iterator[Chunk]:
+    """The chunks of ``[start, end)``, checked as UTF-8 when ``check``; a plain file is mapped
+    and its chunks are not copied unless a check or an error needs their bytes. Only csv
+    chunks are searched for a quote (TSV has no quoting)."""
+    quoting = spec.format == "csv"
+    if compression_of(path) is not None:
+        for offset, raw in iter_chunks(path, start, end):
+            data = checked_utf8(spec, path, offset, raw) if check else raw
+            yield offset, keep_bom(data), lambda data=data: data, quoting and b'"' in data
+        return
+    with MappedFile(path) as mapped:
+        for offset, stop in mapped.chunks(start, end):
+            source: Any = mapped.buffer(offset, stop)
+            if check:
+                checked = checked_utf8(spec, path, offset, source)
+                if checked is not source:  # bad bytes replaced or dropped
+                    quoted = quoting and b'"' in checked
+                    yield offset, keep_bom(checked), lambda data=checked: data, quoted
+                    continue
+            if mapped.find(BOM, offset, offset + len(BOM)) == offset:
+                source = keep_bom(mapped.bytes(offset, stop))
+            quoted = quoting and mapped.find(b'"', offset, stop) >= 0
+            yield offset, source, partial(mapped.bytes, offset, stop), quoted
 
 
 def _read_stream(
