@@ -23,7 +23,6 @@ from typing import Protocol
 
 from gleamnb.runners import spawn
 from gleamnb.runners.shipping import Holdings
-from gleamnb.runtime.executor import StageCache, run_one
 from gleamnb.runtime.protocol import (
     Progress,
     Ready,
@@ -218,7 +217,11 @@ class InlineExecutor:
         self.inbox = inbox
         self.holds = Holdings()
         self.task: int | None = None
+        # only here: a driver with executor processes never imports the executor's module
+        from gleamnb.runtime.executor import StageCache, run_one
+
         self.stages = StageCache()
+        self._run_one = run_one
 
     def submit(self, msg: RunTask) -> None:
         self.task = msg.task
@@ -227,7 +230,7 @@ class InlineExecutor:
         def progress(task: int, rows: int) -> None:
             self.inbox.put(FromExecutor(self, Progress(task, rows)))
 
-        self.inbox.put(FromExecutor(self, run_one(msg, self.stages, progress)))
+        self.inbox.put(FromExecutor(self, self._run_one(msg, self.stages, progress)))
 
     def wait_ready(self, timeout: float) -> bool:
         return True

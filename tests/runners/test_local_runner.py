@@ -7,6 +7,8 @@ import copy
 import io
 import operator
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -53,6 +55,42 @@ def test_executors_share_the_cores_for_arrow_threads(executors: int) -> None:
         assert {c for (c,) in counts} == {max(1, len(os.sched_getaffinity(0)) // executors)}
     finally:
         runner.close()
+
+
+def test_executors_share_the_cores_for_openblas_unless_the_environment_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def seen(runner: LocalRunner) -> set[str | None]:
+        try:
+            rows = (
+                gl.Flow("blas")
+                .range(0, 4, shards=4)
+                .map(lambda x: os.environ.get("OPENBLAS_NUM_THREADS"))
+                .collect(runner)
+            )
+            return {v for (v,) in rows}
+        finally:
+            runner.close()
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert seen(LocalRunner(executors=2)) == {str(max(1, cores // 2))}
+    # another share of the cores (on 2 or more): no executor prestarted earlier fits
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    assert seen(LocalRunner(executors=1)) == {"3"}
+
+
+def test_a_driver_with_executor_processes_does_not_import_the_executor_module() -> None:
+    code = (
+        "import sys, gleamnb as gl\n"
+        "assert gl.Flow().range(0, 10).count() == 10\n"
+        "print('gleamnb.runtime.executor' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "False"
 
 
 def test_inline_mode_runs_in_this_process() -> None:
