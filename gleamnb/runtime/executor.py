@@ -12,6 +12,7 @@ import gc
 import io
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
@@ -256,6 +257,34 @@ def _prepare() -> None:
     import gleamnb.runtime.sources  # noqa: F401
 
 
+#: A finished task's memory goes back to the system when its executor is left idle: this many
+#: seconds without a next task. Between two tasks run back to back it is kept (the next task
+#: would fault the same pages in again, which costs more than the work on small shards) unless
+#: the process holds more than :data:`KEEP_BYTES` above its footprint at start-up.
+IDLE_SECONDS = 0.02
+KEEP_BYTES = 256 << 20
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+
+
+def _resident() -> int:
+    """This process's resident memory in bytes (0 where ``/proc`` is missing)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE_BYTES
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _more_within(stream: BinaryIO, seconds: float) -> bool:
+    """Whether the next frame starts arriving on ``stream`` within ``seconds``.
+
+    Only the pipe is looked at: a frame already read ahead into the stream's buffer counts as
+    none, so the answer errs toward handing memory back.
+    """
+    readable, _, _ = select.select([stream], [], [], seconds)
+    return bool(readable)
+
+
 def release_memory(pool: pa.MemoryPool) -> None:
     """Hand a finished task's memory back to the system.
 
@@ -327,6 +356,7 @@ def main() -> None:
     gc.freeze()
     send(proto_out, Ready(os.getpid()))
     pool = pa.default_memory_pool()
+    footprint = _resident()
     stops = 0  # StopTask frames read
     while True:
         msg = receive(proto_in)
@@ -341,7 +371,9 @@ def main() -> None:
                 send(proto_out, _cancelled(msg))
                 continue
             reply = run_one(msg, stages, progress)
-            if not isinstance(reply, TaskDone) or reply.seconds > 0.05:
-                release_memory(pool)
             send(proto_out, reply)
+            if (not isinstance(reply, TaskDone) or reply.seconds > 0.05) and (
+                _resident() - footprint > KEEP_BYTES or not _more_within(proto_in, IDLE_SECONDS)
+            ):
+                release_memory(pool)
     sys.stderr.flush()
