@@ -238,13 +238,16 @@ def run_one(
 def _prepare() -> None:
     """Do the one-time work of a first task before saying Ready.
 
-    Import the operators and sources that stages are made of, and Arrow's query engine
-    (joins and hash aggregates run on it), so the first task of a run does not pay for them;
+    Import the operators and sources that stages are made of, Arrow's compute functions (the
+    kernels import them where they run, so that a driver planning a flow does not) and query
+    engine (joins and hash aggregates run on it), so the first task of a run does not pay for
+    them;
     pyarrow makes its one-time check for pandas without importing it (see
     :mod:`gleamnb.runtime.pandas_probe`).
     """
     defer_pandas()
     import pyarrow.acero
+    import pyarrow.compute
     import pyarrow.orc
     import pyarrow.parquet  # noqa: F401 - the readers and writer import them where they open files
 

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from gleamnb.rows import PyObjectType, column_to_pylist
 
@@ -42,6 +41,8 @@ def canonical_key_column(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunk
     >>> [struct.pack("d", v).hex() if v is not None else v for v in out.to_pylist()]
     ['0000000000000000', '000000000000f87f', '000000000000f87f', None]
     """
+    import pyarrow.compute as pc
+
     if not pa.types.is_floating(col.type):
         return col
     col = pc.if_else(pc.equal(col, 0), pa.scalar(0.0, col.type), col)
@@ -77,6 +78,8 @@ def hashable(v: Any) -> Any:
 
 
 def _encode_one(col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    import pyarrow.compute as pc
+
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     t = col.type
@@ -100,6 +103,8 @@ def _encode_one(col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int]:
 
 def _densify(codes: np.ndarray) -> tuple[np.ndarray, int]:
     """Renumber codes densely in order of first appearance."""
+    import pyarrow.compute as pc
+
     enc = pc.dictionary_encode(pa.array(codes))
     return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(enc.dictionary)
 

@@ -55,7 +55,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from gleamnb.errors import ArgumentError
 from gleamnb.runtime.buffers import offsets_of, valid_mask
@@ -443,6 +442,8 @@ def _hash_binary_view(arr: pa.Array) -> np.ndarray:
 
 
 def _hash_run_ends(arr: pa.Array) -> np.ndarray:
+    import pyarrow.compute as pc
+
     return _hash_array(pc.run_end_decode(arr))
 
 

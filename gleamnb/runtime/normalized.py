@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from gleamnb.runtime.buffers import offsets_of
 from gleamnb.runtime.gather import ChunkedGather
@@ -170,6 +169,8 @@ def arrow_sort_indices(
 
     With ``group``, one id per row of ``rows``, rows sort by group first.
     """
+    import pyarrow.compute as pc
+
     cols = {
         f"k{j}": table.column(i) if rows is None else ChunkedGather(table.column(i)).take(rows)
         for j, (i, _) in enumerate(keys)

@@ -46,7 +46,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from gleamnb.errors import SchemaError
 from gleamnb.plan.text import TOKEN
@@ -392,6 +391,8 @@ def _needs_python_lower() -> str:
     Found by lowering every code point both ways once per process (about 0.2 s). Capital
     sigma is always in it: ``str.lower`` makes it final (``ς``) at the end of a word.
     """
+    import pyarrow.compute as pc
+
     points = np.concatenate([np.arange(1, 0xD800), np.arange(0xE000, 0x110000)]).astype("<u4")
     # Every character, "\0" between them (uncased: so each one lowers on its own).
     joined = np.zeros(2 * len(points) - 1, dtype="<u4")
@@ -440,6 +441,8 @@ def _lower_ascii(arr: pa.Array, data: np.ndarray, offsets: np.ndarray) -> pa.Arr
 
 
 def _lower_chunk(arr: pa.Array) -> pa.Array:
+    import pyarrow.compute as pc
+
     t = arr.type
     if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
         arr = _as_text(arr, "lowercase")

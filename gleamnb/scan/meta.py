@@ -27,12 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pcsv
-import pyarrow.json as pjson
 
 from gleamnb.errors import ArgumentError, MalformedInputError, truncate
 from gleamnb.files.chunks import keep_bom, read_head
@@ -42,6 +39,9 @@ from gleamnb.files.utf8 import checked_utf8
 from gleamnb.plan.fields import positional_names
 from gleamnb.rows import PYOBJECT, unify_type
 from gleamnb.scan.projection import type_overrides
+
+if TYPE_CHECKING:
+    import pyarrow.csv as pcsv
 
 __all__ = [
     "INFER_BYTES",
@@ -97,6 +97,8 @@ def file_meta(spec: FileSpec, path: str) -> FileMeta | None:
 
 def csv_parse_options(spec: FileSpec, handler: Any = None) -> pcsv.ParseOptions:
     """pyarrow parse options for a csv/tsv spec (TSV: no quoting)."""
+    import pyarrow.csv as pcsv
+
     return pcsv.ParseOptions(
         delimiter=spec.sep,
         quote_char=False if spec.format == "tsv" else '"',
@@ -143,6 +145,8 @@ def _has_null(t: pa.DataType) -> bool:
 
 def csv_meta(spec: FileSpec, path: str) -> FileMeta:
     """Read the header (or count the first line's fields) and infer column types."""
+    import pyarrow.csv as pcsv
+
     head = read_head(path, INFER_BYTES)
     if not raw_bytes(spec):
         head = checked_utf8(spec, path, 0, head)
@@ -262,6 +266,9 @@ def exact_int_columns(
     >>> exact_int_columns(spec, "a.csv", head, ["a", "b"], ["a", "b"])
     ['a']
     """
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
     if not floats:
         return []
     skipped: list[str] = []  # rows with a wrong field count, reported when the ranges are read
@@ -326,6 +333,8 @@ def _nth_line(data: bytes, number: int, skipped: Sequence[str] = ()) -> int:
 
 def jsonl_meta(spec: FileSpec, path: str) -> FileMeta:
     """The field names and schema of a JSON lines file's start (names None if unparsable)."""
+    import pyarrow.json as pjson
+
     head = read_head(path, INFER_BYTES)
     if not head.strip():
         return FileMeta(names=())

@@ -93,6 +93,23 @@ def test_a_driver_with_executor_processes_does_not_import_the_executor_module() 
     assert out.stdout.strip() == "False"
 
 
+def test_a_driver_planning_and_running_a_flow_imports_no_kernel_only_module() -> None:
+    # the kernels import pyarrow.compute (and the readers pyarrow.csv/json) where they run,
+    # in the executors; a driver that only plans and ships stages never needs them
+    unwanted = ["pyarrow.compute", "pyarrow.csv", "pyarrow.json", "pyarrow.acero"]
+    unwanted += ["pyarrow.dataset", "pyarrow.parquet", "pandas"]
+    code = (
+        "import sys, gleamnb as gl\n"
+        "assert gl.Flow().range(0, 10).count() == 10\n"
+        f"print([m for m in {unwanted!r} if m in sys.modules])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
 def test_inline_mode_runs_in_this_process() -> None:
     rows = (
         gl.Flow("inline")

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from gleamnb.errors import SchemaError
 from gleamnb.fieldref import FieldRef
@@ -73,6 +72,8 @@ _HALF = 32  # integers are summed as two 32-bit halves to check a sum exactly
 
 def _sum_may_overflow(col: pa.Array | pa.ChunkedArray) -> bool:
     """Whether Arrow's 64-bit sum of ``col`` could wrap: a bound from its count and extremes."""
+    import pyarrow.compute as pc
+
     if not pa.types.is_integer(col.type):
         return False
     extremes = pc.min_max(col).as_py()
@@ -90,6 +91,8 @@ def _halves(col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     Nulls count as 0, which leaves every sum unchanged. The halves of a group of fewer than
     2**31 rows sum without overflow (far more rows than one task holds).
     """
+    import pyarrow.compute as pc
+
     dtype = np.int64 if pa.types.is_signed_integer(col.type) else np.uint64
     v = pc.fill_null(col, 0).to_numpy().astype(dtype, copy=False)
     high = v >> dtype(_HALF)  # arithmetic for signed values: the low half stays >= 0
@@ -314,6 +317,8 @@ class ReduceByKeyOp(Op):
 
     def _arrow_reduce(self, table: pa.Table, width: int, agg: str) -> pa.Table:
         """Arrow's hash aggregate (one thread, so the groups' order is the same every time)."""
+        import pyarrow.compute as pc
+
         names = table.schema.names
         if agg == "count":
             keyed = pa.Table.from_arrays(
@@ -375,6 +380,8 @@ class ReduceAllOp(Op):
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
+        import pyarrow.compute as pc
+
         table = concat_batches(batches, step=self.name)
         if table.num_rows == 0:
             return

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from gleamnb.errors import JoinKeyError
 from gleamnb.fieldref import FieldRef
@@ -109,6 +108,8 @@ def _match(
     lkeys: list[Any], rkeys: list[Any], n_left: int, n_right: int, how: str
 ) -> tuple[pa.Array, pa.Array]:
     """Row index pairs ``(left, right)`` of matching rows; None for a padded side."""
+    import pyarrow.compute as pc
+
     if not all(_plain(c.type) and not pa.types.is_null(c.type) for c in (*lkeys, *rkeys)):
         li, ri = _match_python(lkeys, rkeys, n_left, n_right, how)
         return pa.array(li, type=pa.int64()), pa.array(ri, type=pa.int64())
@@ -179,6 +180,8 @@ def join_tables(
     left: pa.Table, right: pa.Table, on: tuple[FieldRef, ...], how: str, step: str, ctx: TaskContext
 ) -> pa.Table:
     """Join two tables on the fields ``on`` (the same fields on both sides)."""
+    import pyarrow.compute as pc
+
     left, right, width = _key_first(left, right, on, step)
     lkeys, rkeys = unify_key_types(left, right, width, step, ctx)
     li, ri = _match(lkeys, rkeys, left.num_rows, right.num_rows, how)
@@ -273,6 +276,8 @@ class CoGroupOp(Op):
     def __call__(
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
+        import pyarrow.compute as pc
+
         left, right = _sides(batches, ctx, self.name)
         if left.num_rows == 0 and right.num_rows == 0:
             return
@@ -294,6 +299,8 @@ class CoGroupOp(Op):
 
 def _fill_empty(col: pa.ListArray) -> pa.Array:
     """Replace null lists by empty lists."""
+    import pyarrow.compute as pc
+
     if col.null_count == 0:
         return col
     lengths = pc.fill_null(pc.list_value_length(col), 0).to_numpy(zero_copy_only=False)

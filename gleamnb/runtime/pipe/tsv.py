@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from gleamnb.rows import column_to_pylist
 
@@ -321,6 +320,8 @@ def tsv_pieces(batch: pa.RecordBatch | pa.Table) -> Iterator[bytes | pa.Buffer]:
 
 def _rows(columns: list[tuple[pa.Array, bool]], start: int, stop: int) -> pa.Buffer:
     """Rows ``start:stop`` as lines, joined by Arrow kernels."""
+    import pyarrow.compute as pc
+
     parts = []
     for texts, raw in columns:
         part = texts.slice(start, stop - start)

@@ -13,7 +13,6 @@ from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from gleamnb.errors import OutputError, truncate
 from gleamnb.rows import PyObjectType, column_to_pylist
@@ -80,6 +79,8 @@ class TxtShardWriter(DelimitedShardWriter, format="txt"):
 
 def _render(col: pa.Array) -> pa.Array:
     """A column as strings (``str(value)``; repr for Python objects), nulls as ``""``."""
+    import pyarrow.compute as pc
+
     t = col.type
     if pa.types.is_dictionary(t):
         return _render(col.dictionary_decode())
@@ -97,6 +98,8 @@ def _render(col: pa.Array) -> pa.Array:
 
 
 def _csv_quote(col: pa.Array, sep: str, single: bool) -> pa.Array:
+    import pyarrow.compute as pc
+
     needs = pc.match_substring(col, '"')
     for ch in (sep, "\n", "\r"):
         needs = pc.or_(needs, pc.match_substring(col, ch))
@@ -110,6 +113,8 @@ def _csv_quote(col: pa.Array, sep: str, single: bool) -> pa.Array:
 
 def _join_lines(cols: Sequence[pa.Array], sep: str, n: int) -> pa.Buffer | bytes:
     """The bytes of ``n`` lines: the columns joined by ``sep``, each line ending in ``\\n``."""
+    import pyarrow.compute as pc
+
     if not cols:
         return b"\n" * n
     joined = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, sep)
@@ -126,6 +131,8 @@ def _join_lines(cols: Sequence[pa.Array], sep: str, n: int) -> pa.Buffer | bytes
 
 
 def _first_match(cols: Sequence[pa.Array], chars: str) -> str | None:
+    import pyarrow.compute as pc
+
     for col in cols:
         mask = pc.match_substring(col, chars[0])
         for ch in chars[1:]:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from gleamnb.errors import SchemaError
 from gleamnb.rows import PyObjectType, column_to_pylist, conform, unify_schemas
@@ -146,6 +145,8 @@ def _dictionary_columns(batches: Sequence[pa.RecordBatch], schema: pa.Schema) ->
     >>> _dictionary_columns([batch], batch.schema)
     ['city']
     """
+    import pyarrow.compute as pc
+
     first = next((b for b in batches if b.num_rows), None)
     if first is None:
         return list(schema.names)
