@@ -108,8 +108,6 @@ def _match(
     lkeys: list[Any], rkeys: list[Any], n_left: int, n_right: int, how: str
 ) -> tuple[pa.Array, pa.Array]:
     """Row index pairs ``(left, right)`` of matching rows; None for a padded side."""
-    import pyarrow.compute as pc
-
     if not all(_plain(c.type) and not pa.types.is_null(c.type) for c in (*lkeys, *rkeys)):
         li, ri = _match_python(lkeys, rkeys, n_left, n_right, how)
         return pa.array(li, type=pa.int64()), pa.array(ri, type=pa.int64())
@@ -144,6 +142,8 @@ def _in_row_order(
     >>> list(zip(li.to_pylist(), ri.to_pylist()))
     [(0, None), (1, 0), (1, 1), (None, 0)]
     """
+    import pyarrow.compute as pc
+
     if (n_left + 1) * (n_right + 1) >= 1 << 63:
         pairs = pa.table({"li": li, "ri": ri})
         order = pc.sort_indices(
