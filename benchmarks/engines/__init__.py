@@ -26,6 +26,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from benchmarks.config import WORKLOADS
+
 __all__ = ["ENGINES", "Context", "EngineSpec", "Inputs", "load"]
 
 
@@ -133,16 +135,7 @@ class EngineSpec:
         return self.labels.get(workload, self.name)
 
 
-_ALL = (
-    "wordcount_builtin",
-    "wordcount_udf",
-    "wordcount_lambda",
-    "join",
-    "join_csv",
-    "sort",
-    "startup",
-    "wordcount_64mb",
-)
+_ALL = WORKLOADS
 
 ENGINES: dict[str, EngineSpec] = {
     spec.name: spec

@@ -106,16 +106,21 @@ def wordcount_lambda(ctx: Context, inputs: Inputs, out: Path) -> Any:
     return bag.map(words).flatten().frequencies().topk(TOP, key=1).compute()
 
 
+def _merge_and_save(a: Any, b: Any, out: Path) -> Path:
+    """Inner ``merge`` on ``a1 = b2`` of the two frames, written with ``to_parquet``."""
+    joined = a.merge(b, left_on="a1", right_on="b2", how="inner")[["a1", "a4", "b3"]]
+    path = out / "join"
+    joined.to_parquet(path, write_index=False)
+    return path
+
+
 def join(ctx: Context, inputs: Inputs, out: Path) -> Path:
     """dask.dataframe ``merge`` on ``a1 = b2``, written with ``to_parquet``."""
     import dask.dataframe as dd
 
     a = dd.read_parquet(inputs.join_a, columns=["a1", "a4"])
     b = dd.read_parquet(inputs.join_b, columns=["b2", "b3"])
-    joined = a.merge(b, left_on="a1", right_on="b2", how="inner")[["a1", "a4", "b3"]]
-    path = out / "join"
-    joined.to_parquet(path, write_index=False)
-    return path
+    return _merge_and_save(a, b, out)
 
 
 def join_csv(ctx: Context, inputs: Inputs, out: Path) -> Path:
@@ -124,10 +129,7 @@ def join_csv(ctx: Context, inputs: Inputs, out: Path) -> Path:
 
     a = dd.read_csv(inputs.join_csv_a_glob, usecols=["a1", "a4"])
     b = dd.read_csv(inputs.join_csv_b_glob, usecols=["b2", "b3"])
-    joined = a.merge(b, left_on="a1", right_on="b2", how="inner")[["a1", "a4", "b3"]]
-    path = out / "join"
-    joined.to_parquet(path, write_index=False)
-    return path
+    return _merge_and_save(a, b, out)
 
 
 def sort(ctx: Context, inputs: Inputs, out: Path) -> Path:

@@ -45,14 +45,19 @@ def wordcount_builtin(ctx: Context, inputs: Inputs, out: Path) -> Any:
     )
 
 
+def _join_and_sink(a: Any, b: Any, out: Path) -> Path:
+    """Inner join on ``a1 = b2`` of the two lazy frames, written with ``sink_parquet``."""
+    path = out / "join.parquet"
+    a.join(b, left_on="a1", right_on="b2", how="inner").select("a1", "a4", "b3").sink_parquet(path)
+    return path
+
+
 def join(ctx: Context, inputs: Inputs, out: Path) -> Path:
     """Inner join on ``a1 = b2``, written with ``sink_parquet``."""
     pl = ctx.handle
     a = pl.scan_parquet(inputs.join_a_glob).select("a1", "a4")
     b = pl.scan_parquet(inputs.join_b_glob).select("b2", "b3")
-    path = out / "join.parquet"
-    a.join(b, left_on="a1", right_on="b2", how="inner").select("a1", "a4", "b3").sink_parquet(path)
-    return path
+    return _join_and_sink(a, b, out)
 
 
 def join_csv(ctx: Context, inputs: Inputs, out: Path) -> Path:
@@ -60,9 +65,7 @@ def join_csv(ctx: Context, inputs: Inputs, out: Path) -> Path:
     pl = ctx.handle
     a = pl.scan_csv(inputs.join_csv_a_glob).select("a1", "a4")
     b = pl.scan_csv(inputs.join_csv_b_glob).select("b2", "b3")
-    path = out / "join.parquet"
-    a.join(b, left_on="a1", right_on="b2", how="inner").select("a1", "a4", "b3").sink_parquet(path)
-    return path
+    return _join_and_sink(a, b, out)
 
 
 def sort(ctx: Context, inputs: Inputs, out: Path) -> Path:
