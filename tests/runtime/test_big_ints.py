@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 from source_helpers import read_batches, read_rows, write
@@ -19,6 +24,7 @@ from gleamnb.errors import MalformedInputError
 from gleamnb.files import FileSpec
 from gleamnb.rows import PyObjectType
 from gleamnb.runners.local import LocalRunner
+from gleamnb.scan.meta import exact_int_columns
 
 BIG = ["1", "18446744073709551621", "-99999999999999999999999", "9223372036854775807"]
 
@@ -161,3 +167,57 @@ def test_parquet_save_keeps_the_digits_as_text(tmp_path: Path, inline: LocalRunn
     flow.run(inline, progress=False)
     table = pq.read_table(out)
     assert table.column(0).to_pylist() == BIG
+
+
+def _reference_exact_ints(
+    rows: list[list[str]], names: list[str], floats: list[str]
+) -> list[str] | str:
+    """Plain Python: the ``floats`` columns whose non-null texts are all integers, or
+    ``"error"`` when a column mixes non-integers with an integer no float64 holds exactly."""
+    nulls = set(pcsv.ConvertOptions().null_values)
+    exact = []
+    for name in floats:
+        i = names.index(name)
+        texts = [r[i].strip() for r in rows if r[i] not in nulls]
+        if all(re.fullmatch(r"[+-]?[0-9]+", t) for t in texts):
+            exact.append(name)
+        elif any(re.fullmatch(r"[+-]?[0-9]+", t) and float(int(t)) != int(t) for t in texts):
+            return "error"
+    return exact
+
+
+_VALUES = ["1.5", "-0.25", "2", "-7", "nan", "inf", "-inf", "1e300", "1.0", "", "NULL"]
+_VALUES += ["12345678901234567"]
+_VALUES += ["9007199254740993", "18446744073709551621", "0000000000000000003", "4503599627370496.5"]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_float_columns_decide_like_a_regex_over_their_text(tmp_path: Path, seed: int) -> None:
+    """Columns of ordinary floats skip the text check (their float values decide); every
+    column gets the decision a plain-Python regex over its text gives."""
+    rng = random.Random(seed)
+    names = ["a", "b", "c"]
+    pools = [rng.sample(_VALUES, rng.randint(1, 5)) for _ in names]
+    rows = [[rng.choice(pool) for pool in pools] for _ in range(8)]
+    head = ("a,b,c\n" + "".join(",".join(r) + "\n" for r in rows)).encode()
+    spec = FileSpec("csv", "x.csv", header=True)
+    table = pcsv.read_csv(pa.BufferReader(head))
+    floats = [n for n in names if pa.types.is_float64(table.schema.field(n).type)]
+    expected = _reference_exact_ints(rows, names, floats)
+    if expected == "error":
+        with pytest.raises(MalformedInputError, match="too big for a float"):
+            exact_int_columns(spec, "x.csv", head, names, floats)
+    else:
+        assert exact_int_columns(spec, "x.csv", head, names, floats) == expected
+
+
+def test_a_file_of_ordinary_floats_plans_without_arrow_compute(tmp_path: Path) -> None:
+    """The planner's type inference of ordinary float columns needs no Arrow compute kernels."""
+    p = write(tmp_path / "f.csv", "f,i\n1.5,1\nnan,2\n,3\n-2.25e3,4\n")
+    code = (
+        "import sys; from gleamnb.scan.meta import csv_meta; from gleamnb.files import FileSpec; "
+        f"m = csv_meta(FileSpec('csv', {p!r}, header=True), {p!r}); "
+        "print(dict(m.types)['f'], 'pyarrow.compute' in sys.modules, 'pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["double", "False", "False"]

@@ -346,3 +346,29 @@ def test_lines_are_the_fields_joined_then_a_line_end(
     ]
     got = bytes(_join_lines(cols, "\t", len(rows)))
     assert got == "".join("\t".join(r[:width]) + "\n" for r in rows).encode()
+
+
+@pytest.mark.parametrize("sizes", [[70_000, 1, 65_536, 3], [1] * 300, [5000, 0, 5000]])
+def test_parquet_from_many_batches_holds_their_rows_in_order(
+    tmp_path: Path, sizes: list[int]
+) -> None:
+    """Batches large or small, with nulls and unicode, are written as one row group holding
+    every row in order (compared with the batches themselves)."""
+    total = sum(sizes)
+    full = pa.table(
+        {
+            "k": pa.array([None if i % 7 == 0 else i * 2**40 for i in range(total)], pa.int64()),
+            "s": pa.array([None if i % 5 == 0 else f"ü{i}" for i in range(total)], pa.string()),
+        }
+    )
+    batches, at = [], 0
+    for size in sizes:
+        batches.append(full.slice(at, size).combine_chunks().to_batches()[0] if size else None)
+        at += size
+    with ShardWriter(str(tmp_path), "parquet", 0) as w:
+        for batch in batches:
+            if batch is not None:
+                w.write(batch)
+    got = pq.ParquetFile(tmp_path / part_name(0, "parquet"))
+    assert got.metadata.num_row_groups == 1
+    assert got.read().to_pylist() == full.to_pylist()
