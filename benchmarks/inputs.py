@@ -82,8 +82,11 @@ def inputs_for(size: Size, scratch: Path, workload: str = "", workers: int = 2) 
         linked = []
         for name in text_files[:WORDCOUNT_64MB_FILES]:
             link = folder / Path(name).name
+            target = Path(name).resolve()  # the data folder may be a checkout's link to another
+            if link.is_symlink() and link.resolve() != target:
+                link.unlink()  # left by a checkout whose path is gone or another's
             if not link.exists():
-                link.symlink_to(name)
+                link.symlink_to(target)
             linked.append(str(link))
         text_files, text_glob = linked, str(folder / "*.txt")
     return Inputs(
