@@ -221,13 +221,14 @@ def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
         "and producing the output are. Word counts end with the mapping in the driver in "
         "the engine's own form (table, dict, list, or `uniq -c` "
         "text); join and sort end with the output written to disk.",
-        "- **Whole process**: after each checked run the same workload runs again as a script "
-        "would, `python -m benchmarks.whole ENGINE WORKLOAD` (which imports nothing the engine "
-        "does not: no pyarrow of its own), timed by the harness from the process's start to "
-        "its exit: interpreter, imports, engine start-up, the workload, tear-down and exit "
-        "(what the process waits for); each engine is started and stopped as a script does "
-        "(gleamnb: `gl.local(executors=2)`, neither its executors' start nor their exit "
-        "waited for). Its output is not checked again.",
+        "- **Whole process**: after the last checked run of each engine (after every run of the "
+        "start-up and 64 MB word count, which are judged on it) the same workload runs again "
+        "as a script would, `python -m benchmarks.whole ENGINE WORKLOAD` (which imports "
+        "nothing the engine does not: no pyarrow of its own), timed by the harness from the "
+        "process's start to its exit: interpreter, imports, engine start-up, the workload, "
+        "tear-down and exit (what the process waits for); each engine is started and stopped "
+        "as a script does (gleamnb: `gl.local(executors=2)`, neither its executors' start nor "
+        "their exit waited for). Its output is not checked again.",
         "- **Peak RSS**: the harness polls the worker and all its descendants with psutil "
         "every 20 ms and sums their RSS; the figure is the highest sum inside the workload's "
         "time window. Shared pages count once per process that maps them.",
