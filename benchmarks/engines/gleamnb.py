@@ -230,22 +230,24 @@ def join(ctx: Context, inputs: Inputs, out: Path) -> Path:
     """``a.select(a1, a4).join(b.select(b2, b3))`` saved as Parquet."""
     import gleamnb as gl
 
-    f = gl.Flow("join")
-    a = f.read(gl.parquet(inputs.join_a)).select("a1", "a4")
-    b = f.read(gl.parquet(inputs.join_b)).select("b2", "b3")
-    path = out / "join"
-    result = a.join(b, on=1).save(str(path), format="parquet").run(ctx.handle)
-    ctx.extra.update(spill_stats(result))
-    return path
+    return _join(ctx, "join", gl.parquet(inputs.join_a), gl.parquet(inputs.join_b), out)
 
 
 def join_csv(ctx: Context, inputs: Inputs, out: Path) -> Path:
     """The same join of the CSV copies (``gl.csv(header=True)``), saved as Parquet."""
     import gleamnb as gl
 
-    f = gl.Flow("join_csv")
-    a = f.read(gl.csv(inputs.join_csv_a, header=True)).select("a1", "a4")
-    b = f.read(gl.csv(inputs.join_csv_b, header=True)).select("b2", "b3")
+    a, b = (gl.csv(path, header=True) for path in (inputs.join_csv_a, inputs.join_csv_b))
+    return _join(ctx, "join_csv", a, b, out)
+
+
+def _join(ctx: Context, name: str, a_source: Any, b_source: Any, out: Path) -> Path:
+    """Join ``a``'s ``a1, a4`` to ``b``'s ``b2, b3`` on the first field; save it as Parquet."""
+    import gleamnb as gl
+
+    f = gl.Flow(name)
+    a = f.read(a_source).select("a1", "a4")
+    b = f.read(b_source).select("b2", "b3")
     path = out / "join"
     result = a.join(b, on=1).save(str(path), format="parquet").run(ctx.handle)
     ctx.extra.update(spill_stats(result))
