@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from gleamnb.api.dataset import Dataset
     from gleamnb.api.flow import Flow
     from gleamnb.api.sources import csv, jsonl, orc, parquet, tsv, txt
+    from gleamnb.cluster.runner import distributed
     from gleamnb.events import Event
     from gleamnb.plan.order import Order, order_by
     from gleamnb.runners.default import get_runner, local, set_runner
@@ -68,6 +69,7 @@ _LAZY = {
     "local": "gleamnb.runners.default",
     "set_runner": "gleamnb.runners.default",
     "get_runner": "gleamnb.runners.default",
+    "distributed": "gleamnb.cluster.runner",
     "Event": "gleamnb.events",
     "RunResult": "gleamnb.runners.result",
 }
@@ -116,6 +118,7 @@ __all__ = [
     "local",
     "set_runner",
     "get_runner",
+    "distributed",
     "RunResult",
     "Event",
     "GleamError",

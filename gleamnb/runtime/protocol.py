@@ -99,7 +99,8 @@ class Ready:
 class Function:
     """A user function an executor keeps by ``digest``, the digest of its pickle's parts.
 
-    A small one travels in the frame: ``data`` is its pickle. A large one is the file
+    A small one travels in the frame: ``data`` is its pickle (and ``buffers`` its
+    out-of-band buffers, where no file is shared with the runner). A large one is the file
     ``path``, which holds its pickle and then its out-of-band buffers (a numpy array's data)
     at ``spans``, ``(offset, size)`` each, page-aligned: the executor maps each part
     copy-on-write, so executors share its pages and nothing is copied on the way.
@@ -109,6 +110,7 @@ class Function:
     data: bytes = b""
     path: str | None = None
     spans: tuple[tuple[int, int], ...] = ()
+    buffers: tuple[bytes, ...] = ()
 
 
 def write_function(path: str, digest: str, parts: Sequence[bytes | memoryview]) -> Function:
@@ -141,7 +143,7 @@ def open_function(fn: Function) -> tuple[bytes | memoryview, list[memoryview]]:
     The buffers stay valid after the file is removed (the mapping holds the pages).
     """
     if fn.path is None:
-        return fn.data, []
+        return fn.data, [memoryview(b) for b in fn.buffers]
     fd = os.open(fn.path, os.O_RDONLY)
     try:
         parts = [

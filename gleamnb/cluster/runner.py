@@ -1,0 +1,349 @@
+"""The Dask runner: ``gl.distributed()`` runs a flow on a gleamnb cluster.
+
+It is a driver of the scheduling core every runner shares
+(:class:`~gleamnb.runners.scheduling.Schedule`), as the local runner is; only where tasks
+run and how shard data moves differ. Each gleamnb task is a Dask task that an agent runs in
+one of its executors (:func:`gleamnb.cluster.agent.run_task`); each non-empty output bucket
+of a task is a Dask key of its own holding an Arrow table, which Dask moves to the worker of
+the task that reads it, so shard data goes from worker to worker and the driver receives only
+what an action returns. The driver holds the futures of the pieces later stages read, so a
+worker lost in the middle of a run costs recomputing what it held (Dask's lineage).
+
+Finding the cluster: the ``master`` argument (``"host:port"``), else the ``GLEAMNB_MASTER``
+environment variable, else the discovery record ``gleamnb cluster start`` wrote. A cluster
+started with Dask's own commands gets the master plugin from the first client that connects
+(:meth:`DaskRunner.connect`), and the master installs the agents.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import pyarrow as pa
+
+from gleamnb.cluster.agent import bucket, outcome, run_task
+from gleamnb.cluster.master import NAME as MASTER
+from gleamnb.cluster.master import Master, version
+from gleamnb.errors import ArgumentError, GleamError
+from gleamnb.events import Event, Listener, RunCancelled, RunFailed, RunFinished, RunStarted
+from gleamnb.files.saves import part_files, prepare_output
+from gleamnb.planner.physical import PhysicalPlan
+from gleamnb.runners.base import Runner
+from gleamnb.runners.result import RunResult
+from gleamnb.runners.scheduling import Schedule
+from gleamnb.runners.shipping import Holdings
+from gleamnb.runtime.protocol import Function
+from gleamnb.runtime.store import Piece
+
+__all__ = ["DaskRunner", "distributed", "MASTER_ENV"]
+
+#: The environment variable naming the cluster's master (``host:port``).
+MASTER_ENV = "GLEAMNB_MASTER"
+
+#: Memory budget of a sorting task when the workers do not say theirs.
+DEFAULT_TASK_MEMORY = 1 << 30
+
+
+def _address(master: str | None) -> str:
+    """The scheduler address to connect to, from the argument, the environment or a record."""
+    if master is None:
+        master = os.environ.get(MASTER_ENV) or None
+    if master is None:
+        from gleamnb.cluster import records
+
+        found = records.read()
+        if found is None:
+            raise GleamError(
+                "no gleamnb cluster to run on: gl.distributed() was given no master, "
+                f"${MASTER_ENV} is not set and no cluster was started on this machine",
+                hint="start one with `gleamnb cluster start`, or name a running one: "
+                'gl.distributed(master="host:port")',
+            )
+        master = str(found["address"])
+    if not isinstance(master, str) or not master.strip():
+        raise ArgumentError(
+            f"master must be a scheduler address such as '127.0.0.1:45326', got {master!r}"
+        )
+    master = master.strip()
+    return master if "://" in master else f"tcp://{master}"
+
+
+class DaskRunner(Runner):
+    """Run flows on a Dask cluster whose workers are gleamnb agents.
+
+    Parameters
+    ----------
+    master
+        The scheduler's address, ``"host:port"`` (default: ``$GLEAMNB_MASTER``, else the
+        cluster ``gleamnb cluster start`` started).
+    timeout
+        Seconds to wait for the scheduler to answer.
+
+    Examples
+    --------
+    >>> import gleamnb as gl
+    >>> from distributed import LocalCluster
+    >>> with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster:
+    ...     with gl.distributed(master=cluster.scheduler_address) as runner:
+    ...         gl.Flow().range(0, 10).map(lambda x: x * 2).reduce(lambda a, b: a + b).collect(runner)
+    [(90,)]
+    """
+
+    name = "dask"
+
+    def __init__(self, master: str | None = None, *, timeout: float = 10.0) -> None:
+        self.address = _address(master)
+        self.timeout = timeout
+        self.client: Any = None
+        self._lock = threading.Lock()
+        self._task_ids = 0
+
+    def __repr__(self) -> str:
+        return f"DaskRunner(master={self.address!r})"
+
+    def connect(self) -> Any:
+        """The Dask client, connected (once) and the cluster checked: the master plugin
+        registered if missing, the same gleamnb version on both sides."""
+        if self.client is not None and self.client.status == "running":
+            return self.client
+        from distributed import Client
+
+        try:
+            client = Client(self.address, timeout=self.timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise GleamError(
+                f"cannot reach the gleamnb master at {self.address}: {exc}",
+                hint="is the cluster running? `gleamnb cluster status` says; start one with "
+                "`gleamnb cluster start`",
+            ) from None
+        try:
+            status = self._status(client)
+            if status is None:
+                client.register_plugin(Master())
+                status = self._status(client)
+            theirs = status["version"] if status else None
+            if theirs != version():
+                raise GleamError(
+                    f"the cluster at {self.address} runs gleamnb {theirs}, this program "
+                    f"gleamnb {version()}",
+                    hint="install the same gleamnb version on the client, the scheduler and "
+                    "the workers, then restart the cluster",
+                )
+        except BaseException:
+            client.close()
+            raise
+        self.client = client
+        return client
+
+    @staticmethod
+    def _status(client: Any) -> dict[str, Any] | None:
+        """The master's status, or None if the scheduler has no gleamnb master."""
+        has = client.run_on_scheduler(lambda dask_scheduler: MASTER in dask_scheduler.plugins)
+        return client.sync(client.scheduler.gleamnb_status) if has else None
+
+    def status(self) -> dict[str, Any]:
+        """The cluster as its master sees it (see :mod:`gleamnb.cluster.master`)."""
+        client = self.connect()
+        return client.sync(client.scheduler.gleamnb_status)
+
+    def next_task_id(self) -> int:
+        self._task_ids += 1
+        return self._task_ids
+
+    def close(self) -> None:
+        """Disconnect from the cluster (it keeps running); the next run connects again."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def execute(self, plan: PhysicalPlan, listeners: Sequence[Listener] = ()) -> RunResult:
+        with self._lock:
+            client = self.connect()
+            return _DaskRun(self, client, plan, listeners).go()
+
+
+def distributed(master: str | None = None, *, timeout: float = 10.0) -> DaskRunner:
+    """The runner of a gleamnb cluster on Dask (see :class:`DaskRunner`).
+
+    ``gl.set_runner(gl.distributed())`` makes it the session's default.
+    """
+    return DaskRunner(master, timeout=timeout)
+
+
+class _DaskRun:
+    """The Dask driver of one run: the futures of its pieces and of its running tasks.
+
+    It is the run's :class:`~gleamnb.runners.scheduling.Storage`: a piece's ``path`` is the
+    Dask key of its table. Saves write on the workers; their folders are prepared and listed
+    here, so they must be on a file system the driver and the workers share (one machine, or
+    a network folder).
+    """
+
+    def __init__(
+        self, runner: DaskRunner, client: Any, plan: PhysicalPlan, listeners: Sequence[Listener]
+    ) -> None:
+        self.runner = runner
+        self.client = client
+        self.plan = plan
+        self.schedule = Schedule(plan, self, [*listeners, self.report], runner=runner.name)
+        self.run_id = self.schedule.run_id
+        self.futures: dict[str, Any] = {}  # piece key -> future of its table
+        self.waiting: dict[Any, tuple[int, Any, str]] = {}  # outcome -> task id, main, key
+        self.budget = self._task_memory()
+
+    def go(self) -> RunResult:
+        return self.schedule.run(self.drive, self.stop_running, self.clean_up)
+
+    def _task_memory(self) -> float:
+        info = self.client.scheduler_info(n_workers=-1)
+        shares = [
+            w["memory_limit"] / max(1, w["nthreads"])
+            for w in info.get("workers", {}).values()
+            if w.get("memory_limit")
+        ]
+        return min(shares) if shares else DEFAULT_TASK_MEMORY
+
+    def report(self, event: Event) -> None:
+        """Tell the master how the run goes (its start and its end), for ``cluster status``."""
+        state: dict[str, Any] | None = None
+        if isinstance(event, RunStarted):
+            state = {"flow": event.flow, "state": "running", "stages": len(event.stages)}
+        elif isinstance(event, RunFinished):
+            state = {"state": "finished", "seconds": event.seconds, "rows": event.rows}
+        elif isinstance(event, RunFailed):
+            state = {"state": "failed", "seconds": event.seconds, "error": event.error[:500]}
+        elif isinstance(event, RunCancelled):
+            state = {"state": "cancelled", "seconds": event.seconds}
+        if state is not None and self.client.status == "running":
+            self.client.sync(self.client.scheduler.gleamnb_run, run=self.run_id, state=state)
+
+    # -- storage (what the schedule asks) ------------------------------------------------------
+
+    def in_memory(self, piece: Piece) -> bool:
+        return True
+
+    def read(self, piece: Piece) -> pa.Table:
+        return self.futures[piece.path].result()
+
+    def free(self, piece: Piece) -> None:
+        fut = self.futures.pop(piece.path, None)
+        if fut is not None:
+            fut.release()
+
+    def prepare_save(self, path: str, format: str) -> None:
+        prepare_output(path, format)
+
+    def part_files(self, path: str, format: str, shards: int) -> set[str]:
+        return part_files(path, format, shards)
+
+    def remove(self, path: str) -> None:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+    def write_function(self, digest: str, parts: Sequence[bytes | memoryview]) -> Function:
+        """A large function travels with its tasks, its buffers out of band (no shared file)."""
+        return Function(
+            digest, data=bytes(parts[0]), buffers=tuple(bytes(p) for p in parts[1:])
+        )
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def drive(self) -> None:
+        from distributed import wait
+
+        schedule = self.schedule
+        schedule.start(self.write_data())
+        while not schedule.done:
+            self.dispatch()
+            if not self.waiting:
+                continue
+            done, _ = wait(list(self.waiting), timeout=0.25, return_when="FIRST_COMPLETED")
+            for fut in done:
+                self.handle(fut)
+
+    def write_data(self) -> list[list[Piece]]:
+        """The plan's in-memory source data as Dask keys (in the graph: recomputable)."""
+        data = []
+        for k, tables in enumerate(self.plan.data):
+            shards = []
+            for j, table in enumerate(tables):
+                key = f"gleamnb-{self.run_id}-d{k}-t{j}"
+                self.futures[key] = self.client.submit(_same, table, key=key)
+                shards.append(Piece(key, table.num_rows, table.nbytes))
+            data.append(shards)
+        return data
+
+    def dispatch(self) -> None:
+        schedule = self.schedule
+        while schedule.ready:
+            task = schedule.take(self.runner.next_task_id())
+            st = task.stage
+            with schedule.working_on(st.id):
+                msg = schedule.run_task(
+                    task, out_dir="", holds=Holdings(), memory_budget=self.budget
+                )
+                inputs = [[self.futures[p] for p in files] for files in msg.inputs]
+                key = f"gleamnb-{self.run_id}-s{st.id}-t{task.shard}-{task.id}"
+                main = self.client.submit(run_task, key, msg, inputs, key=key)
+                done = self.client.submit(outcome, main, key=f"{key}-outcome")
+            self.waiting[done] = (task.id, main, key)
+
+    def handle(self, fut: Any) -> None:
+        from distributed.scheduler import KilledWorker
+
+        task_id, main, key = self.waiting.pop(fut)
+        if fut.status == "error":
+            exc = fut.exception()
+            main.release()
+            fut.release()
+            if isinstance(exc, KilledWorker):
+                self.schedule.task_lost(
+                    task_id,
+                    -9,
+                    f"every Dask worker that ran it died ({exc})",
+                )
+                return
+            raise exc
+        got = fut.result()
+        fut.release()
+        if got.done is not None:
+            pieces: list[Piece | None] = []
+            for b, p in enumerate(got.done.pieces):
+                if p is None:
+                    pieces.append(None)
+                    continue
+                k = f"{key}-b{b}"
+                self.futures[k] = self.client.submit(bucket, main, b, key=k)
+                pieces.append(Piece(k, p.rows, p.nbytes))
+            main.release()  # its buckets hold it (and its lineage) while they are wanted
+            self.schedule.receive(replace(got.done, task=task_id, pieces=pieces))
+        elif got.failed is not None:
+            main.release()
+            self.schedule.receive(replace(got.failed, task=task_id))
+        else:
+            main.release()
+            self.schedule.task_lost(task_id, got.code, got.report, got.pid)
+
+    def stop_running(self) -> None:
+        """Cancel the run's tasks still running on the cluster."""
+        running = [f for pair in ((f, m) for f, (_, m, _) in self.waiting.items()) for f in pair]
+        self.waiting.clear()
+        if running:
+            self.client.cancel(running)
+
+    def clean_up(self) -> None:
+        futures = list(self.futures.values())
+        self.futures.clear()
+        for f in futures:
+            f.release()
+
+
+def _same(table: pa.Table) -> pa.Table:
+    """A Dask task holding a table of the driver's in-memory data."""
+    return table
