@@ -38,10 +38,39 @@ def inline() -> LocalRunner:
     return gl.local(mode="inline")
 
 
-@pytest.fixture(params=["inline", "process"])
+@pytest.fixture(params=["inline", "process", "dask"])
 def any_runner(request: pytest.FixtureRequest) -> LocalRunner:
-    """Each test using it runs once per runner mode."""
-    return request.getfixturevalue("runner" if request.param == "process" else request.param)
+    """Each test using it runs once per runner: inline, local processes, a 2-agent cluster."""
+    name = {"process": "runner", "dask": "dask_runner"}.get(request.param, request.param)
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[object]:
+    """A real Dask cluster of two worker processes under nannies, each a gleamnb agent with
+    one executor (started once for the session, on loopback)."""
+    from distributed import LocalCluster
+
+    from gleamnb.cluster.master import Master
+
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        scheduler_kwargs={"plugins": [Master()]},
+    )
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
+def dask_runner(dask_cluster: object) -> Iterator[object]:
+    """The Dask runner on :func:`dask_cluster`."""
+    r = gl.distributed(master=dask_cluster.scheduler_address)  # type: ignore[attr-defined]
+    yield r
+    r.close()
 
 
 @pytest.fixture

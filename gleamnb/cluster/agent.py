@@ -16,6 +16,7 @@ that executor: the agent starts another, and the task's reply says how the first
 
 from __future__ import annotations
 
+import collections
 import os
 import queue
 import shutil
@@ -29,7 +30,8 @@ import pyarrow as pa
 from distributed import WorkerPlugin, get_worker
 
 from gleamnb.runners.pool import ExecutorDied, ExecutorProcess, FromExecutor
-from gleamnb.runtime.protocol import Progress, RunTask, TaskDone, TaskFailed
+from gleamnb.runners.shipping import KEPT_BYTES
+from gleamnb.runtime.protocol import Function, Progress, RunTask, TaskDone, TaskFailed
 from gleamnb.runtime.store import Piece, read_piece, write_piece
 
 __all__ = ["Agent", "Outcome", "run_task", "outcome", "bucket", "NAME"]
@@ -53,24 +55,41 @@ class Outcome:
 
 @dataclass
 class _Held:
-    """What one executor holds, as its agent recorded it (a run's stages, its functions)."""
+    """What one executor holds, as its agent recorded it: the stages of the run it last
+    worked for, and functions by digest (their sizes, least recently used first)."""
 
     run: str | None = None
     stages: set[str] = field(default_factory=set)
-    functions: set[str] = field(default_factory=set)
+    functions: collections.OrderedDict[str, int] = field(default_factory=collections.OrderedDict)
+    current: set[str] = field(default_factory=set)  # the functions of the run in progress
 
     def trim(self, msg: RunTask) -> RunTask:
-        """``msg``, without what the executor holds, forgetting what an earlier run left."""
+        """``msg`` without what the executor holds, forgetting what it no longer needs: the
+        stages of an earlier run, and earlier runs' functions past :data:`KEPT_BYTES`."""
         run = msg.stage_key.rsplit("-", 1)[0]
-        forget: tuple[str, ...] = ()
+        forget: list[str] = []
         if run != self.run:
-            forget = tuple(sorted(self.stages | self.functions))
-            self.run, self.stages, self.functions = run, set(), set()
+            forget += sorted(self.stages)
+            self.run, self.stages, self.current = run, set(), set()
         blob = None if msg.stage_key in self.stages else msg.stage_blob
         self.stages.add(msg.stage_key)
         bring = tuple(f for f in msg.functions if f.digest not in self.functions)
-        self.functions.update(f.digest for f in bring)
-        return replace(msg, stage_blob=blob, functions=bring, forget=forget)
+        for f in msg.functions:
+            self.functions.setdefault(f.digest, _size(f))
+            self.functions.move_to_end(f.digest)
+            self.current.add(f.digest)
+        old = [d for d in self.functions if d not in self.current]
+        kept = sum(self.functions[d] for d in old)
+        for d in old:
+            if kept <= KEPT_BYTES:
+                break
+            kept -= self.functions.pop(d)
+            forget.append(d)
+        return replace(msg, stage_blob=blob, functions=bring, forget=tuple(forget))
+
+
+def _size(fn: Function) -> int:
+    return len(fn.data) + sum(len(b) for b in fn.buffers) + sum(n for _, n in fn.spans)
 
 
 class _Slot:
@@ -103,7 +122,7 @@ class Agent(WorkerPlugin):
         self.folder = ""
         self.idle: queue.Queue[_Slot] = queue.Queue()
         self.slots: list[_Slot] = []
-        self.running: dict[str, int] = {}  # Dask key -> executor pid
+        self.running: dict[str, tuple[_Slot, str]] = {}  # Dask key -> executor, run
         self._lock = threading.Lock()
         self._count = 0
 
@@ -123,6 +142,7 @@ class Agent(WorkerPlugin):
         for _ in range(size):
             self._add()
         worker.handlers["gleamnb_agent_status"] = self.status
+        worker.handlers["gleamnb_stop"] = self.stop
 
     def teardown(self, worker: Any) -> None:
         for slot in self.slots:
@@ -139,6 +159,25 @@ class Agent(WorkerPlugin):
             "executors": [s.process.pid for s in self.slots if s.process.alive],
             "tasks": len(self.running),
         }
+
+    def stop(self, run: str, grace: float = 2.0) -> int:
+        """Stop the tasks of run ``run`` on this agent: each executor is asked to stop its
+        task (as the local runner does), and killed if it has not within ``grace`` seconds
+        (its replacement starts). The number of tasks asked to stop."""
+        busy = [slot for slot, r in list(self.running.values()) if r == run]
+        for slot in busy:
+            slot.process.stop()
+        if busy:
+            timer = threading.Timer(grace, self._kill_still, (busy, run))
+            timer.daemon = True
+            timer.start()
+        return len(busy)
+
+    def _kill_still(self, busy: list[_Slot], run: str) -> None:
+        still = {id(slot) for slot, r in list(self.running.values()) if r == run}
+        for slot in busy:
+            if id(slot) in still:
+                slot.process.kill()
 
     # -- executors -----------------------------------------------------------------------------
 
@@ -164,14 +203,17 @@ class Agent(WorkerPlugin):
         slot = self.idle.get()
         try:
             paths = [
-                [write_piece(os.path.join(folder, f"i{k}-{n}.arrow"), t).path for n, t in enumerate(ts)]
+                [
+                    write_piece(os.path.join(folder, f"i{k}-{n}.arrow"), t).path
+                    for n, t in enumerate(ts)
+                ]
                 for k, ts in enumerate(inputs)
             ]
             params = dict(msg.params)
             params.pop("spill_dir", None)
             params.pop("memory_allowance", None)
             task = slot.held.trim(replace(msg, inputs=paths, params=params, out_dir=folder))
-            self.running[key] = slot.process.pid
+            self.running[key] = (slot, msg.stage_key.rsplit("-", 1)[0])
             slot.process.submit(task)
             while True:
                 got = slot.inbox.get()
@@ -202,7 +244,7 @@ class Agent(WorkerPlugin):
         tables: list[pa.Table | None] = []
         pieces: list[Piece | None] = []
         for piece in reply.pieces:
-            if piece is None or piece.rows == 0:
+            if piece is None:
                 tables.append(None)
                 pieces.append(None)
                 continue
@@ -237,4 +279,3 @@ def outcome(result: tuple[Outcome, list]) -> Outcome:
 def bucket(result: tuple[Outcome, list], b: int) -> pa.Table:
     """Output bucket ``b`` of a task (a Dask task, so each bucket is a key of its own)."""
     return result[1][b]
-

@@ -6,7 +6,8 @@ cluster status`` call (plain msgpack messages, as the scheduler does not unpickl
 
 - ``gleamnb_status``: gleamnb's version, the master, the agents (each worker's address, pid,
   cores, memory, executor pids and tasks running) and the recent runs;
-- ``gleamnb_run``: a driver reports a run's state (started, finished, failed, cancelled).
+- ``gleamnb_run``: a driver reports a run's state (started, finished, failed, cancelled);
+- ``gleamnb_stop``: a driver cancels a run: every agent stops the run's tasks.
 
 The plugin is idempotent: registering it again on a cluster that has it changes nothing.
 """
@@ -67,6 +68,7 @@ class Master(SchedulerPlugin):
         self.scheduler = scheduler
         scheduler.handlers["gleamnb_status"] = self.status
         scheduler.handlers["gleamnb_run"] = self.run
+        scheduler.handlers["gleamnb_stop"] = self.stop
         await scheduler.register_worker_plugin(
             None, dumps(Agent(self.executors)), name=AGENT, idempotent=True
         )
@@ -83,6 +85,14 @@ class Master(SchedulerPlugin):
         self.runs.move_to_end(run)
         while len(self.runs) > RECENT_RUNS:
             self.runs.popitem(last=False)
+
+    async def stop(self, run: str) -> int:
+        """Stop run ``run``'s tasks on every agent; the number of tasks asked to stop."""
+        s = self.scheduler
+        replies = await asyncio.gather(
+            *(s.rpc(a).gleamnb_stop(run=run) for a in list(s.workers)), return_exceptions=True
+        )
+        return sum(r for r in replies if isinstance(r, int))
 
     async def status(self) -> dict[str, Any]:
         """The cluster as ``gleamnb cluster status`` shows it."""

@@ -18,6 +18,7 @@ started with Dask's own commands gets the master plugin from the first client th
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -89,7 +90,8 @@ class DaskRunner(Runner):
     >>> from distributed import LocalCluster
     >>> with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster:
     ...     with gl.distributed(master=cluster.scheduler_address) as runner:
-    ...         gl.Flow().range(0, 10).map(lambda x: x * 2).reduce(lambda a, b: a + b).collect(runner)
+    ...         doubled = gl.Flow().range(0, 10).map(lambda x: x * 2)
+    ...         doubled.reduce(lambda a, b: a + b).collect(runner, progress=False)
     [(90,)]
     """
 
@@ -193,6 +195,7 @@ class _DaskRun:
         self.run_id = self.schedule.run_id
         self.futures: dict[str, Any] = {}  # piece key -> future of its table
         self.waiting: dict[Any, tuple[int, Any, str]] = {}  # outcome -> task id, main, key
+        self.finished: queue.Queue[Any] = queue.Queue()  # outcomes, as they come
         self.budget = self._task_memory()
 
     def go(self) -> RunResult:
@@ -248,23 +251,20 @@ class _DaskRun:
 
     def write_function(self, digest: str, parts: Sequence[bytes | memoryview]) -> Function:
         """A large function travels with its tasks, its buffers out of band (no shared file)."""
-        return Function(
-            digest, data=bytes(parts[0]), buffers=tuple(bytes(p) for p in parts[1:])
-        )
+        return Function(digest, data=bytes(parts[0]), buffers=tuple(bytes(p) for p in parts[1:]))
 
     # -- the run -------------------------------------------------------------------------------
 
     def drive(self) -> None:
-        from distributed import wait
-
         schedule = self.schedule
         schedule.start(self.write_data())
         while not schedule.done:
             self.dispatch()
-            if not self.waiting:
+            try:
+                fut = self.finished.get(timeout=0.25)
+            except queue.Empty:
                 continue
-            done, _ = wait(list(self.waiting), timeout=0.25, return_when="FIRST_COMPLETED")
-            for fut in done:
+            if fut in self.waiting:
                 self.handle(fut)
 
     def write_data(self) -> list[list[Piece]]:
@@ -293,6 +293,7 @@ class _DaskRun:
                 main = self.client.submit(run_task, key, msg, inputs, key=key)
                 done = self.client.submit(outcome, main, key=f"{key}-outcome")
             self.waiting[done] = (task.id, main, key)
+            done.add_done_callback(self.finished.put)
 
     def handle(self, fut: Any) -> None:
         from distributed.scheduler import KilledWorker
@@ -336,6 +337,7 @@ class _DaskRun:
         self.waiting.clear()
         if running:
             self.client.cancel(running)
+            self.client.sync(self.client.scheduler.gleamnb_stop, run=self.run_id)
 
     def clean_up(self) -> None:
         futures = list(self.futures.values())

@@ -133,7 +133,7 @@ def dataset_pairs(
     return left, right
 
 
-modes = st.sampled_from(("inline", "inline", "inline", "process"))
+modes = st.sampled_from(("inline", "inline", "inline", "process", "dask"))
 layouts = st.sampled_from(("shards", "split"))
 
 
@@ -146,8 +146,10 @@ def empty(kinds: tuple[str, ...], shards: int = 1) -> Data:
 
 
 @pytest.fixture(scope="module")
-def runners(inline: LocalRunner, runner: LocalRunner) -> dict[str, LocalRunner]:
-    return {"inline": inline, "process": runner}
+def runners(
+    inline: LocalRunner, runner: LocalRunner, dask_runner: LocalRunner
+) -> dict[str, LocalRunner]:
+    return {"inline": inline, "process": runner, "dask": dask_runner}
 
 
 def table_of(data: Data, rows: Rows, names: Sequence[str] | None = None) -> pa.Table:

@@ -1,4 +1,4 @@
-"""Gleam's README and examples, written with gleamnb and run on the process runner.
+"""Gleam's README and examples, written with gleamnb and run on the process runner and on a cluster.
 
 Each example mirrors one of Gleam's (``examples/`` in chrislusf/gleam: the README word count,
 ``word_count_in_pipeline``, ``csv``, ``tfidf``, ``union``, ``pi_estimation``,
@@ -6,7 +6,8 @@ Each example mirrors one of Gleam's (``examples/`` in chrislusf/gleam: the READM
 as it was generated, with ``collections.Counter``, the ``csv`` module, plain Python, or the same
 shell pipeline run directly with ``subprocess``.
 
-``runner`` is the session's local runner with two executor processes (``tests/conftest.py``).
+``runner`` is each of the local runner with two executor processes and the Dask runner on a
+2-agent cluster (``tests/conftest.py``): every example runs on both.
 UDFs are defined inside the tests: a function defined at module level would travel to the
 executors by reference to this test module, which they cannot import.
 """
@@ -28,6 +29,14 @@ import pytest
 
 import gleamnb as gl
 from gleamnb.runners.local import LocalRunner
+
+
+@pytest.fixture(scope="module", params=["local", "dask"])
+def runner(request: pytest.FixtureRequest) -> LocalRunner:
+    """Each runner the examples run on."""
+    if request.param == "dask":
+        return request.getfixturevalue("dask_runner")
+    return gl.local(executors=2)
 
 
 def sh(command: str, **kwargs: Any) -> str:

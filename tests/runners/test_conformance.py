@@ -44,11 +44,13 @@ OTHER = [("a", "x"), ("c", "y"), ("d", "z"), ("a", "w"), (None, "n")]
 END_EVENTS = (events.RunFinished, events.RunFailed, events.RunCancelled)
 
 
-@pytest.fixture(scope="module", params=["local", "inline"])
+@pytest.fixture(scope="module", params=["local", "inline", "dask"])
 def runner(request: pytest.FixtureRequest) -> Runner:
     """Each runner every test here runs on (add a runner here to test it the same way)."""
     if request.param == "local":
         return gl.local(executors=2)
+    if request.param == "dask":
+        return request.getfixturevalue("dask_runner")
     return gl.local(mode="inline")
 
 
