@@ -29,6 +29,7 @@ from typing import Any
 import pyarrow as pa
 from distributed import WorkerPlugin, get_worker
 
+from gleamnb.runners import leftovers
 from gleamnb.runners.pool import ExecutorDied, ExecutorProcess, FromExecutor
 from gleamnb.runners.shipping import KEPT_BYTES
 from gleamnb.runtime.protocol import Function, Progress, RunTask, TaskDone, TaskFailed
@@ -138,7 +139,11 @@ class Agent(WorkerPlugin):
         self.worker = worker
         size = self.executors or worker.state.nthreads
         root = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
-        self.folder = tempfile.mkdtemp(prefix=f"gleamnb-agent-{os.getpid()}-", dir=root)
+        # named as a local driver's run folders are, so a later agent (or local runner) on
+        # this machine removes it if this worker is killed before its teardown
+        leftovers.sweep([root])
+        self.folder = os.path.join(root, leftovers.folder_name(uuid.uuid4().hex[:12]))
+        os.makedirs(self.folder)
         for _ in range(size):
             self._add()
         worker.handlers["gleamnb_agent_status"] = self.status
