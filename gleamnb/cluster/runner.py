@@ -17,6 +17,8 @@ started with Dask's own commands gets the master plugin from the first client th
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import queue
 import threading
@@ -32,6 +34,7 @@ from gleamnb.cluster.master import Master, version
 from gleamnb.errors import ArgumentError, GleamError
 from gleamnb.events import Event, Listener, RunCancelled, RunFailed, RunFinished, RunStarted
 from gleamnb.files.saves import part_files, prepare_output
+from gleamnb.plan.pickles import digest
 from gleamnb.planner.physical import PhysicalPlan
 from gleamnb.runners.base import Runner
 from gleamnb.runners.result import RunResult
@@ -197,6 +200,8 @@ class _DaskRun:
         self.waiting: dict[Any, tuple[int, Any, str]] = {}  # outcome -> task id, main, key
         self.finished: queue.Queue[Any] = queue.Queue()  # outcomes, as they come
         self.budget = self._task_memory()
+        self.stage_digests: dict[int, str] = {}
+        self.attempts: dict[tuple[int, int], int] = {}
 
     def go(self) -> RunResult:
         return self.schedule.run(self.drive, self.stop_running, self.clean_up)
@@ -272,8 +277,8 @@ class _DaskRun:
         data = []
         for k, tables in enumerate(self.plan.data):
             shards = []
-            for j, table in enumerate(tables):
-                key = f"gleamnb-{self.run_id}-d{k}-t{j}"
+            for table in tables:
+                key = f"gleamnb-data-{_table_digest(table)[:32]}"
                 self.futures[key] = self.client.submit(_same, table, key=key)
                 shards.append(Piece(key, table.num_rows, table.nbytes))
             data.append(shards)
@@ -289,11 +294,35 @@ class _DaskRun:
                     task, out_dir="", holds=Holdings(), memory_budget=self.budget
                 )
                 inputs = [[self.futures[p] for p in files] for files in msg.inputs]
-                key = f"gleamnb-{self.run_id}-s{st.id}-t{task.shard}-{task.id}"
+                key = self.task_key(st.id, task.shard, task.params, msg.inputs)
                 main = self.client.submit(run_task, key, msg, inputs, key=key)
                 done = self.client.submit(outcome, main, key=f"{key}-outcome")
             self.waiting[done] = (task.id, main, key)
             done.add_done_callback(self.finished.put)
+
+    def task_key(
+        self, sid: int, shard: int, params: dict[str, Any], inputs: list[list[str]]
+    ) -> str:
+        """The Dask key of a task: a hash of what it computes, never the same for other work.
+
+        It covers the stage's spec as it travels (its steps, their parameters, the digests of
+        its functions: the run's own id left out), the shard, the task's parameters (with the
+        size and modification time of every file they name) and its inputs' keys, which are
+        such hashes too (or, for in-memory data, the hash of the table). The attempt number
+        ends it: a task that runs again after its executor died gets a key of its own.
+        """
+        stage = self.stage_digests.get(sid)
+        if stage is None:
+            blob = self.schedule.shipping.blobs[sid]
+            stage = self.stage_digests[sid] = hashlib.sha256(
+                blob.replace(self.run_id.encode(), b"")
+            ).hexdigest()
+        h = hashlib.sha256()
+        for part in (stage, shard, sorted(params.items()), _file_stats(params), inputs):
+            h.update(repr(part).encode())
+            h.update(b"\0")
+        attempt = self.attempts[(sid, shard)] = self.attempts.get((sid, shard), -1) + 1
+        return f"gleamnb-{h.hexdigest()[:32]}-{attempt}"
 
     def handle(self, fut: Any) -> None:
         from distributed.scheduler import KilledWorker
@@ -344,6 +373,39 @@ class _DaskRun:
         self.futures.clear()
         for f in futures:
             f.release()
+
+
+def _file_stats(value: Any) -> list[tuple[str, int, int]]:
+    """``(path, size, mtime)`` of each existing file named in ``value`` (nested params).
+
+    >>> _file_stats({"splits": [("/no/such/file", 0, 10)]})
+    []
+    """
+    found: list[tuple[str, int, int]] = []
+    if isinstance(value, str):
+        if len(value) < 4096 and os.path.isfile(value):
+            st = os.stat(value)
+            found.append((value, st.st_size, st.st_mtime_ns))
+    elif isinstance(value, dict):
+        for v in value.values():
+            found += _file_stats(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            found += _file_stats(v)
+    elif dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            found += _file_stats(getattr(value, f.name))
+    return found
+
+
+def _table_digest(table: pa.Table) -> str:
+    """A hash of a table's schema and data."""
+    parts: list[Any] = [str(table.schema).encode(), str(table.num_rows).encode()]
+    for column in table.columns:
+        for chunk in column.chunks:
+            parts.append(f"{chunk.offset},{len(chunk)}".encode())
+            parts += [b for b in chunk.buffers() if b is not None]
+    return digest(parts)
 
 
 def _same(table: pa.Table) -> pa.Table:

@@ -220,3 +220,44 @@ def test_no_agent_folder_is_left_behind(dask: Any) -> None:
         if e.startswith("gleamnb-") and leftovers.driver_alive(e) is False
     ]
     assert mine == []
+
+
+def keys_seen(runner: Any) -> set[str]:
+    """The gleamnb task keys the scheduler has seen (from its recent transitions)."""
+    return set(
+        runner.connect().run_on_scheduler(
+            lambda dask_scheduler: [
+                str(t[0]) for t in dask_scheduler.transition_log if str(t[0]).startswith("gleamnb-")
+            ]
+        )
+    )
+
+
+def test_task_keys_are_content_hashes(dask: Any, tmp_path: Path) -> None:
+    path = tmp_path / "words.txt"
+    path.write_text("a b a\nc a b\n")
+
+    def count(fn: Any) -> list[tuple[str, int]]:
+        f = gl.Flow("keys")
+        words = f.read(gl.txt(str(path))).flat_map(fn).map(lambda w: (w, 1))
+        return sorted(words.reduce_by_key(operator.add).collect(dask, progress=False))
+
+    def split(line: str) -> list[str]:
+        return line.split()
+
+    def upper(line: str) -> list[str]:
+        return line.upper().split()
+
+    before = keys_seen(dask)
+    assert count(split) == [("a", 3), ("b", 2), ("c", 1)]
+    first = keys_seen(dask) - before
+    assert count(split) == [("a", 3), ("b", 2), ("c", 1)]
+    assert keys_seen(dask) - before == first, "the same work got other keys"
+    assert count(upper) == [("A", 3), ("B", 2), ("C", 1)]
+    changed_fn = keys_seen(dask) - before - first
+    path.write_text("a b a\nc a b\nd\n")
+    assert count(split) == [("a", 3), ("b", 2), ("c", 1), ("d", 1)]
+    changed_file = keys_seen(dask) - before - first - changed_fn
+    assert first and changed_fn and changed_file
+    # other work never reuses a key: every task of the changed runs is new
+    assert len(changed_fn) >= len(first) // 2 and len(changed_file) >= len(first) // 2
