@@ -277,8 +277,8 @@ class _DaskRun:
         data = []
         for k, tables in enumerate(self.plan.data):
             shards = []
-            for table in tables:
-                key = f"gleamnb-data-{_table_digest(table)[:32]}"
+            for j, table in enumerate(tables):  # equal tables in two places: two keys
+                key = f"gleamnb-data-{_table_digest(table)[:32]}-{k}-{j}"
                 self.futures[key] = self.client.submit(_same, table, key=key)
                 shards.append(Piece(key, table.num_rows, table.nbytes))
             data.append(shards)
