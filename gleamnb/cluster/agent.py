@@ -35,10 +35,14 @@ from gleamnb.runners.shipping import KEPT_BYTES
 from gleamnb.runtime.protocol import Function, Progress, RunTask, TaskDone, TaskFailed
 from gleamnb.runtime.store import Piece, read_piece, write_piece
 
-__all__ = ["Agent", "Outcome", "run_task", "outcome", "bucket", "NAME"]
+__all__ = ["Agent", "Outcome", "run_task", "outcome", "bucket", "NAME", "PROGRESS_TOPIC"]
 
 #: The name the agent has among a worker's plugins.
 NAME = "gleamnb-agent"
+
+#: The topic of the rows running tasks report; the master gathers them (see
+#: :mod:`gleamnb.cluster.master`), nobody else listens.
+PROGRESS_TOPIC = "gleamnb-task-progress"
 
 
 @dataclass(frozen=True)
@@ -218,7 +222,8 @@ class Agent(WorkerPlugin):
             params.pop("spill_dir", None)
             params.pop("memory_allowance", None)
             task = slot.held.trim(replace(msg, inputs=paths, params=params, out_dir=folder))
-            self.running[key] = (slot, msg.stage_key.rsplit("-", 1)[0])
+            run = msg.stage_key.rsplit("-", 1)[0]
+            self.running[key] = (slot, run)
             slot.process.submit(task)
             while True:
                 got = slot.inbox.get()
@@ -233,7 +238,10 @@ class Agent(WorkerPlugin):
                     ), []
                 assert isinstance(got, FromExecutor)
                 reply = got.message
-                if isinstance(reply, Progress):
+                if isinstance(reply, Progress):  # the executor sends at most 5 a second
+                    self.worker.log_event(
+                        PROGRESS_TOPIC, {"run": run, "task": reply.task, "rows": reply.rows}
+                    )
                     continue
                 if isinstance(reply, TaskFailed):
                     return Outcome(failed=reply, worker=self.worker.address), []

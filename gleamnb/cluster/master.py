@@ -9,6 +9,12 @@ cluster status`` call (plain msgpack messages, as the scheduler does not unpickl
 - ``gleamnb_run``: a driver reports a run's state (started, finished, failed, cancelled);
 - ``gleamnb_stop``: a driver cancels a run: every agent stops the run's tasks.
 
+Progress: agents log the rows their running tasks report (at most 5 a second per task) on
+:data:`~gleamnb.cluster.agent.PROGRESS_TOPIC`; the master keeps the latest count of each task
+and every :data:`PROGRESS_INTERVAL` seconds sends one event per run with news on
+:data:`PROGRESS`, which the run's driver reads (``Client.subscribe_topic``) and turns into
+the same ``StageProgress`` events the local runner emits.
+
 The plugin is idempotent: registering it again on a cluster that has it changes nothing.
 """
 
@@ -24,15 +30,21 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 from distributed.protocol.pickle import dumps
 
 from gleamnb.cluster.agent import NAME as AGENT
-from gleamnb.cluster.agent import Agent
+from gleamnb.cluster.agent import PROGRESS_TOPIC, Agent
 
-__all__ = ["Master", "NAME", "version"]
+__all__ = ["Master", "NAME", "PROGRESS", "version"]
 
 #: The name the master has among the scheduler's plugins.
 NAME = "gleamnb-master"
 
 #: Runs the master remembers for ``cluster status``.
 RECENT_RUNS = 20
+
+#: The topic of the coalesced progress of running tasks, one event per run with news.
+PROGRESS = "gleamnb-progress"
+
+#: How often the master sends progress (seconds).
+PROGRESS_INTERVAL = 0.2
 
 
 def version() -> str:
@@ -63,18 +75,39 @@ class Master(SchedulerPlugin):
         self.scheduler: Any = None
         self.runs: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
         self.started = time.time()
+        self.news: dict[str, dict[int, int]] = {}  # run -> task -> rows, since the last send
+        self._sender: Any = None
 
     async def start(self, scheduler: Any) -> None:
         self.scheduler = scheduler
         scheduler.handlers["gleamnb_status"] = self.status
         scheduler.handlers["gleamnb_run"] = self.run
         scheduler.handlers["gleamnb_stop"] = self.stop
+        from tornado.ioloop import PeriodicCallback
+
+        self._sender = PeriodicCallback(self.send_progress, PROGRESS_INTERVAL * 1000)
+        self._sender.start()
         await scheduler.register_worker_plugin(
             None, dumps(Agent(self.executors)), name=AGENT, idempotent=True
         )
 
+    async def close(self) -> None:
+        if self._sender is not None:
+            self._sender.stop()
+
     def restart(self, scheduler: Any) -> None:
         self.runs.clear()
+        self.news.clear()
+
+    def log_event(self, topic: str, msg: Any) -> None:
+        if topic == PROGRESS_TOPIC and isinstance(msg, dict):
+            self.news.setdefault(str(msg["run"]), {})[int(msg["task"])] = int(msg["rows"])
+
+    def send_progress(self) -> None:
+        """One event per run whose tasks reported rows since the last send."""
+        news, self.news = self.news, {}
+        for run, tasks in news.items():
+            self.scheduler.log_event(PROGRESS, {"run": run, "tasks": list(tasks.items())})
 
     # -- handlers ------------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from gleamnb.cluster.agent import bucket, outcome, run_task
 from gleamnb.cluster.master import NAME as MASTER
-from gleamnb.cluster.master import Master, version
+from gleamnb.cluster.master import PROGRESS, Master, version
 from gleamnb.errors import ArgumentError, GleamError
 from gleamnb.events import Event, Listener, RunCancelled, RunFailed, RunFinished, RunStarted
 from gleamnb.files.saves import part_files, prepare_output
@@ -198,7 +198,7 @@ class _DaskRun:
         self.run_id = self.schedule.run_id
         self.futures: dict[str, Any] = {}  # piece key -> future of its table
         self.waiting: dict[Any, tuple[int, Any, str]] = {}  # outcome -> task id, main, key
-        self.finished: queue.Queue[Any] = queue.Queue()  # outcomes, as they come
+        self.finished: queue.Queue[Any] = queue.Queue()  # outcomes and progress, as they come
         self.budget = self._task_memory()
         self.stage_digests: dict[int, str] = {}
         self.attempts: dict[tuple[int, int], int] = {}
@@ -262,15 +262,28 @@ class _DaskRun:
 
     def drive(self) -> None:
         schedule = self.schedule
-        schedule.start(self.write_data())
-        while not schedule.done:
-            self.dispatch()
-            try:
-                fut = self.finished.get(timeout=0.25)
-            except queue.Empty:
-                continue
-            if fut in self.waiting:
-                self.handle(fut)
+        self.client.subscribe_topic(PROGRESS, self.progress)
+        try:
+            schedule.start(self.write_data())
+            while not schedule.done:
+                self.dispatch()
+                try:
+                    got = self.finished.get(timeout=0.25)
+                except queue.Empty:
+                    continue
+                if isinstance(got, list):
+                    for task, rows in got:
+                        schedule.progress(task, rows)
+                elif got in self.waiting:
+                    self.handle(got)
+        finally:
+            self.client.unsubscribe_topic(PROGRESS)
+
+    def progress(self, event: tuple[float, dict[str, Any]]) -> None:
+        """The master's news of this run's running tasks (on the client's event loop)."""
+        msg = event[1]
+        if isinstance(msg, dict) and msg.get("run") == self.run_id:
+            self.finished.put([(int(t), int(r)) for t, r in msg["tasks"]])
 
     def write_data(self) -> list[list[Piece]]:
         """The plan's in-memory source data as Dask keys (in the graph: recomputable)."""
