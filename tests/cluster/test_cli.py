@@ -1,0 +1,263 @@
+"""The ``gleamnb`` command on real processes: a cluster started, inspected, used and stopped.
+
+Every cluster listens on loopback, on free ports, with its record in a temporary ``--dir``,
+and is stopped whatever happens. One cluster serves most tests (a module fixture); the test
+of ``stop`` starts its own.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import gleamnb as gl
+from gleamnb.cluster import records
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gleamnb(*args: str, state: Path | None = None, timeout: float = 120) -> Any:
+    """Run ``gleamnb ARGS`` (as ``python -m gleamnb.cli``); the completed process."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    if state is not None:
+        env["XDG_STATE_HOME"] = str(state)
+    return subprocess.run(
+        [sys.executable, "-m", "gleamnb.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def alive(pid: int) -> bool:
+    return records.exists(pid)
+
+
+def kill_all(record: dict[str, Any] | None, extra: Sequence[int] = ()) -> None:
+    """Last resort after a failed test: no process of the cluster outlives the module."""
+    for pid in [*(records.pids(record) if record else []), *extra]:
+        if pid != os.getpid() and alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def start(folder: Path, *extra: str) -> tuple[Any, dict[str, Any] | None]:
+    got = gleamnb(
+        "cluster",
+        "start",
+        "--dir",
+        str(folder),
+        "--port",
+        str(free_port()),
+        *extra,
+        state=folder / "state",
+    )
+    return got, records.read(None, folder)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A running 2-agent cluster: its folder, the output of ``start`` and its record."""
+    folder = tmp_path_factory.mktemp("cluster")
+    got, record = start(folder, "--agents", "2")
+    try:
+        assert got.returncode == 0, got.stderr
+        assert record is not None
+        yield {"dir": folder, "start": got, "record": record}
+    finally:
+        if records.read(None, folder) is not None:
+            gleamnb("cluster", "stop", "--dir", str(folder))
+        kill_all(record)
+
+
+def status(cluster: dict[str, Any]) -> dict[str, Any]:
+    got = gleamnb("cluster", "status", "--dir", str(cluster["dir"]), "--json")
+    assert got.returncode == 0, got.stderr
+    lines = got.stdout.strip().splitlines()
+    assert len(lines) == 1  # one JSON object
+    return json.loads(lines[0])
+
+
+def test_start_prints_the_address_and_writes_the_record(cluster: dict[str, Any]) -> None:
+    record = cluster["record"]
+    assert record["address"].startswith("tcp://127.0.0.1:")
+    assert record["address"] in cluster["start"].stdout
+    assert "dashboard" in cluster["start"].stdout
+    assert record["dashboard"].startswith("http://127.0.0.1:")
+    assert record["version"] == gl.__version__
+    path = records.path("default", cluster["dir"])
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert len(record["pids"]["workers"]) == 2
+    assert all(alive(p) for p in records.pids(record))
+
+
+def test_status_json_lists_the_agents_and_their_executors(cluster: dict[str, Any]) -> None:
+    got = status(cluster)
+    record = cluster["record"]
+    assert got["name"] == "default"
+    assert got["master"]["address"] == record["address"]
+    assert got["master"]["pid"] == record["pids"]["scheduler"]
+    assert len(got["agents"]) == 2
+    assert sorted(a["pid"] for a in got["agents"]) == sorted(record["pids"]["workers"])
+    for agent in got["agents"]:
+        assert agent["executors"], agent
+        assert all(alive(p) for p in agent["executors"])
+    assert isinstance(got["runs"], list)
+
+
+def test_status_table_and_list(cluster: dict[str, Any]) -> None:
+    got = gleamnb("cluster", "status", "--dir", str(cluster["dir"]))
+    assert got.returncode == 0, got.stderr
+    assert "agent" in got.stdout and cluster["record"]["address"] in got.stdout
+    listed = gleamnb("cluster", "list", "--dir", str(cluster["dir"]))
+    assert listed.returncode == 0
+    (line,) = listed.stdout.strip().splitlines()
+    assert line.split("\t")[:3] == ["default", cluster["record"]["address"], "alive"]
+
+
+def test_a_second_start_under_a_running_name_fails(cluster: dict[str, Any]) -> None:
+    got, record = start(cluster["dir"])
+    assert got.returncode != 0
+    assert "already running" in got.stderr and "Traceback" not in got.stderr
+    assert record == cluster["record"]
+
+
+def test_a_port_in_use_is_refused_before_starting(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        got = gleamnb("cluster", "start", "--dir", str(tmp_path), "--port", str(port))
+    assert got.returncode != 0
+    assert f"port {port}" in got.stderr and "in use" in got.stderr
+    assert "--port" in got.stderr and "Traceback" not in got.stderr
+    assert records.read(None, tmp_path) is None
+
+
+def test_nothing_running(tmp_path: Path) -> None:
+    for command in ("status", "stop"):
+        got = gleamnb("cluster", command, "--dir", str(tmp_path))
+        assert got.returncode != 0
+        assert "no gleamnb cluster" in got.stderr and "cluster start" in got.stderr
+    listed = gleamnb("cluster", "list", "--dir", str(tmp_path))
+    assert listed.returncode == 0 and "no gleamnb clusters" in listed.stdout
+
+
+def fake(folder: Path, **fields: Any) -> dict[str, Any]:
+    record = {
+        "name": "default",
+        "address": f"tcp://127.0.0.1:{free_port()}",
+        "dashboard": None,
+        "pids": {"process": os.getpid(), "scheduler": os.getpid(), "nannies": [], "workers": []},
+        "version": gl.__version__,
+        "started": time.time(),
+        "dir": str(folder),
+        "tls": None,
+        **fields,
+    }
+    records.write(record, folder)
+    return record
+
+
+def test_a_stale_record_is_removed_and_said(tmp_path: Path) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    fake(tmp_path, pids={"process": gone.pid, "workers": [gone.pid]})
+    got = gleamnb("cluster", "status", "--dir", str(tmp_path))
+    assert got.returncode != 0
+    assert "stale record" in got.stderr and "processes are gone" in got.stderr
+    assert records.read(None, tmp_path) is None
+    listed = gleamnb("cluster", "list", "--dir", str(tmp_path))
+    assert "no gleamnb clusters" in listed.stdout
+
+
+def test_an_unreachable_master(tmp_path: Path) -> None:
+    record = fake(tmp_path)  # this process is alive, but nothing listens at the address
+    got = gleamnb("cluster", "status", "--dir", str(tmp_path))
+    assert got.returncode != 0
+    assert "unreachable" in got.stderr and record["address"] in got.stderr
+    assert "Traceback" not in got.stderr
+    got = gleamnb("agent", "--master", record["address"].split("://")[1])
+    assert got.returncode != 0 and "unreachable" in got.stderr
+
+
+def test_a_version_mismatch(tmp_path: Path) -> None:
+    fake(tmp_path, version="0.0.0-other")
+    got = gleamnb("cluster", "status", "--dir", str(tmp_path))
+    assert got.returncode != 0
+    assert "version mismatch" in got.stderr and "0.0.0-other" in got.stderr
+    assert gl.__version__ in got.stderr
+
+
+def test_tls_without_cryptography(tmp_path: Path) -> None:
+    try:
+        import cryptography  # noqa: F401
+
+        pytest.skip("cryptography is installed")
+    except ImportError:
+        pass
+    got = gleamnb("cluster", "start", "--dir", str(tmp_path), "--port", "0", "--tls")
+    assert got.returncode == 2
+    assert "pip install cryptography" in got.stderr
+    assert records.read(None, tmp_path) is None
+
+
+def test_stop_leaves_no_process_and_no_record(tmp_path: Path) -> None:
+    got, record = start(tmp_path, "--agents", "2", "--name", "short")
+    executors: list[int] = []
+    try:
+        assert got.returncode == 0, got.stderr
+        assert record is not None and record["name"] == "short"
+        st = gleamnb("cluster", "status", "--dir", str(tmp_path), "--name", "short", "--json")
+        executors = [p for a in json.loads(st.stdout)["agents"] for p in a["executors"]]
+        assert len(executors) == 2
+        scratch = Path(record["scratch"])
+        assert scratch.is_dir()
+        stopped = gleamnb("cluster", "stop", "--dir", str(tmp_path), "--name", "short")
+        assert stopped.returncode == 0, stopped.stderr
+        assert "stopped" in stopped.stdout
+        assert records.read("short", tmp_path) is None
+        assert not records.path("short", tmp_path).exists()
+        left = [p for p in [*records.pids(record), *executors] if alive(p)]
+        assert left == []
+        assert not scratch.exists()
+    finally:
+        kill_all(record, executors)
+
+
+def test_a_flow_on_the_cluster_matches_plain_python(cluster: dict[str, Any]) -> None:
+    expected: dict[int, int] = {}
+    for x in range(1000):
+        expected[x % 7] = expected.get(x % 7, 0) + x
+    runner = gl.distributed(master=cluster["record"]["address"].split("://")[1])
+    try:
+        flow = gl.Flow().range(0, 1000).map(lambda x: (x % 7, x)).reduce_by_key(operator.add)
+        got = flow.collect(runner)
+    finally:
+        runner.close()
+    assert dict(got) == expected
+    assert len(got) == 7
+    runs = status(cluster)["runs"]
+    assert runs and runs[-1]["state"] == "finished"
