@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from clusters import two_agent_cluster
 from hypothesis import settings
 
 import gleamnb as gl
@@ -49,18 +50,7 @@ def any_runner(request: pytest.FixtureRequest) -> LocalRunner:
 def dask_cluster() -> Iterator[object]:
     """A real Dask cluster of two worker processes under nannies, each a gleamnb agent with
     one executor (started once for the session, on loopback)."""
-    from distributed import LocalCluster
-
-    from gleamnb.cluster.master import Master
-
-    cluster = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-        scheduler_kwargs={"plugins": [Master()]},
-    )
+    cluster = two_agent_cluster()
     yield cluster
     cluster.close()
 

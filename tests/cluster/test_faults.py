@@ -20,6 +20,7 @@ from typing import Any
 
 import cloudpickle
 import pytest
+from clusters import two_agent_cluster
 
 import gleamnb as gl
 
@@ -28,18 +29,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])  # agents need not i
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    from distributed import LocalCluster
-
-    from gleamnb.cluster.master import Master
-
-    c = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-        scheduler_kwargs={"plugins": [Master()]},
-    )
+    c = two_agent_cluster()
     yield c
     c.close()
 
