@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from gleamnb.events import Event
     from gleamnb.plan.order import Order, order_by
     from gleamnb.runners.default import get_runner, local, set_runner
+    from gleamnb.runners.handle import RunHandle
     from gleamnb.runners.result import RunResult
 
 # Imported on first use, so that an executor process (``python -m gleamnb.runtime``) does
@@ -72,6 +73,7 @@ _LAZY = {
     "distributed": "gleamnb.cluster.runner",
     "Event": "gleamnb.events",
     "RunResult": "gleamnb.runners.result",
+    "RunHandle": "gleamnb.runners.handle",
 }
 
 
@@ -120,6 +122,7 @@ __all__ = [
     "get_runner",
     "distributed",
     "RunResult",
+    "RunHandle",
     "Event",
     "GleamError",
     "BuildError",

@@ -6,8 +6,8 @@ import gleamnb as gl
 
 EXPECTED = {
     "Flow", "Dataset", "txt", "csv", "tsv", "parquet", "orc", "jsonl", "order_by", "Order",
-    "mappers", "local", "distributed", "set_runner", "get_runner", "RunResult", "Event",
-    "GleamError",
+    "mappers", "local", "distributed", "set_runner", "get_runner", "RunResult", "RunHandle",
+    "Event", "GleamError",
     "BuildError", "FieldError", "ArgumentError", "PicklingError", "SourceError",
     "InputNotFoundError", "MalformedInputError", "SchemaError", "JoinKeyError", "UserCodeError",
     "ExecutorCrashedError", "PipeCommandError", "OutputError", "DiskFullError", "RunCancelledError",

@@ -18,8 +18,9 @@ from __future__ import annotations
 import builtins
 import re
 import sys
+import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import pyarrow as pa
 
@@ -36,6 +37,7 @@ from gleamnb.planner.physical import PhysicalPlan
 from gleamnb.rows import batch_to_rows, rows_to_batch
 from gleamnb.runners.base import Runner
 from gleamnb.runners.default import get_runner
+from gleamnb.runners.handle import RunHandle
 from gleamnb.runners.result import RunResult
 from gleamnb.scan import names_at_build
 
@@ -277,9 +279,34 @@ class Flow:
 
     # -- running -------------------------------------------------------------------------------
 
+    @overload
     def run(
-        self, runner: Runner | None = None, *, progress: Any = None, cache: bool = True
-    ) -> RunResult:
+        self,
+        runner: Runner | None = None,
+        *,
+        progress: Any = None,
+        cache: bool = True,
+        wait: Literal[True] = True,
+    ) -> RunResult: ...
+
+    @overload
+    def run(
+        self,
+        runner: Runner | None = None,
+        *,
+        progress: Any = None,
+        cache: bool = True,
+        wait: Literal[False],
+    ) -> RunHandle: ...
+
+    def run(
+        self,
+        runner: Runner | None = None,
+        *,
+        progress: Any = None,
+        cache: bool = True,
+        wait: bool = True,
+    ) -> RunResult | RunHandle:
         """Run every sink of the flow (``printlnf``, ``save``, ...) and return the statistics.
 
         Parameters
@@ -292,6 +319,10 @@ class Flow:
             that receives every event.
         cache
             Let this run share datasets marked ``cache()`` between their readers.
+        wait
+            False: start the run in the background and return a :class:`RunHandle` at once
+            (``handle.result()`` waits for the result, ``handle.cancel()`` cancels the run:
+            its tasks stop and nothing of it is kept).
         """
         if not self._sinks:
             raise ArgumentError(
@@ -300,15 +331,28 @@ class Flow:
                 "such as collect() or count()",
             )
         sinks = [self._refresh(s) for s in self._sinks]
-        result = self._execute(sinks, runner, progress)
-        for sink, output in zip(sinks, result.outputs):
-            self._finish_sink(sink, output)
-        return result
+        plan = lower(self.name, sinks)
+        chosen = get_runner(runner)
+
+        def go(cancel: threading.Event | None = None) -> RunResult:
+            result = self._execute_plan(plan, chosen, progress, cancel)
+            for sink, output in zip(sinks, result.outputs):
+                self._finish_sink(sink, output)
+            return result
+
+        return go() if wait else RunHandle(self.name, go)
 
     def _execute(self, targets: list[Node], runner: Runner | None, progress: Any) -> RunResult:
-        plan = lower(self.name, targets)
-        chosen = get_runner(runner)
-        result = chosen.execute(plan, _listeners(progress, self.name))
+        return self._execute_plan(lower(self.name, targets), get_runner(runner), progress)
+
+    def _execute_plan(
+        self,
+        plan: PhysicalPlan,
+        chosen: Runner,
+        progress: Any,
+        cancel: threading.Event | None = None,
+    ) -> RunResult:
+        result = chosen.execute(plan, _listeners(progress, self.name), cancel)
         self.last_run = result
         return result
 

@@ -40,6 +40,9 @@ __all__ = ["Agent", "Outcome", "run_task", "outcome", "bucket", "NAME", "PROGRES
 #: The name the agent has among a worker's plugins.
 NAME = "gleamnb-agent"
 
+#: Stopped runs an agent remembers, so their tasks that start late do not run.
+STOPPED_RUNS = 64
+
 #: The topic of the rows running tasks report; the master gathers them (see
 #: :mod:`gleamnb.cluster.master`), nobody else listens.
 PROGRESS_TOPIC = "gleamnb-task-progress"
@@ -128,6 +131,7 @@ class Agent(WorkerPlugin):
         self.idle: queue.Queue[_Slot] = queue.Queue()
         self.slots: list[_Slot] = []
         self.running: dict[str, tuple[_Slot, str]] = {}  # Dask key -> executor, run
+        self.stopped: collections.deque[str] = collections.deque(maxlen=STOPPED_RUNS)
         self._lock = threading.Lock()
         self._count = 0
 
@@ -173,6 +177,7 @@ class Agent(WorkerPlugin):
         """Stop the tasks of run ``run`` on this agent: each executor is asked to stop its
         task (as the local runner does), and killed if it has not within ``grace`` seconds
         (its replacement starts). The number of tasks asked to stop."""
+        self.stopped.append(run)  # its tasks that Dask starts meanwhile end at once
         busy = [slot for slot, r in list(self.running.values()) if r == run]
         for slot in busy:
             slot.process.stop()
@@ -206,7 +211,14 @@ class Agent(WorkerPlugin):
     # -- a task --------------------------------------------------------------------------------
 
     def run(self, key: str, msg: RunTask, inputs: list[list[pa.Table]]) -> tuple[Outcome, list]:
-        """Run task ``msg`` on an idle executor; its output buckets as tables (None: empty)."""
+        """Run task ``msg`` on an idle executor; its output buckets as tables (None: empty).
+
+        A task of a run that was stopped does not run (Dask may start it before the
+        cancellation of its key reaches this worker).
+        """
+        run = msg.stage_key.rsplit("-", 1)[0]
+        if run in self.stopped:
+            return Outcome(code=0, report="the run was cancelled", worker=self.worker.address), []
         folder = os.path.join(self.folder, uuid.uuid4().hex[:12])
         os.makedirs(folder)
         slot = self.idle.get()
@@ -222,7 +234,6 @@ class Agent(WorkerPlugin):
             params.pop("spill_dir", None)
             params.pop("memory_allowance", None)
             task = slot.held.trim(replace(msg, inputs=paths, params=params, out_dir=folder))
-            run = msg.stage_key.rsplit("-", 1)[0]
             self.running[key] = (slot, run)
             slot.process.submit(task)
             while True:

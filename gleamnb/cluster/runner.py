@@ -165,10 +165,15 @@ class DaskRunner(Runner):
             self.client.close()
             self.client = None
 
-    def execute(self, plan: PhysicalPlan, listeners: Sequence[Listener] = ()) -> RunResult:
+    def execute(
+        self,
+        plan: PhysicalPlan,
+        listeners: Sequence[Listener] = (),
+        cancel: threading.Event | None = None,
+    ) -> RunResult:
         with self._lock:
             client = self.connect()
-            return _DaskRun(self, client, plan, listeners).go()
+            return _DaskRun(self, client, plan, listeners, cancel).go()
 
 
 def distributed(master: str | None = None, *, timeout: float = 10.0) -> DaskRunner:
@@ -189,12 +194,19 @@ class _DaskRun:
     """
 
     def __init__(
-        self, runner: DaskRunner, client: Any, plan: PhysicalPlan, listeners: Sequence[Listener]
+        self,
+        runner: DaskRunner,
+        client: Any,
+        plan: PhysicalPlan,
+        listeners: Sequence[Listener],
+        cancel: threading.Event | None = None,
     ) -> None:
         self.runner = runner
         self.client = client
         self.plan = plan
-        self.schedule = Schedule(plan, self, [*listeners, self.report], runner=runner.name)
+        self.schedule = Schedule(
+            plan, self, [*listeners, self.report], runner=runner.name, cancel=cancel
+        )
         self.run_id = self.schedule.run_id
         self.futures: dict[str, Any] = {}  # piece key -> future of its table
         self.waiting: dict[Any, tuple[int, Any, str]] = {}  # outcome -> task id, main, key
@@ -266,9 +278,10 @@ class _DaskRun:
         try:
             schedule.start(self.write_data())
             while not schedule.done:
+                schedule.check_cancel()
                 self.dispatch()
                 try:
-                    got = self.finished.get(timeout=0.25)
+                    got = self.finished.get(timeout=0.1)
                 except queue.Empty:
                     continue
                 if isinstance(got, list):
@@ -375,11 +388,12 @@ class _DaskRun:
 
     def stop_running(self) -> None:
         """Cancel the run's tasks still running on the cluster."""
-        running = [f for pair in ((f, m) for f, (_, m, _) in self.waiting.items()) for f in pair]
+        running = [f for done, (_, main, _) in self.waiting.items() for f in (done, main)]
         self.waiting.clear()
         if running:
-            self.client.cancel(running)
+            # the agents first: they stop the tasks running and refuse those that start late
             self.client.sync(self.client.scheduler.gleamnb_stop, run=self.run_id)
+            self.client.cancel(running)
 
     def clean_up(self) -> None:
         futures = list(self.futures.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Self
@@ -36,8 +37,18 @@ class Runner(ABC):
     name: str = "runner"
 
     @abstractmethod
-    def execute(self, plan: PhysicalPlan, listeners: Sequence[Listener] = ()) -> RunResult:
-        """Run ``plan``; emit events to ``listeners``; return statistics and target outputs."""
+    def execute(
+        self,
+        plan: PhysicalPlan,
+        listeners: Sequence[Listener] = (),
+        cancel: threading.Event | None = None,
+    ) -> RunResult:
+        """Run ``plan``; emit events to ``listeners``; return statistics and target outputs.
+
+        Setting ``cancel`` (from another thread) cancels the run as a Ctrl-C does: its tasks
+        are stopped, nothing of it is kept, and it raises
+        :class:`~gleamnb.errors.RunCancelledError`.
+        """
 
     @abstractmethod
     def close(self) -> None:

@@ -218,12 +218,17 @@ class LocalRunner(Runner):
 
     # -- running -------------------------------------------------------------------------------
 
-    def execute(self, plan: PhysicalPlan, listeners: Sequence[Listener] = ()) -> RunResult:
+    def execute(
+        self,
+        plan: PhysicalPlan,
+        listeners: Sequence[Listener] = (),
+        cancel: threading.Event | None = None,
+    ) -> RunResult:
         with self._lock:
             if self.mode == "process":
                 self.warm()
             with _terminate_cancels():
-                return _LocalRun(self, plan, listeners).go()
+                return _LocalRun(self, plan, listeners, cancel).go()
 
 
 @contextlib.contextmanager
@@ -264,11 +269,15 @@ class _LocalRun:
     """
 
     def __init__(
-        self, runner: LocalRunner, plan: PhysicalPlan, listeners: Sequence[Listener]
+        self,
+        runner: LocalRunner,
+        plan: PhysicalPlan,
+        listeners: Sequence[Listener],
+        cancel: threading.Event | None = None,
     ) -> None:
         self.runner = runner
         self.plan = plan
-        self.schedule = Schedule(plan, self, listeners, runner=runner.name)
+        self.schedule = Schedule(plan, self, listeners, runner=runner.name, cancel=cancel)
         base = leftovers.folder_name(self.schedule.run_id)
         self.mem_dir = os.path.join(runner.memory_root, base)
         self.disk_dir = os.path.join(runner.spill_dir, base)
@@ -319,9 +328,10 @@ class _LocalRun:
             schedule.start(self.write_data())
             inbox = self.runner.inbox
             while not schedule.done:
+                schedule.check_cancel()
                 self.dispatch()
                 try:
-                    message = inbox.get(timeout=0.25)
+                    message = inbox.get(timeout=0.1)
                 except queue.Empty:
                     continue
                 self.handle(message)

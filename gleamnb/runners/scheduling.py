@@ -52,6 +52,7 @@ import contextlib
 import functools
 import os
 import sys
+import threading
 import time
 import uuid
 import warnings
@@ -203,6 +204,9 @@ class Schedule:
         The runner's name, for ``RunStarted`` and the result.
     clock
         Seconds from any fixed start (stage and run times, the pace of progress events).
+    cancel
+        Set (from any thread) to cancel the run: the driver's loop calls
+        :meth:`check_cancel`, and the run ends as a Ctrl-C ends it.
 
     Attributes
     ----------
@@ -222,8 +226,10 @@ class Schedule:
         *,
         runner: str,
         clock: Callable[[], float] = time.perf_counter,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.plan = plan
+        self.cancel = cancel
         self.storage = storage
         self.listeners = list(listeners)
         self.runner = runner
@@ -405,6 +411,11 @@ class Schedule:
                     self.data_spilled += piece.nbytes
             self.pieces[-(k + 1)] = [[piece] for piece in shards]
         self.release_ready()
+
+    def check_cancel(self) -> None:
+        """Raise ``KeyboardInterrupt`` if the run was cancelled (drivers call it in their loop)."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise KeyboardInterrupt
 
     @property
     def done(self) -> bool:
