@@ -419,7 +419,7 @@ def status(name: str, dir: str | None, as_json: bool) -> None:
         f"master  {m.get('address')}  pid {m.get('pid')}  up {float(m.get('up') or 0):.0f} s"
     )
     click.echo(f"dashboard {m.get('dashboard')}")
-    rows = [("agent", "pid", "cores", "memory", "tasks", "executors")]
+    rows = [("agent", "pid", "cores", "memory", "tasks", "held", "executors")]
     for a in out["agents"]:
         mem = a.get("memory")
         rows.append(
@@ -429,12 +429,11 @@ def status(name: str, dir: str | None, as_json: bool) -> None:
                 str(a.get("cores")),
                 f"{mem / 2**30:.1f} GiB" if isinstance(mem, int | float) and mem else "-",
                 str(a.get("tasks")),
+                f"{a.get('datasets', 0)} pieces, {_mib(a.get('bytes'))}",
                 " ".join(str(p) for p in a.get("executors", [])) or "-",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    _table(rows)
     runs = out["runs"]
     click.echo(f"runs ({len(runs)} recent)" + (":" if runs else ""))
     for run in runs[-10:]:
@@ -443,6 +442,39 @@ def status(name: str, dir: str | None, as_json: bool) -> None:
             f"  {run.get('id')}  {run.get('flow', '')}  {run.get('state', '')}"
             + (f"  {secs:.2f} s" if isinstance(secs, int | float) else "")
         )
+    shown = next((r for r in runs if r.get("state") == "running"), runs[-1] if runs else None)
+    if shown and shown.get("stages"):
+        click.echo(f"stages of run {shown.get('id')} ({shown.get('state')}):")
+        rows = [("  stage", "state", "tasks", "rows", "bytes", "seconds")]
+        for st in shown["stages"]:
+            secs = st.get("seconds")
+            rows.append(
+                (
+                    f"  {st.get('name')}",
+                    str(st.get("state")),
+                    f"{st.get('done', 0)}/{st.get('tasks', 0)}",
+                    f"{st.get('rows', 0):,}",
+                    _mib(st.get("bytes")),
+                    f"{secs:.2f}" if isinstance(secs, int | float) else "-",
+                )
+            )
+        _table(rows)
+
+
+def _mib(nbytes: Any) -> str:
+    """Bytes as MiB for the status table.
+
+    >>> _mib(3 * 2**20), _mib(None)
+    ('3.0 MiB', '0.0 MiB')
+    """
+    return f"{(nbytes or 0) / 2**20:.1f} MiB"
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    """Print ``rows`` in columns, the first row a header."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
 @cluster.command()

@@ -171,6 +171,8 @@ class Agent(WorkerPlugin):
             "pid": os.getpid(),
             "executors": [s.process.pid for s in self.slots if s.process.alive],
             "tasks": len(self.running),
+            "folder": self.folder,
+            "scratch": self.worker.local_directory if self.worker is not None else None,
         }
 
     def stop(self, run: str, grace: float = 2.0) -> int:

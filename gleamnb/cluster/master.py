@@ -5,8 +5,11 @@ join later included, and adds the scheduler handlers that the Dask runner and ``
 cluster status`` call (plain msgpack messages, as the scheduler does not unpickle):
 
 - ``gleamnb_status``: gleamnb's version, the master, the agents (each worker's address, pid,
-  cores, memory, executor pids and tasks running) and the recent runs;
-- ``gleamnb_run``: a driver reports a run's state (started, finished, failed, cancelled);
+  cores, memory, executor pids, tasks running, the shard data it holds: ``datasets`` pieces
+  of ``bytes``, and its folders) and the recent runs (flow, state, seconds and ``stages``:
+  tasks done of all, rows, bytes and state of each);
+- ``gleamnb_run``: a driver reports a run's state (started, its stages' progress about once
+  a second, finished, failed, cancelled);
 - ``gleamnb_stop``: a driver cancels a run: every agent stops the run's tasks.
 
 Progress: agents log the rows their running tasks report (at most 5 a second per task) on
@@ -140,6 +143,7 @@ class Master(SchedulerPlugin):
             if ws is None:
                 continue
             agent = reply if isinstance(reply, dict) else {"error": repr(reply)}
+            held = [ts for ts in ws.has_what if str(ts.key).startswith("gleamnb-")]
             agents.append(
                 {
                     "address": address,
@@ -149,6 +153,10 @@ class Master(SchedulerPlugin):
                     "memory": ws.memory_limit,
                     "executors": agent.get("executors", []),
                     "tasks": agent.get("tasks", 0),
+                    "datasets": len(held),
+                    "bytes": sum(max(0, ts.nbytes) for ts in held),
+                    "folder": agent.get("folder"),
+                    "scratch": agent.get("scratch"),
                     **({"error": agent["error"]} if "error" in agent else {}),
                 }
             )

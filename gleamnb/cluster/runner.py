@@ -22,6 +22,7 @@ import hashlib
 import os
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -32,7 +33,18 @@ from gleamnb.cluster.agent import bucket, outcome, run_task
 from gleamnb.cluster.master import NAME as MASTER
 from gleamnb.cluster.master import PROGRESS, Master, version
 from gleamnb.errors import ArgumentError, GleamError
-from gleamnb.events import Event, Listener, RunCancelled, RunFailed, RunFinished, RunStarted
+from gleamnb.events import (
+    Event,
+    Listener,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StageFailed,
+    StageFinished,
+    StageProgress,
+    StageStarted,
+)
 from gleamnb.files.saves import part_files, prepare_output
 from gleamnb.plan.pickles import digest
 from gleamnb.planner.physical import PhysicalPlan
@@ -47,6 +59,9 @@ __all__ = ["DaskRunner", "distributed", "MASTER_ENV"]
 
 #: The environment variable naming the cluster's master (``host:port``).
 MASTER_ENV = "GLEAMNB_MASTER"
+
+#: How often a run's stages are reported to the master for ``cluster status`` (seconds).
+REPORT_INTERVAL = 1.0
 
 #: Memory budget of a sorting task when the workers do not say theirs.
 DEFAULT_TASK_MEMORY = 1 << 30
@@ -214,6 +229,8 @@ class _DaskRun:
         self.budget = self._task_memory()
         self.stage_digests: dict[int, str] = {}
         self.attempts: dict[tuple[int, int], int] = {}
+        self.stages: dict[int, dict[str, Any]] = {}  # as the master shows them
+        self.reported = 0.0
 
     def go(self) -> RunResult:
         return self.schedule.run(self.drive, self.stop_running, self.clean_up)
@@ -228,17 +245,50 @@ class _DaskRun:
         return min(shares) if shares else DEFAULT_TASK_MEMORY
 
     def report(self, event: Event) -> None:
-        """Tell the master how the run goes (its start and its end), for ``cluster status``."""
+        """Tell the master how the run goes, for ``cluster status``: its start and its end at
+        once, the progress of its stages (tasks done, rows, bytes, state) at most every
+        :data:`REPORT_INTERVAL` seconds."""
         state: dict[str, Any] | None = None
+        stages = self.stages
         if isinstance(event, RunStarted):
-            state = {"flow": event.flow, "state": "running", "stages": len(event.stages)}
+            for info in event.stages:
+                stages[info.id] = {
+                    "id": info.id,
+                    "name": info.name,
+                    "tasks": info.tasks,
+                    "done": 0,
+                    "rows": 0,
+                    "bytes": 0,
+                    "state": "pending",
+                    "seconds": None,
+                }
+            state = {"flow": event.flow, "state": "running"}
+        elif isinstance(event, StageStarted) and event.stage in stages:
+            stages[event.stage]["state"] = "running"
+        elif isinstance(event, StageProgress) and event.stage in stages:
+            stages[event.stage].update(done=event.done, rows=event.rows, bytes=event.bytes)
+        elif isinstance(event, StageFinished) and event.stage in stages:
+            stages[event.stage].update(
+                done=event.tasks,
+                rows=event.rows,
+                bytes=event.bytes,
+                state="done",
+                seconds=round(event.seconds, 3),
+            )
+        elif isinstance(event, StageFailed) and event.stage in stages:
+            stages[event.stage]["state"] = "failed"
         elif isinstance(event, RunFinished):
             state = {"state": "finished", "seconds": event.seconds, "rows": event.rows}
         elif isinstance(event, RunFailed):
             state = {"state": "failed", "seconds": event.seconds, "error": event.error[:500]}
         elif isinstance(event, RunCancelled):
             state = {"state": "cancelled", "seconds": event.seconds}
-        if state is not None and self.client.status == "running":
+        now = time.monotonic()
+        if state is None and now - self.reported < REPORT_INTERVAL:
+            return
+        self.reported = now
+        state = {**(state or {}), "stages": list(stages.values())}
+        if self.client.status == "running":
             self.client.sync(self.client.scheduler.gleamnb_run, run=self.run_id, state=state)
 
     # -- storage (what the schedule asks) ------------------------------------------------------

@@ -261,3 +261,27 @@ def test_a_flow_on_the_cluster_matches_plain_python(cluster: dict[str, Any]) -> 
     assert len(got) == 7
     runs = status(cluster)["runs"]
     assert runs and runs[-1]["state"] == "finished"
+
+
+def test_status_shows_each_stage_of_the_last_run_and_what_agents_hold(
+    cluster: dict[str, Any],
+) -> None:
+    runner = gl.distributed(master=cluster["record"]["address"].split("://")[1])
+    try:
+        words = gl.Flow("status stages").strings(["a b", "b c", "c c"], shards=3)
+        counted = words.flat_map(str.split).map(lambda w: (w, 1)).reduce_by_key(operator.add)
+        assert dict(counted.collect(runner)) == {"a": 1, "b": 2, "c": 3}
+        run = status(cluster)["runs"][-1]
+        assert run["flow"] == "status stages" and run["state"] == "finished"
+        assert run["stages"] and all(
+            st["state"] == "done" and st["done"] == st["tasks"] for st in run["stages"]
+        )
+        assert run["stages"][-1]["rows"] == 3  # three words counted
+        table = gleamnb("cluster", "status", "--dir", str(cluster["dir"]))
+        assert table.returncode == 0, table.stderr
+        assert f"stages of run {run['id']} (finished)" in table.stdout
+        assert "held" in table.stdout.splitlines()[3]
+        for st in run["stages"]:
+            assert st["name"] in table.stdout
+    finally:
+        runner.close()
