@@ -1,5 +1,6 @@
 # gleamnb developer commands. Each target does its own set-up on a fresh machine:
-# a .venv with the package (editable) and its extras, and graphviz's `dot` binary.
+# a .venv with the package (editable) and its extras, graphviz's `dot` binary, and iproute2's
+# `ip` for root (the network-namespace cluster test; it skips without them).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -7,9 +8,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: venv demo test lint format bench bench-deps bench-quick clean dot
+.PHONY: venv demo test lint format bench bench-deps bench-quick clean dot ip
 
-venv: $(STAMP) dot
+venv: $(STAMP) dot ip
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,13 @@ dot:
 	@command -v dot >/dev/null 2>&1 || { \
 	  echo "installing graphviz (dot) with apt-get"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq graphviz >/dev/null; }
+
+# iproute2's `ip` makes the network namespaces of tests/cluster/test_netns.py, which needs
+# root; install it when missing, for root only (the test skips for other users).
+ip:
+	@[ "$$(id -u)" != "0" ] || command -v ip >/dev/null 2>&1 || { \
+	  echo "installing iproute2 (ip) with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
 
 demo: venv
 	$(BIN)/python examples/word_count.py
