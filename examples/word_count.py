@@ -128,7 +128,9 @@ def throwaway_cluster(agents: int = AGENTS) -> Iterator[str]:
 
 def on_cluster(flow: gl.Flow, agents: int = AGENTS) -> list[tuple[Any, ...]]:
     """Run ``flow`` on a throw-away cluster of ``agents`` agents; the top words it printed."""
-    print(f"starting a throw-away cluster of {agents} agents with `gleamnb cluster start`")
+    print(
+        f"starting a throw-away cluster of {agents} agents with `gleamnb cluster start`", flush=True
+    )
     with throwaway_cluster(agents) as address:
         print(f"== top 5 words (cluster at {address}, {agents} agents) ==", flush=True)
         with gl.distributed(master=address) as runner:
