@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
 import nbformat
 import pytest
+from leftovers import TAG, kill_tagged, new_tag, tagged
 from nbclient import NotebookClient
 
+TEXT = Path(__file__).parents[2] / "examples" / "data" / "counting.txt"
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 
 
@@ -40,7 +44,8 @@ def test_notebook_runs_without_errors(path: Path) -> None:
 
 
 def test_there_are_notebooks() -> None:
-    assert [p.name for p in NOTEBOOKS] and "getting_started.ipynb" in [p.name for p in NOTEBOOKS]
+    names = [p.name for p in NOTEBOOKS]
+    assert "getting_started.ipynb" in names and "cluster.ipynb" in names
 
 
 @pytest.mark.slow
@@ -73,3 +78,60 @@ def test_getting_started_shows_results_plan_and_dag() -> None:
         (4, None, "lisp"),
     ]
     assert "step 'divide'" in text and "row: (0,)" in text
+
+
+def cell_text(nb: nbformat.NotebookNode, marker: str) -> str:
+    """The printed output of the one code cell whose source holds ``marker``."""
+    (cell,) = [c for c in nb.cells if c.cell_type == "code" and marker in c.source]
+    return "".join(o["text"] for o in cell.outputs if o.get("output_type") == "stream")
+
+
+@pytest.mark.slow
+def test_cluster_notebook_counts_on_two_agents_and_stops_its_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = next(p for p in NOTEBOOKS if p.name == "cluster.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    # Every process the kernel starts inherits the tag, and its temporary folders go here.
+    tag = new_tag()
+    monkeypatch.setenv(TAG, tag)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    # One cell more, after the notebook's own: the rows it bound, for the check below.
+    nb.cells.append(nbformat.v4.new_code_cell("import json\nprint(json.dumps(rows))"))
+    try:
+        NotebookClient(
+            nb,
+            timeout=180,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
+        deadline = time.monotonic() + 10  # the kernel itself may take a moment to exit
+        while tagged(tag) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        left = kill_tagged(tag)  # a failed cell may leave the cluster: the last resort
+    assert [o for o in outputs_of(nb) if o.get("output_type") == "error"] == []
+    assert left == [], f"processes {left} outlived the notebook"
+
+    started = cell_text(nb, 'gleamnb("cluster", "start"')
+    (name,) = re.findall(r"^gleamnb cluster '(notebook-\d+)' started: 2 agents", started, re.M)
+    (address,) = re.findall(r"^  address: +(tcp://127\.0\.0\.1:\d+)$", started, re.M)
+    (record,) = re.findall(r"^  record: +(\S+)$", started, re.M)
+    assert Path(record).parent.parent == tmp_path  # a temporary --dir, not the machine's
+
+    words = Counter(w.lower() for w in re.findall(r"[A-Za-z0-9]+", TEXT.read_text()))
+    expected = sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))
+    rows = [tuple(r) for r in json.loads(nb.cells[-1].outputs[0]["text"])]
+    assert rows == expected
+    assert "on dask" in cell_text(nb, "last_run.summary()")
+
+    status = cell_text(nb, 'gleamnb("cluster", "status"')
+    assert f"cluster '{name}'" in status and f"master  {address}" in status
+    agents = re.findall(r"^tcp://127\.0\.0\.1:\d+ +\d+ +1 ", status, re.M)
+    assert len(agents) == 2, status
+    assert re.search(r"word count +finished", status)
+
+    stopped = cell_text(nb, 'gleamnb("cluster", "stop"')
+    assert f"gleamnb cluster '{name}' stopped ({address})" in stopped
+    assert "processes left: []" in stopped and "record left: False" in stopped
+    assert not Path(record).exists() and not Path(record).parent.exists()
