@@ -545,26 +545,43 @@ def list_(dir: str | None) -> None:
 # -- one role in the foreground --------------------------------------------------------------
 
 
-def _until_signal(make: Callable[[], Any]) -> None:
+def _until_signal(make: Callable[[], Any], rejoin: bool = False) -> None:
     """Run the server ``make()`` returns (a Dask Scheduler or Nanny, not started) until
     SIGTERM or Ctrl-C. It is made in the event loop that runs it, as Dask servers are bound
-    to the loop they are made in."""
+    to the loop they are made in.
+
+    With ``rejoin`` (an agent), a server that ends on its own (its master went away: a Dask
+    worker closes when it loses its scheduler) is made again, and waits for the master to
+    come back, so agents on other machines rejoin a restarted master by themselves.
+    """
 
     async def go() -> None:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        server = make()
-        async with server:
+        while not stop.is_set():
+            server = make()
+            stopped = asyncio.ensure_future(stop.wait())
+            starting = asyncio.ensure_future(server.start())
+            await asyncio.wait([starting, stopped], return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():  # stopped while waiting for the master
+                starting.cancel()
+                await server.close()
+                return
+            starting.result()
             click.echo(f"gleamnb {type(server).__name__.lower()} at {server.address}", err=True)
             finished = asyncio.ensure_future(server.finished())
-            stopped = asyncio.ensure_future(stop.wait())
             await asyncio.wait([finished, stopped], return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
             if not finished.done():
                 finished.cancel()
                 await server.close()
+                return
+            stopped.cancel()
+            if not rejoin:
+                return
+            click.echo("gleamnb: the master went away; waiting for it to come back", err=True)
+            await asyncio.sleep(1.0)
 
     asyncio.run(go())
 
@@ -617,7 +634,8 @@ def agent(address: str, executors: int, memory_limit: str, host: str, dir: str |
             memory_limit=memory_limit,
             local_directory=dir,
             host=host,
-        )
+        ),
+        rejoin=True,
     )
 
 

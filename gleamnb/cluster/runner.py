@@ -63,6 +63,9 @@ MASTER_ENV = "GLEAMNB_MASTER"
 #: How often a run's stages are reported to the master for ``cluster status`` (seconds).
 REPORT_INTERVAL = 1.0
 
+#: Seconds a run waits on a cluster without agents before it fails.
+AGENTS_TIMEOUT = 30.0
+
 #: Memory budget of a sorting task when the workers do not say theirs.
 DEFAULT_TASK_MEMORY = 1 << 30
 
@@ -231,6 +234,7 @@ class _DaskRun:
         self.attempts: dict[tuple[int, int], int] = {}
         self.stages: dict[int, dict[str, Any]] = {}  # as the master shows them
         self.reported = 0.0
+        self.lost = self.alone = self.checked = 0.0  # since when: no master, no agent
 
     def go(self) -> RunResult:
         return self.schedule.run(self.drive, self.stop_running, self.clean_up)
@@ -333,6 +337,7 @@ class _DaskRun:
                 try:
                     got = self.finished.get(timeout=0.1)
                 except queue.Empty:
+                    self.check_cluster()
                     continue
                 if isinstance(got, list):
                     for task, rows in got:
@@ -341,6 +346,39 @@ class _DaskRun:
                     self.handle(got)
         finally:
             self.client.unsubscribe_topic(PROGRESS)
+
+    def lost_master(self) -> GleamError:
+        return GleamError(
+            f"lost the connection to the gleamnb master at {self.runner.address} in the "
+            f"middle of the run (the Dask client is {self.client.status})",
+            hint="the master stopped or was killed: `gleamnb cluster status` says; restart "
+            "the cluster (agents of `gleamnb agent` rejoin it), then run the flow again",
+        )
+
+    def check_cluster(self) -> None:
+        """Fail the run, rather than wait for ever, when the cluster cannot run it: the
+        connection to the master is lost, or no agent has been there for a while."""
+        now = time.monotonic()
+        if self.client.status != "running":
+            self.lost = self.lost or now
+            if now - self.lost > self.runner.timeout:
+                raise self.lost_master()
+            return
+        self.lost = 0.0
+        if now - self.checked < 1.0:
+            return
+        self.checked = now
+        if self.client.scheduler_info(n_workers=1).get("workers"):
+            self.alone = 0.0
+        elif not self.alone:
+            self.alone = now
+        elif now - self.alone > AGENTS_TIMEOUT:
+            raise GleamError(
+                f"the gleamnb cluster at {self.runner.address} has had no agent for "
+                f"{AGENTS_TIMEOUT:.0f} s: nothing can run the flow's tasks",
+                hint="start agents (`gleamnb agent --master HOST:PORT`), or restart the "
+                "cluster with `gleamnb cluster start`",
+            )
 
     def progress(self, event: tuple[float, dict[str, Any]]) -> None:
         """The master's news of this run's running tasks (on the client's event loop)."""
@@ -404,6 +442,16 @@ class _DaskRun:
         from distributed.scheduler import KilledWorker
 
         task_id, main, key = self.waiting.pop(fut)
+        if fut.status == "cancelled":  # not by this run: it waits for them no more
+            reason = _cancel_reason(fut)
+            if self.client.status != "running" or "connection" in reason:
+                raise self.lost_master()
+            raise GleamError(
+                f"the cluster cancelled the task {key} ({reason}): its Dask key was "
+                "cancelled by another client or the scheduler",
+                hint="run the flow again; if it happens again, `gleamnb cluster status` and the "
+                "Dask dashboard show what else runs on the cluster",
+            )
         if fut.status == "error":
             exc = fut.exception()
             main.release()
@@ -440,7 +488,7 @@ class _DaskRun:
         """Cancel the run's tasks still running on the cluster."""
         running = [f for done, (_, main, _) in self.waiting.items() for f in (done, main)]
         self.waiting.clear()
-        if running:
+        if running and self.client.status == "running":
             # the agents first: they stop the tasks running and refuse those that start late
             self.client.sync(self.client.scheduler.gleamnb_stop, run=self.run_id)
             self.client.cancel(running)
@@ -448,8 +496,23 @@ class _DaskRun:
     def clean_up(self) -> None:
         futures = list(self.futures.values())
         self.futures.clear()
+        if self.client.status != "running":
+            return  # the cluster is gone, and what it held with it
         for f in futures:
             f.release()
+
+
+def _cancel_reason(fut: Any) -> str:
+    """Why Dask cancelled a future (``"scheduler-connection-lost"``, ...)."""
+    from distributed.client import FutureCancelledError
+
+    try:
+        fut.result(timeout=0)
+    except FutureCancelledError as exc:
+        return str(exc.reason)
+    except Exception as exc:
+        return type(exc).__name__
+    return "unknown"
 
 
 def _file_stats(value: Any) -> list[tuple[str, int, int]]:

@@ -10,71 +10,18 @@ from __future__ import annotations
 import json
 import operator
 import os
-import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from clusters import alive, free_port, gleamnb, kill_all, start
 
 import gleamnb as gl
 from gleamnb.cluster import records
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def gleamnb(*args: str, state: Path | None = None, timeout: float = 120) -> Any:
-    """Run ``gleamnb ARGS`` (as ``python -m gleamnb.cli``); the completed process."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    if state is not None:
-        env["XDG_STATE_HOME"] = str(state)
-    return subprocess.run(
-        [sys.executable, "-m", "gleamnb.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=ROOT,
-    )
-
-
-def alive(pid: int) -> bool:
-    return records.exists(pid)
-
-
-def kill_all(record: dict[str, Any] | None, extra: Sequence[int] = ()) -> None:
-    """Last resort after a failed test: no process of the cluster outlives the module."""
-    for pid in [*(records.pids(record) if record else []), *extra]:
-        if pid != os.getpid() and alive(pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-
-
-def start(folder: Path, *extra: str) -> tuple[Any, dict[str, Any] | None]:
-    got = gleamnb(
-        "cluster",
-        "start",
-        "--dir",
-        str(folder),
-        "--port",
-        str(free_port()),
-        *extra,
-        state=folder / "state",
-    )
-    return got, records.read(None, folder)
 
 
 @pytest.fixture(scope="module")
