@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -512,14 +513,19 @@ def list_(dir: str | None) -> None:
 # -- one role in the foreground --------------------------------------------------------------
 
 
-def _until_signal(server: Any) -> None:
-    """Run ``server`` (a Dask Scheduler or Nanny, not started) until SIGTERM or Ctrl-C."""
+def _until_signal(make: Callable[[], Any]) -> None:
+    """Run the server ``make()`` builds (a Dask Scheduler or Nanny) until SIGTERM or Ctrl-C.
+
+    The server is built inside the event loop that runs it: a Dask server binds itself to
+    the loop current when it is made, and one made before ``asyncio.run`` fails to start.
+    """
 
     async def go() -> None:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        server = make()
         async with server:
             click.echo(f"gleamnb {type(server).__name__.lower()} at {server.address}", err=True)
             finished = asyncio.ensure_future(server.finished())
@@ -547,7 +553,7 @@ def master(host: str, port: int, dashboard_port: int, executors: int | None) -> 
     from gleamnb.cluster.master import Master
 
     _until_signal(
-        Scheduler(
+        lambda: Scheduler(
             host=host,
             port=port,
             dashboard_address=f"{host}:{dashboard_port}",
@@ -575,7 +581,7 @@ def agent(address: str, executors: int, memory_limit: str, host: str, dir: str |
     from distributed import Nanny
 
     _until_signal(
-        Nanny(
+        lambda: Nanny(
             address,
             nthreads=executors,
             memory_limit=memory_limit,
