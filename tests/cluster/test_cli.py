@@ -338,3 +338,24 @@ def test_master_and_agents_in_the_foreground_run_a_flow(tmp_path: Path) -> None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         kill_all(None, pids)
+
+
+def test_a_relative_save_path_is_the_drivers(
+    cluster: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers run in the folder the cluster started from, not the driver's."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "words.txt").write_text("a b a\nc a b\n")
+    runner = gl.distributed(master=cluster["record"]["address"])
+    try:
+        f = gl.Flow("relative")
+        words = f.read(gl.txt("words.txt")).flat_map(str.split).map(lambda w: (w, 1))
+        words.reduce_by_key(operator.add).save("out", "parquet")
+        f.run(runner, progress=False)
+    finally:
+        runner.close()
+    got = sorted(tuple(r.values()) for r in pq.read_table(tmp_path / "out").to_pylist())
+    assert got == [("a", 3), ("b", 2), ("c", 1)]
+    assert not (ROOT / "out").exists()
