@@ -7,6 +7,7 @@ fields first, then the other fields in their original order.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -757,7 +758,9 @@ class Dataset:
         Parameters
         ----------
         path
-            The output folder (created; part files of an earlier save there are replaced).
+            The output folder (created; part files of an earlier save there are replaced). A
+            relative path is taken from the current folder now, as a source's files are, so
+            the executors of a cluster write where the driver looks.
         format
             ``"parquet"``, ``"csv"``, ``"tsv"``, ``"txt"`` or ``"jsonl"``.
         header
@@ -786,7 +789,8 @@ class Dataset:
         """
         check_format(format)
         check_header(format, header)
-        step = steps.Save(name=name or "save", path=str(path), format=format, header=header)
+        where = os.path.abspath(os.fspath(path))
+        step = steps.Save(name=name or "save", path=where, format=format, header=header)
         return self._sink(step)
 
     # -- actions -------------------------------------------------------------------------------

@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 import operator
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from clusters import alive, free_port, gleamnb, kill_all, start
+from clusters import ROOT, alive, free_port, gleamnb, kill_all, start
 
 import gleamnb as gl
 from gleamnb.cluster import records
@@ -232,3 +234,101 @@ def test_status_shows_each_stage_of_the_last_run_and_what_agents_hold(
             assert st["name"] in table.stdout
     finally:
         runner.close()
+
+
+def foreground(*args: str, log: Path) -> subprocess.Popen[Any]:
+    """``gleamnb ARGS`` in the background of this test, its output in ``log``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    with open(log, "w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gleamnb.cli", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+            cwd=ROOT,
+        )
+
+
+def announced(proc: subprocess.Popen[Any], log: Path, what: str) -> str:
+    """The address ``proc`` prints once it listens (``gleamnb WHAT at ADDRESS``)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for line in log.read_text().splitlines():
+            if line.startswith(f"gleamnb {what} at "):
+                return line.rsplit(" ", 1)[1]
+        assert proc.poll() is None, log.read_text()
+        time.sleep(0.05)
+    raise AssertionError(f"no 'gleamnb {what} at' line: {log.read_text()}")
+
+
+def test_master_and_agents_in_the_foreground_run_a_flow(tmp_path: Path) -> None:
+    procs: list[subprocess.Popen[Any]] = []
+    pids: list[int] = []
+    try:
+        master = foreground("master", "--port", str(free_port()), log=tmp_path / "master.log")
+        procs.append(master)
+        address = announced(master, tmp_path / "master.log", "scheduler")
+        hostport = address.split("://", 1)[1]
+        for k in (1, 2):
+            log = tmp_path / f"agent{k}.log"
+            agent = foreground("agent", "--master", hostport, "--executors", str(k), log=log)
+            procs.append(agent)
+            announced(agent, log, "nanny")
+        with gl.distributed(master=hostport) as runner:
+            deadline = time.monotonic() + 60
+            while True:
+                agents = [a for a in runner.status()["agents"] if a["executors"]]
+                if len(agents) == 2 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert sorted(len(a["executors"]) for a in agents) == [1, 2]
+            pids = [a["pid"] for a in agents] + [p for a in agents for p in a["executors"]]
+            got = (
+                gl.Flow("foreground")
+                .range(0, 1000, shards=4)
+                .map(lambda x: (x % 7, x))
+                .reduce_by_key(operator.add)
+                .collect(runner, progress=False)
+            )
+        expected: dict[int, int] = {}
+        for x in range(1000):
+            expected[x % 7] = expected.get(x % 7, 0) + x
+        assert sorted(got) == sorted(expected.items())
+        # Ctrl-C ends each command, and what it started with it
+        for proc in reversed(procs):
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0
+        deadline = time.monotonic() + 10
+        while any(alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [p for p in pids if alive(p)] == []
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        kill_all(None, pids)
+
+
+def test_a_relative_save_path_is_the_drivers(
+    cluster: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers run in the folder the cluster started from, not the driver's."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "words.txt").write_text("a b a\nc a b\n")
+    runner = gl.distributed(master=cluster["record"]["address"])
+    try:
+        f = gl.Flow("relative")
+        words = f.read(gl.txt("words.txt")).flat_map(str.split).map(lambda w: (w, 1))
+        words.reduce_by_key(operator.add).save("out", "parquet")
+        f.run(runner, progress=False)
+    finally:
+        runner.close()
+    got = sorted(tuple(r.values()) for r in pq.read_table(tmp_path / "out").to_pylist())
+    assert got == [("a", 3), ("b", 2), ("c", 1)]
+    assert not (ROOT / "out").exists()

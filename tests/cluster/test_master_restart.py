@@ -29,13 +29,14 @@ from gleamnb.cluster import records
 def _role(tag: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ, **{TAG: tag})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    return subprocess.Popen(
-        [sys.executable, "-m", "gleamnb.cli", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("ab"),
-        env=env,
-        cwd=ROOT,
-    )
+    with log.open("ab") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gleamnb.cli", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+            cwd=ROOT,
+        )
 
 
 def _listening(port: int, seconds: float = 30.0) -> None:

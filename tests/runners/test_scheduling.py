@@ -630,19 +630,20 @@ def test_a_task_whose_executor_died_fails_the_run_at_once_unless_on_disk() -> No
 
 def save_flow() -> gl.Flow:
     f = gl.Flow("save")
-    f.range(0, 10, shards=2).map(lambda x: x, name="same").save("out", "csv")
+    # an absolute folder: save() resolves a relative one from the current folder
+    f.range(0, 10, shards=2).map(lambda x: x, name="same").save("/out", "csv")
     return f
 
 
 def test_a_failed_task_fails_the_run_once_and_removes_only_what_its_save_wrote() -> None:
     d = Driver(save_flow())
     # a part that was there before the run (the folder keeps whatever prepare left)
-    d.storage.parts["out"] = {"out/part-00001.csv"}
+    d.storage.parts["/out"] = {"/out/part-00001.csv"}
 
     def drive() -> None:
         d.schedule.start()
         first, second = d.take()
-        d.storage.parts["out"] |= {"out/part-00000.csv", "out/.part-00001.csv.inprogress"}
+        d.storage.parts["/out"] |= {"/out/part-00000.csv", "/out/.part-00001.csv.inprogress"}
         d.schedule.task_done(done(first, pieces=[None]))
         error = gl.UserCodeError("map raised ValueError: bad", step="same", shard="2/2")
         d.schedule.task_failed(TaskFailed(second.id, error))
@@ -650,8 +651,8 @@ def test_a_failed_task_fails_the_run_once_and_removes_only_what_its_save_wrote()
     with pytest.raises(gl.UserCodeError) as info:
         d.run(drive)
     assert (info.value.flow, info.value.step, info.value.shard) == ("save", "same", "2/2")
-    assert d.storage.prepared == ["out"]
-    assert d.storage.removed == {"out/part-00000.csv", "out/.part-00001.csv.inprogress"}
+    assert d.storage.prepared == ["/out"]
+    assert d.storage.removed == {"/out/part-00000.csv", "/out/.part-00001.csv.inprogress"}
     assert d.terminal() == ["RunFailed"]
     assert d.kinds()[-2:] == [("StageFailed", 0), ("RunFailed", None)]
     assert d.calls == ["stop", "clean up"]
@@ -664,7 +665,7 @@ def test_a_cancelled_run_stops_its_tasks_and_ends_with_one_run_cancelled() -> No
     def drive() -> None:
         d.schedule.start()
         d.take(1)
-        d.storage.parts["out"] = {"out/.part-00000.csv.inprogress"}
+        d.storage.parts["/out"] = {"/out/.part-00000.csv.inprogress"}
         raise KeyboardInterrupt
 
     with pytest.raises(gl.RunCancelledError) as info:
@@ -672,7 +673,7 @@ def test_a_cancelled_run_stops_its_tasks_and_ends_with_one_run_cancelled() -> No
     assert info.value.flow == "save"
     assert d.kinds() == [("RunStarted", None), ("StageStarted", 0), ("RunCancelled", None)]
     assert d.calls == ["stop", "clean up"]
-    assert d.storage.removed == {"out/.part-00000.csv.inprogress"}
+    assert d.storage.removed == {"/out/.part-00000.csv.inprogress"}
     assert not d.schedule.running and not d.schedule.ready
 
 
@@ -715,7 +716,7 @@ def test_a_run_whose_stop_fails_still_ends_with_one_run_failed_and_the_driver_s_
     def drive() -> None:
         d.schedule.start()
         d.take(1)
-        d.storage.parts["out"] = {"out/.part-00000.csv.inprogress"}
+        d.storage.parts["/out"] = {"/out/.part-00000.csv.inprogress"}
         raise ValueError("a fault in the driver")
 
     def stop() -> None:
@@ -733,7 +734,7 @@ def test_a_run_whose_stop_fails_still_ends_with_one_run_failed_and_the_driver_s_
     assert isinstance(err.__cause__, ValueError)
     assert d.terminal() == ["RunFailed"] and d.kinds()[-1] == ("RunFailed", None)
     # the rest of the clean-up still happened
-    assert d.storage.removed == {"out/.part-00000.csv.inprogress"}
+    assert d.storage.removed == {"/out/.part-00000.csv.inprogress"}
     assert d.calls == ["stop", "clean up"]
     assert not d.schedule.running and not d.schedule.ready
 
@@ -744,7 +745,7 @@ def test_a_ctrl_c_while_a_failed_run_stops_its_tasks_still_ends_with_one_run_fai
     def drive() -> None:
         d.schedule.start()
         first, _ = d.take()
-        d.storage.parts["out"] = {"out/.part-00000.csv.inprogress"}
+        d.storage.parts["/out"] = {"/out/.part-00000.csv.inprogress"}
         d.schedule.task_failed(TaskFailed(first.id, gl.UserCodeError("map raised", step="same")))
 
     def stop() -> None:
@@ -756,7 +757,7 @@ def test_a_ctrl_c_while_a_failed_run_stops_its_tasks_still_ends_with_one_run_fai
     assert (info.value.flow, info.value.step) == ("save", "same")
     assert d.kinds()[-2:] == [("StageFailed", 0), ("RunFailed", None)]
     assert d.terminal() == ["RunFailed"]
-    assert d.storage.removed == {"out/.part-00000.csv.inprogress"}
+    assert d.storage.removed == {"/out/.part-00000.csv.inprogress"}
     assert d.calls == ["stop", "clean up"]
 
 
