@@ -23,10 +23,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def gleamnb(*args: str, state: Path | None = None, timeout: float = 120) -> Any:
-    """Run ``gleamnb ARGS`` (as ``python -m gleamnb.cli``); the completed process."""
+def gleamnb(
+    *args: str, state: Path | None = None, timeout: float = 120, first: Sequence[str] = ()
+) -> Any:
+    """Run ``gleamnb ARGS`` (as ``python -m gleamnb.cli``); the completed process.
+
+    ``first``: folders put before everything else on its ``PYTHONPATH``.
+    """
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (*first, str(ROOT), env.get("PYTHONPATH")) if p)
     if state is not None:
         env["XDG_STATE_HOME"] = str(state)
     return subprocess.run(

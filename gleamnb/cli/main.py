@@ -121,12 +121,10 @@ def _reachable(address: str, timeout: float = 2.0) -> bool:
 
 
 def _security(record: dict[str, Any] | None) -> Any:
-    tls = (record or {}).get("tls")
-    if not tls:
-        return None
-    from gleamnb.cluster.serve import security
+    """Dask's TLS options for the cluster of ``record`` (None: plain TCP)."""
+    from gleamnb.cluster import tls
 
-    return security(os.path.dirname(tls["ca"]))
+    return tls.security((record or {}).get("tls"))
 
 
 def query_status(address: str, record: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -212,6 +210,11 @@ def _running(name: str, dir: str | None) -> dict[str, Any]:
 def _clean(record: dict[str, Any], name: str, dir: str | None) -> None:
     """Remove the record of cluster ``name`` and its scratch folder."""
     records.remove(name, dir)
+    from gleamnb.cluster import tls
+
+    shutil.rmtree(tls.folder(records.folder(dir), name), ignore_errors=True)
+    with contextlib.suppress(OSError):
+        tls.folder(records.folder(dir), name).parent.rmdir()
     work = Path(record.get("scratch") or scratch(name, dir))
     shutil.rmtree(work, ignore_errors=True)
     with contextlib.suppress(OSError):
@@ -276,15 +279,10 @@ def start(
         except ImportError:
             raise Failure(
                 "--tls needs the cryptography package, which is not installed",
-                "pip install cryptography (then run this command again)",
+                'pip install "gleamnb[tls]" (or pip install cryptography), then run this '
+                "command again",
                 code=2,
             ) from None
-        raise Failure(
-            "--tls is not supported by `gleamnb cluster start` yet",
-            "start without --tls (every listener is on loopback by default), or run "
-            "`dask scheduler` and `dask worker` with Dask's TLS options",
-            code=2,
-        )
     old = records.read(name, dir)
     if old is not None:
         if records.alive(old):
@@ -326,6 +324,11 @@ def start(
     ]
     if dir is not None:
         command += ["--dir", str(folder)]
+    if tls:
+        from gleamnb.cluster import tls as certificates
+
+        made = certificates.make_certificates(certificates.folder(folder, name), host)
+        command += ["--tls-dir", os.path.dirname(made["key"])]
     env = dict(os.environ)
     # The serve process imports the same gleamnb as this command.
     here = str(Path(__file__).resolve().parents[2])
@@ -340,7 +343,12 @@ def start(
             start_new_session=True,
             env=env,
         )
-    record = _wait_ready(proc, name, dir, log)
+    try:
+        record = _wait_ready(proc, name, dir, log)
+    except Failure:
+        if tls:
+            shutil.rmtree(certificates.folder(folder, name), ignore_errors=True)
+        raise
     address = record["address"]
     click.echo(
         f"gleamnb cluster '{name}' started: {agents} agents, {executors_per_agent} "
@@ -350,8 +358,10 @@ def start(
     click.echo(f"  dashboard: {record.get('dashboard')}")
     click.echo(f"  record:    {records.path(name, dir)}")
     click.echo(f"  log:       {log}")
-    plain = address.split("://", 1)[-1]
+    plain = address.split("://", 1)[-1] if address.startswith("tcp://") else address
     click.echo(f'  use it:    gl.distributed(master="{plain}")')
+    if tls:
+        click.echo(f"  tls:       {os.path.dirname(record['tls']['key'])} (mode 0600)")
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], name: str, dir: str | None, log: Path) -> dict:

@@ -70,13 +70,14 @@ AGENTS_TIMEOUT = 30.0
 DEFAULT_TASK_MEMORY = 1 << 30
 
 
-def _address(master: str | None) -> str:
-    """The scheduler address to connect to, from the argument, the environment or a record."""
+def _address(master: str | None) -> tuple[str, dict[str, Any] | None]:
+    """The scheduler address to connect to, from the argument, the environment or a record,
+    and the discovery record of that cluster if this machine has one (its TLS files)."""
+    from gleamnb.cluster import records
+
     if master is None:
         master = os.environ.get(MASTER_ENV) or None
     if master is None:
-        from gleamnb.cluster import records
-
         found = records.read()
         if found is None:
             raise GleamError(
@@ -85,13 +86,17 @@ def _address(master: str | None) -> str:
                 hint="start one with `gleamnb cluster start`, or name a running one: "
                 'gl.distributed(master="host:port")',
             )
-        master = str(found["address"])
+        return str(found["address"]), found
     if not isinstance(master, str) or not master.strip():
         raise ArgumentError(
             f"master must be a scheduler address such as '127.0.0.1:45326', got {master!r}"
         )
     master = master.strip()
-    return master if "://" in master else f"tcp://{master}"
+    hostport = master.split("://", 1)[-1]
+    for record in records.all():
+        if str(record.get("address", "")).split("://", 1)[-1] == hostport:
+            return str(record["address"]), record
+    return (master if "://" in master else f"tcp://{master}"), None
 
 
 class DaskRunner(Runner):
@@ -104,6 +109,10 @@ class DaskRunner(Runner):
         cluster ``gleamnb cluster start`` started).
     timeout
         Seconds to wait for the scheduler to answer.
+    security
+        Dask's ``distributed.Security`` for a cluster that requires TLS (default: the
+        certificates of the discovery record of the cluster at that address, if this
+        machine has one; ``gleamnb cluster start --tls`` wrote them).
 
     Examples
     --------
@@ -118,8 +127,15 @@ class DaskRunner(Runner):
 
     name = "dask"
 
-    def __init__(self, master: str | None = None, *, timeout: float = 10.0) -> None:
-        self.address = _address(master)
+    def __init__(
+        self, master: str | None = None, *, timeout: float = 10.0, security: Any = None
+    ) -> None:
+        self.address, record = _address(master)
+        if security is None and record is not None and record.get("tls"):
+            from gleamnb.cluster import tls
+
+            security = tls.security(record["tls"])
+        self.security = security
         self.timeout = timeout
         self.client: Any = None
         self._lock = threading.Lock()
@@ -136,12 +152,23 @@ class DaskRunner(Runner):
         from distributed import Client
 
         try:
-            client = Client(self.address, timeout=self.timeout, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
+            client = Client(
+                self.address,
+                timeout=self.timeout,
+                set_as_default=False,
+                **({"security": self.security} if self.security is not None else {}),
+            )
+        except Exception as exc:  # refused, timed out, or TLS options that do not fit
             raise GleamError(
                 f"cannot reach the gleamnb master at {self.address}: {exc}",
                 hint="is the cluster running? `gleamnb cluster status` says; start one with "
-                "`gleamnb cluster start`",
+                "`gleamnb cluster start`"
+                + (
+                    ". A cluster started with --tls takes only clients with its certificate: "
+                    "run on the machine of its record, or pass gl.distributed(security=...)"
+                    if self.address.startswith("tls://")
+                    else ""
+                ),
             ) from None
         try:
             status = self._status(client)
@@ -194,12 +221,14 @@ class DaskRunner(Runner):
             return _DaskRun(self, client, plan, listeners, cancel).go()
 
 
-def distributed(master: str | None = None, *, timeout: float = 10.0) -> DaskRunner:
+def distributed(
+    master: str | None = None, *, timeout: float = 10.0, security: Any = None
+) -> DaskRunner:
     """The runner of a gleamnb cluster on Dask (see :class:`DaskRunner`).
 
     ``gl.set_runner(gl.distributed())`` makes it the session's default.
     """
-    return DaskRunner(master, timeout=timeout)
+    return DaskRunner(master, timeout=timeout, security=security)
 
 
 class _DaskRun:

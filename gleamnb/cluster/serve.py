@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gleamnb.cluster import records
+from gleamnb.cluster import records, tls
 from gleamnb.cluster.master import Master, version
 
 __all__ = ["main", "scratch", "READY", "log_path"]
@@ -73,25 +73,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def security(tls_dir: str | None) -> Any:
-    """Dask's TLS options from the PEM files in ``tls_dir`` (None: plain TCP)."""
-    if not tls_dir:
-        return None
-    from distributed.security import Security
-
-    ca, cert, key = (os.path.join(tls_dir, f) for f in ("ca.pem", "cert.pem", "key.pem"))
-    return Security(
-        tls_ca_file=ca,
-        tls_client_cert=cert,
-        tls_client_key=key,
-        tls_scheduler_cert=cert,
-        tls_scheduler_key=key,
-        tls_worker_cert=cert,
-        tls_worker_key=key,
-        require_encryption=True,
-    )
-
-
 def _ready(status: dict[str, Any], agents: int) -> bool:
     found = status.get("agents", [])
     return len(found) >= agents and all(a.get("executors") for a in found)
@@ -113,7 +94,12 @@ def main(argv: list[str] | None = None) -> int:
 
     work = scratch(args.name, args.dir)
     work.mkdir(parents=True, exist_ok=True)
-    sec = security(args.tls_dir)
+    paths = (
+        {role: os.path.join(args.tls_dir, f) for role, f in tls.FILES.items()}
+        if args.tls_dir
+        else None
+    )
+    sec = tls.security(paths)
     protocol = "tls://" if sec is not None else None
     kwargs: dict[str, Any] = {"security": sec, "protocol": protocol} if sec is not None else {}
     cluster = LocalCluster(
@@ -170,15 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             "dir": str(records.folder(args.dir)),
             "scratch": str(work),
             "log": str(log_path(args.name, args.dir)),
-            "tls": (
-                {
-                    "ca": os.path.join(args.tls_dir, "ca.pem"),
-                    "cert": os.path.join(args.tls_dir, "cert.pem"),
-                    "key": os.path.join(args.tls_dir, "key.pem"),
-                }
-                if args.tls_dir
-                else None
-            ),
+            "tls": paths,
         }
         records.write(record, args.dir)
         mine = True

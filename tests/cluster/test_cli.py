@@ -161,16 +161,19 @@ def test_a_version_mismatch(tmp_path: Path) -> None:
 
 
 def test_tls_without_cryptography(tmp_path: Path) -> None:
-    try:
-        import cryptography  # noqa: F401
-
-        pytest.skip("cryptography is installed")
-    except ImportError:
-        pass
-    got = gleamnb("cluster", "start", "--dir", str(tmp_path), "--port", "0", "--tls")
-    assert got.returncode == 2
-    assert "pip install cryptography" in got.stderr
+    # a machine without the package: its import fails, as it does where it is not installed
+    shim = tmp_path / "shim" / "cryptography"
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text("raise ImportError('No module named cryptography')\n")
+    got = gleamnb(
+        "cluster", "start", "--dir", str(tmp_path), "--port", "0", "--tls",
+        first=[str(shim.parent)],
+    )  # fmt: skip
+    assert got.returncode == 2, got.stderr
+    assert "--tls needs the cryptography package" in got.stderr
+    assert 'pip install "gleamnb[tls]"' in got.stderr
     assert records.read(None, tmp_path) is None
+    assert not (tmp_path / "tls").exists()
 
 
 def test_stop_leaves_no_process_and_no_record(tmp_path: Path) -> None:
@@ -332,3 +335,19 @@ def test_a_relative_save_path_is_the_drivers(
     got = sorted(tuple(r.values()) for r in pq.read_table(tmp_path / "out").to_pylist())
     assert got == [("a", 3), ("b", 2), ("c", 1)]
     assert not (ROOT / "out").exists()
+
+
+def test_every_listener_of_the_cluster_is_on_loopback(cluster: dict[str, Any]) -> None:
+    import psutil
+
+    pids = set(records.pids(cluster["record"]))
+    for agent in status(cluster)["agents"]:
+        pids |= {agent["pid"], *agent["executors"]}
+    listening = []
+    for pid in pids:
+        for conn in psutil.Process(pid).net_connections(kind="inet"):
+            if conn.status == psutil.CONN_LISTEN:
+                listening.append((pid, conn.laddr.ip, conn.laddr.port))
+    # the scheduler, its dashboard, and each worker and nanny listen
+    assert len(listening) >= 2 + 2 * 2, listening
+    assert {ip for _, ip, _ in listening} == {"127.0.0.1"}, listening
