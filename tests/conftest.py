@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from clusters import two_agent_cluster
+from clusters import gleamnb, kill_all, start, two_agent_cluster
 from hypothesis import settings
 
 import gleamnb as gl
@@ -59,6 +60,32 @@ def dask_cluster() -> Iterator[object]:
 def dask_runner(dask_cluster: object) -> Iterator[object]:
     """The Dask runner on :func:`dask_cluster`."""
     r = gl.distributed(master=dask_cluster.scheduler_address)  # type: ignore[attr-defined]
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="session")
+def cli_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A 2-agent cluster started as a user starts one, ``gleamnb cluster start --agents 2``
+    (its record in a folder of its own): the folder, the output of ``start``, the record."""
+    from gleamnb.cluster import records
+
+    folder = tmp_path_factory.mktemp("cli-cluster")
+    got, record = start(folder, "--agents", "2")
+    try:
+        assert got.returncode == 0, got.stderr
+        assert record is not None
+        yield {"dir": folder, "start": got, "record": record}
+    finally:
+        if records.read(None, folder) is not None:
+            gleamnb("cluster", "stop", "--dir", str(folder))
+        kill_all(record)
+
+
+@pytest.fixture(scope="session")
+def cli_runner(cli_cluster: dict[str, Any]) -> Iterator[object]:
+    """The Dask runner on :func:`cli_cluster`."""
+    r = gl.distributed(master=cli_cluster["record"]["address"])
     yield r
     r.close()
 

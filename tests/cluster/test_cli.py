@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +25,10 @@ import gleamnb as gl
 from gleamnb.cluster import records
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A running 2-agent cluster: its folder, the output of ``start`` and its record."""
-    folder = tmp_path_factory.mktemp("cluster")
-    got, record = start(folder, "--agents", "2")
-    try:
-        assert got.returncode == 0, got.stderr
-        assert record is not None
-        yield {"dir": folder, "start": got, "record": record}
-    finally:
-        if records.read(None, folder) is not None:
-            gleamnb("cluster", "stop", "--dir", str(folder))
-        kill_all(record)
+@pytest.fixture
+def cluster(cli_cluster: dict[str, Any]) -> dict[str, Any]:
+    """The session's cluster started with ``gleamnb cluster start --agents 2``."""
+    return cli_cluster
 
 
 def status(cluster: dict[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,9 @@ Each example mirrors one of Gleam's (``examples/`` in chrislusf/gleam: the READM
 as it was generated, with ``collections.Counter``, the ``csv`` module, plain Python, or the same
 shell pipeline run directly with ``subprocess``.
 
-``runner`` is each of the local runner with two executor processes and the Dask runner on a
-2-agent cluster (``tests/conftest.py``): every example runs on both.
+``runner`` is each of the local runner with two executor processes, the Dask runner on a
+2-agent cluster, and the Dask runner on a 2-agent cluster started with the ``gleamnb``
+command (``tests/conftest.py``): every example runs on each.
 UDFs are defined inside the tests: a function defined at module level would travel to the
 executors by reference to this test module, which they cannot import.
 """
@@ -31,11 +32,12 @@ import gleamnb as gl
 from gleamnb.runners.local import LocalRunner
 
 
-@pytest.fixture(scope="module", params=["local", "dask"])
+@pytest.fixture(scope="module", params=["local", "dask", "cli"])
 def runner(request: pytest.FixtureRequest) -> LocalRunner:
-    """Each runner the examples run on."""
-    if request.param == "dask":
-        return request.getfixturevalue("dask_runner")
+    """Each runner the examples run on: local processes, an in-process 2-agent cluster, and
+    a 2-agent cluster started with ``gleamnb cluster start``."""
+    if request.param in ("dask", "cli"):
+        return request.getfixturevalue(f"{request.param}_runner")
     return gl.local(executors=2)
 
 
