@@ -28,7 +28,7 @@ class RunHandle:
     >>> import gleamnb as gl
     >>> f = gl.Flow("squares")
     >>> rows = []
-    >>> f.range(0, 4).map(lambda x: x * x).output_row(rows.append)
+    >>> _ = f.range(0, 4).map(lambda x: x * x).output_row(rows.append)
     >>> handle = f.run(gl.local(mode="inline"), wait=False, progress=False)
     >>> handle.result(timeout=60).flow, sorted(rows)
     ('squares', [0, 1, 4, 9])
