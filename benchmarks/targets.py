@@ -12,12 +12,16 @@ from typing import Any
 
 from benchmarks.config import WORKLOADS
 
-__all__ = ["WHOLE_PROCESS_WORKLOADS", "TargetResult", "evaluate"]
+__all__ = ["WHOLE_PROCESS_WORKLOADS", "CLUSTER_WORKLOADS", "TargetResult", "evaluate"]
 
 GB = 1_000_000_000
 
 #: Workloads whose targets are on the whole process (start-up and exit included).
 WHOLE_PROCESS_WORKLOADS = ("startup", "wordcount_64mb")
+
+#: Workloads the cluster variant (``gleamnb-cluster``) is held to: <= 1.3x the local runner,
+#: >= 5x faster than Dask's own (bag/dataframe) in the same run.
+CLUSTER_WORKLOADS = ("wordcount_builtin", "join", "sort")
 
 
 @dataclasses.dataclass
@@ -66,15 +70,16 @@ def _ratio_target(
     test: Callable[[float, float], tuple[float, bool]],
     unit: str,
     key: str = "median_s",
+    mine: str = "gleamnb",
 ) -> TargetResult:
-    gl, why_gl = _median(results, workload, "gleamnb", key)
+    gl, why_gl = _median(results, workload, mine, key)
     other, why_other = _median(results, workload, peer, key)
     if gl is None or other is None:
         return TargetResult(
             text, "—", "not evaluated", "; ".join(r for r in (why_gl, why_other) if r)
         )
     value, ok = test(gl, other)
-    figure = f"{value:.2f}{unit} (gleamnb {gl:.2f} s, {peer} {other:.2f} s)"
+    figure = f"{value:.2f}{unit} ({mine} {gl:.2f} s, {peer} {other:.2f} s)"
     return TargetResult(text, figure, "met" if ok else "not met")
 
 
@@ -231,4 +236,25 @@ def evaluate(results: Summary) -> list[TargetResult]:
                 )
             )
     out.append(_spill_target(results))
+    for workload in CLUSTER_WORKLOADS:
+        out += [
+            _ratio_target(
+                results,
+                workload,
+                "gleamnb",
+                f"{workload} on a 2-agent cluster: time <= 1.3x the local runner's",
+                _at_most(1.3),
+                "x the local runner's time",
+                mine="gleamnb-cluster",
+            ),
+            _ratio_target(
+                results,
+                workload,
+                "dask",
+                f"{workload} on a 2-agent cluster: >= 5x faster than dask",
+                _faster_by(5.0),
+                "x speed-up",
+                mine="gleamnb-cluster",
+            ),
+        ]
     return out

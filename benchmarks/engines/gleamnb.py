@@ -90,7 +90,7 @@ def _pids_in(folder: Path) -> list[int]:
     def walk(node: Any, key: str = "") -> None:
         if isinstance(node, dict):
             for k, v in node.items():
-                walk(v, str(k))
+                walk(v, f"{key}/{k}")  # the path: {"pids": {"workers": [...]}} counts
         elif isinstance(node, list):
             for v in node:
                 walk(v, key)

@@ -29,13 +29,15 @@ from typing import Any
 import pyarrow as pa
 from distributed import WorkerPlugin, get_worker
 
+from gleamnb.plan.order import Order
 from gleamnb.runners import leftovers
 from gleamnb.runners.pool import ExecutorDied, ExecutorProcess, FromExecutor
 from gleamnb.runners.shipping import KEPT_BYTES
 from gleamnb.runtime.protocol import Function, Progress, RunTask, TaskDone, TaskFailed
+from gleamnb.runtime.sorting import range_slice, resolve_order
 from gleamnb.runtime.store import Piece, read_piece, write_piece
 
-__all__ = ["Agent", "Outcome", "run_task", "outcome", "bucket", "NAME", "PROGRESS_TOPIC"]
+__all__ = ["Agent", "Outcome", "run_task", "outcome", "bucket", "cut", "NAME", "PROGRESS_TOPIC"]
 
 #: The name the agent has among a worker's plugins.
 NAME = "gleamnb-agent"
@@ -305,3 +307,11 @@ def outcome(result: tuple[Outcome, list]) -> Outcome:
 def bucket(result: tuple[Outcome, list], b: int) -> pa.Table:
     """Output bucket ``b`` of a task (a Dask task, so each bucket is a key of its own)."""
     return result[1][b]
+
+
+def cut(run: pa.Table | None, order: Order, step: str, cuts: list[tuple], j: int) -> pa.Table:
+    """Range ``j`` of a sorted run, cut at ``cuts`` (a Dask task where the run is, so only
+    that range moves to the task merging it; the merge cuts again, finding it whole)."""
+    if run is None or run.num_rows == 0:
+        return run
+    return range_slice(run, resolve_order(order, run.schema.names, step), cuts, j)

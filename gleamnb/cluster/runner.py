@@ -29,7 +29,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from gleamnb.cluster.agent import bucket, outcome, run_task
+from gleamnb.cluster.agent import Outcome, bucket, cut, outcome, run_task
 from gleamnb.cluster.master import NAME as MASTER
 from gleamnb.cluster.master import PROGRESS, Master, version
 from gleamnb.errors import ArgumentError, GleamError
@@ -53,6 +53,7 @@ from gleamnb.runners.result import RunResult
 from gleamnb.runners.scheduling import Schedule
 from gleamnb.runners.shipping import Holdings
 from gleamnb.runtime.protocol import Function
+from gleamnb.runtime.stage import MergeRange
 from gleamnb.runtime.store import Piece
 
 __all__ = ["DaskRunner", "distributed", "MASTER_ENV"]
@@ -113,6 +114,8 @@ class DaskRunner(Runner):
         Dask's ``distributed.Security`` for a cluster that requires TLS (default: the
         certificates of the discovery record of the cluster at that address, if this
         machine has one; ``gleamnb cluster start --tls`` wrote them).
+    agents_timeout
+        Seconds a run waits on a cluster without agents before it fails.
 
     Examples
     --------
@@ -128,7 +131,12 @@ class DaskRunner(Runner):
     name = "dask"
 
     def __init__(
-        self, master: str | None = None, *, timeout: float = 10.0, security: Any = None
+        self,
+        master: str | None = None,
+        *,
+        timeout: float = 10.0,
+        security: Any = None,
+        agents_timeout: float = AGENTS_TIMEOUT,
     ) -> None:
         self.address, record = _address(master)
         if security is None and record is not None and record.get("tls"):
@@ -137,6 +145,7 @@ class DaskRunner(Runner):
             security = tls.security(record["tls"])
         self.security = security
         self.timeout = timeout
+        self.agents_timeout = agents_timeout
         self.client: Any = None
         self._lock = threading.Lock()
         self._task_ids = 0
@@ -222,13 +231,17 @@ class DaskRunner(Runner):
 
 
 def distributed(
-    master: str | None = None, *, timeout: float = 10.0, security: Any = None
+    master: str | None = None,
+    *,
+    timeout: float = 10.0,
+    security: Any = None,
+    agents_timeout: float = AGENTS_TIMEOUT,
 ) -> DaskRunner:
     """The runner of a gleamnb cluster on Dask (see :class:`DaskRunner`).
 
     ``gl.set_runner(gl.distributed())`` makes it the session's default.
     """
-    return DaskRunner(master, timeout=timeout, security=security)
+    return DaskRunner(master, timeout=timeout, security=security, agents_timeout=agents_timeout)
 
 
 class _DaskRun:
@@ -364,15 +377,24 @@ class _DaskRun:
                 schedule.check_cancel()
                 self.dispatch()
                 try:
-                    got = self.finished.get(timeout=0.1)
+                    news = [self.finished.get(timeout=0.1)]
                 except queue.Empty:
                     self.check_cluster()
                     continue
-                if isinstance(got, list):
-                    for task, rows in got:
-                        schedule.progress(task, rows)
-                elif got in self.waiting:
-                    self.handle(got)
+                while len(news) < 1000:  # what else came meanwhile, handled together
+                    try:
+                        news.append(self.finished.get_nowait())
+                    except queue.Empty:
+                        break
+                ended = []
+                for got in news:
+                    if isinstance(got, list):
+                        for task, rows in got:
+                            schedule.progress(task, rows)
+                    elif got in self.waiting:
+                        ended.append(got)
+                for fut, result in self.fetch(ended):
+                    self.handle(fut, result)
         finally:
             self.client.unsubscribe_topic(PROGRESS)
 
@@ -401,10 +423,10 @@ class _DaskRun:
             self.alone = 0.0
         elif not self.alone:
             self.alone = now
-        elif now - self.alone > AGENTS_TIMEOUT:
+        elif now - self.alone > self.runner.agents_timeout:
             raise GleamError(
                 f"the gleamnb cluster at {self.runner.address} has had no agent for "
-                f"{AGENTS_TIMEOUT:.0f} s: nothing can run the flow's tasks",
+                f"{self.runner.agents_timeout:.0f} s: nothing can run the flow's tasks",
                 hint="start agents (`gleamnb agent --master HOST:PORT`), or restart the "
                 "cluster with `gleamnb cluster start`",
             )
@@ -427,6 +449,16 @@ class _DaskRun:
             data.append(shards)
         return data
 
+    def fetch(self, ended: list[Any]) -> list[tuple[Any, Outcome | None]]:
+        """The outcomes of tasks that ended, fetched together (one round trip, not one
+        each); None for those that did not finish (failed or cancelled)."""
+        ok = [f for f in ended if f.status == "finished"]
+        try:
+            results = dict(zip(ok, self.client.gather(ok))) if ok else {}
+        except Exception:  # one of them was lost meanwhile: each on its own
+            results = {}
+        return [(f, results.get(f)) for f in ended]
+
     def dispatch(self) -> None:
         schedule = self.schedule
         while schedule.ready:
@@ -437,11 +469,30 @@ class _DaskRun:
                     task, out_dir="", holds=Holdings(), memory_budget=self.budget
                 )
                 inputs = [[self.futures[p] for p in files] for files in msg.inputs]
+                if isinstance(st.head, MergeRange):
+                    inputs[0] = self.cut_runs(msg.inputs[0], inputs[0], st.head, task)
                 key = self.task_key(st.id, task.shard, task.params, msg.inputs)
                 main = self.client.submit(run_task, key, msg, inputs, key=key)
                 done = self.client.submit(outcome, main, key=f"{key}-outcome")
-            self.waiting[done] = (task.id, main, key)
+                # each output bucket a key of its own, asked for now: no second round trip
+                buckets = [
+                    self.client.submit(bucket, main, b, key=f"{key}-b{b}")
+                    for b in range(st.output.buckets if st.output is not None else 1)
+                ]
+            self.waiting[done] = (task.id, main, key, buckets)
             done.add_done_callback(self.finished.put)
+
+    def cut_runs(self, keys: list[str], runs: list[Any], head: MergeRange, task: Any) -> list:
+        """Range ``task.shard`` of each sorted run, cut where the run is (a Dask task next
+        to it): only that range moves to the merging task, not every run whole."""
+        cuts = task.params.get("cuts", [])
+        mark = hashlib.sha256(repr((cuts, task.shard)).encode()).hexdigest()[:12]
+        return [
+            self.client.submit(
+                cut, run, head.order, head.name, cuts, task.shard, key=f"{k}-r{task.shard}-{mark}"
+            )
+            for k, run in zip(keys, runs)
+        ]
 
     def task_key(
         self, sid: int, shard: int, params: dict[str, Any], inputs: list[list[str]]
@@ -467,10 +518,13 @@ class _DaskRun:
         attempt = self.attempts[(sid, shard)] = self.attempts.get((sid, shard), -1) + 1
         return f"gleamnb-{h.hexdigest()[:32]}-{attempt}"
 
-    def handle(self, fut: Any) -> None:
+    def handle(self, fut: Any, got: Outcome | None = None) -> None:
         from distributed.scheduler import KilledWorker
 
-        task_id, main, key = self.waiting.pop(fut)
+        task_id, main, key, buckets = self.waiting.pop(fut)
+        if got is None or got.done is None:
+            for b in buckets:
+                b.release()
         if fut.status == "cancelled":  # not by this run: it waits for them no more
             reason = _cancel_reason(fut)
             if self.client.status != "running" or "connection" in reason:
@@ -493,17 +547,21 @@ class _DaskRun:
                 )
                 return
             raise exc
-        got = fut.result()
+        if got is None:
+            got = fut.result()
         fut.release()
         if got.done is not None:
             pieces: list[Piece | None] = []
+            while len(buckets) < len(got.done.pieces):  # not foreseen: asked for now
+                k = f"{key}-b{len(buckets)}"
+                buckets.append(self.client.submit(bucket, main, len(buckets), key=k))
             for b, p in enumerate(got.done.pieces):
                 if p is None:
+                    buckets[b].release()
                     pieces.append(None)
                     continue
-                k = f"{key}-b{b}"
-                self.futures[k] = self.client.submit(bucket, main, b, key=k)
-                pieces.append(Piece(k, p.rows, p.nbytes))
+                self.futures[buckets[b].key] = buckets[b]
+                pieces.append(Piece(buckets[b].key, p.rows, p.nbytes))
             main.release()  # its buckets hold it (and its lineage) while they are wanted
             self.schedule.receive(replace(got.done, task=task_id, pieces=pieces))
         elif got.failed is not None:
@@ -515,7 +573,9 @@ class _DaskRun:
 
     def stop_running(self) -> None:
         """Cancel the run's tasks still running on the cluster."""
-        running = [f for done, (_, main, _) in self.waiting.items() for f in (done, main)]
+        running = [
+            f for done, (_, main, _, parts) in self.waiting.items() for f in (done, main, *parts)
+        ]
         self.waiting.clear()
         if running and self.client.status == "running":
             # the agents first: they stop the tasks running and refuse those that start late

@@ -180,3 +180,25 @@ def test_a_client_of_another_version_is_refused_by_the_master(roles: dict[str, A
         assert "same gleamnb version" in (info.value.hint or "")
     finally:
         runner.close()
+
+
+def test_a_cluster_without_agents_fails_the_run_instead_of_waiting() -> None:
+    from distributed import LocalCluster
+
+    from gleamnb.cluster.master import Master
+
+    with (
+        LocalCluster(
+            n_workers=0,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"plugins": [Master()]},
+        ) as empty,
+        gl.distributed(master=empty.scheduler_address, agents_timeout=1.0) as runner,
+    ):
+        f = gl.Flow("nobody")
+        f.range(0, 10).output_row(lambda x: None)
+        with pytest.raises(gl.GleamError, match="has had no agent for 1 s") as info:
+            f.run(runner, wait=False, progress=False).result(timeout=60)
+        assert "gleamnb agent" in (info.value.hint or "")
