@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: venv demo test lint format bench bench-deps bench-quick clean dot ip
+.PHONY: venv demo test lint format bench bench-deps bench-cluster bench-quick clean dot ip
 
 venv: $(STAMP) dot ip
 
@@ -57,6 +57,12 @@ bench-deps: venv
 
 bench: bench-deps
 	$(BIN)/python -m benchmarks.run --size full --repeat 3
+
+# The cluster's rows again, with the local runner and Dask in the same run, folded into the
+# full report (docs/benchmarks.md) with the cluster's fixed costs.
+bench-cluster: bench-deps
+	$(BIN)/python -m benchmarks.run --size full --repeat 3 --update \
+	  --engines gleamnb,gleamnb-cluster,dask --workloads wordcount_builtin,join,sort
 
 bench-quick: bench-deps
 	$(BIN)/python -m benchmarks.run --size quick --repeat 1

@@ -152,6 +152,41 @@ def _workload_table(doc: dict[str, Any], workload: str) -> list[str]:
 PROFILE_NOTES = Path(__file__).with_name("profile_notes.md")
 
 
+def _cluster_costs(costs: dict[str, Any] | None) -> list[str]:
+    """The "What a cluster costs" section (:mod:`benchmarks.cluster_costs`)."""
+    if not costs:
+        return []
+    out = ["## What a cluster costs", ""]
+    if "error" in costs:
+        return [*out, f"Not measured: {_cell(costs['error'])}", ""]
+    out += [
+        "The fixed costs that bound a `gleamnb-cluster` run (a 2-agent local cluster started "
+        "with `gleamnb cluster start --agents 2`, one executor per agent), beside the local "
+        "runner's for the same flows; measured by `python -m benchmarks.cluster_costs` after "
+        "the workloads (method in its docstring).",
+        "",
+        "| cost | cluster | local runner |",
+        "|---|---|---|",
+    ]
+    c, loc = costs["cluster"], costs.get("local", {})
+
+    def both(key: str, fmt: str) -> str:
+        return " | ".join(
+            fmt.format(v) if v is not None else "—" for v in (c.get(key), loc.get(key))
+        )
+
+    out += [
+        f"| task round trip (a one-task flow, planning included) "
+        f"| {both('round_trip_s', '{:.3f} s')} |",
+        f"| latency of each added stage | {both('per_stage_s', '{:.3f} s')} |",
+        f"| shuffle throughput ({c['shuffle_mb']:.0f} MB hash-partitioned) "
+        f"| {both('shuffle_mb_s', '{:.0f} MB/s')} |",
+        f"| a flow of {c['tiny_tasks']} tiny tasks | {both('tiny_tasks_s', '{:.2f} s')} |",
+        "",
+    ]
+    return out
+
+
 def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
     """Write the report.
 
@@ -180,6 +215,20 @@ def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
         doc["command"],
         "```",
         "",
+    ]
+    for run in doc.get("runs", [])[1:]:
+        measured = "; ".join(f"{w}: {', '.join(e)}" for w, e in run["measured"].items())
+        out += [
+            f"Then, started {run['started']} ({run['elapsed_s'] / 60:.0f} min, "
+            f"**{run['repeat']}** run(s) each), these rows were measured again together and "
+            f"replace the first run's: {measured}.",
+            "",
+            "```",
+            run["command"],
+            "```",
+            "",
+        ]
+    out += [
         "## Machine",
         "",
         f"- CPU: {m['cpu']} ({m['arch']}), {m['logical_cores']} logical cores "
@@ -241,7 +290,9 @@ def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
         "`gl.local(executors=2)`; Polars and DuckDB their default thread pools (2 threads); "
         "Dask a distributed `LocalCluster` of 2 worker processes x 1 thread; Spark "
         "`local[2]` (driver memory 4 GB, 8 shuffle partitions); GNU `sort --parallel=2`; "
-        "plain Python one process.",
+        "plain Python one process; `gleamnb-cluster` a 2-agent local cluster started with "
+        "`gleamnb cluster start --agents 2` (one executor per agent, 2 in all) before timing, "
+        "as Dask's cluster is, run through `gl.distributed()`.",
         "- **Figures**: medians of the runs; `time ÷ gleamnb's` above 1 means gleamnb is faster.",
         "- **Machine noise**: the harness also measures the CPU that *other* processes used "
         "during each run (machine busy time minus the measured tree's own); a note says so in "
@@ -259,6 +310,7 @@ def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
         if stages:
             out += ["", "gleamnb stages (last run):", "", "```", stages, "```"]
         out.append("")
+    out += _cluster_costs(doc.get("cluster_costs"))
     out += [
         "## Targets",
         "",

@@ -39,7 +39,7 @@ from benchmarks.generate import ensure_data
 from benchmarks.inputs import inputs_for
 from benchmarks.machine import machine_info, versions
 from benchmarks.measure import ProcessRun, run_measured
-from benchmarks.targets import WHOLE_PROCESS_WORKLOADS, evaluate
+from benchmarks.targets import WHOLE_PROCESS_WORKLOADS, TargetResult, evaluate
 from benchmarks.udf import TOP
 from benchmarks.worker import WATCH_ENV
 
@@ -271,6 +271,53 @@ def _summarise(label: str, runs: list[dict[str, Any]], is_gleamnb: bool) -> dict
     return entry
 
 
+def _cluster_costs(log_dir: Path) -> dict[str, Any]:
+    """The cluster's fixed costs (:mod:`benchmarks.cluster_costs`), in their own process."""
+    out = log_dir / "cluster_costs.json"
+    log_file = log_dir / "cluster_costs.log"
+    out.unlink(missing_ok=True)
+    with log_file.open("w") as log:
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.cluster_costs", "--json", str(out)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env=_worker_env(None),
+            timeout=1800,
+        )
+    if proc.returncode != 0 or not out.exists():
+        return {"error": f"exited with {proc.returncode}: {_tail(log_file, 5)}"[:500]}
+    return json.loads(out.read_text())
+
+
+def _merge(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` (a run of some engines and workloads) folded into the results at ``path``.
+
+    The entries this run measured replace the old ones, whole workloads at a time for the
+    engines that took part, so every ratio still compares figures of one run; the rest is
+    kept, and the document lists each run that made it.
+    """
+    if not path.exists():
+        return doc
+    old = json.loads(path.read_text())
+    if old.get("size") != doc["size"]:
+        raise SystemExit(f"--update: {path} holds size {old.get('size')}, not {doc['size']}")
+    runs = old.get("runs") or [
+        {k: old[k] for k in ("command", "started", "elapsed_s", "repeat", "load_average")}
+    ]
+    this = {k: doc[k] for k in ("command", "started", "elapsed_s", "repeat", "load_average")}
+    this["measured"] = {w: sorted(r) for w, r in doc["results"].items()}
+    for workload, entries in doc["results"].items():
+        old["results"].setdefault(workload, {}).update(entries)
+    for name, info in doc["engines"].items():
+        old["engines"][name] = info
+    if "cluster_costs" in doc:
+        old["cluster_costs"] = doc["cluster_costs"]
+    old.update(runs=[*runs, this], machine=doc["machine"], versions=doc["versions"])
+    old["targets"] = [t.__dict__ for t in evaluate(old["results"], old.get("cluster_costs"))]
+    return old
+
+
 def _parse_list(text: str, universe: list[str], what: str) -> list[str]:
     if text == "all":
         return list(universe)
@@ -305,6 +352,12 @@ def main(argv: list[str] | None = None) -> int:
         help="after the last checked run (every run of startup, wordcount_64mb), time the "
         "workload again as a whole process "
         "(benchmarks.whole: start-up and exit included)",
+    )
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="fold this run's engines and workloads into the results file instead of "
+        "replacing it (e.g. re-measure the gleamnb-cluster rows with their peers)",
     )
     parser.add_argument("--json", type=Path, default=None, help="results file")
     parser.add_argument("--markdown", type=Path, default=None, help="report file")
@@ -389,7 +442,12 @@ def main(argv: list[str] | None = None) -> int:
                     spec.label(workload), runs[engine], spec.is_gleamnb
                 )
 
-    targets = evaluate(results)
+    costs = None
+    if "gleamnb-cluster" in engines and not reasons.get("gleamnb-cluster"):
+        _log("measuring what a cluster costs (benchmarks.cluster_costs)")
+        costs = _cluster_costs(log_dir)
+        _log(f"cluster costs: {costs}")
+    targets = evaluate(results, costs)
     data = {
         part: {k: v for k, v in info.items() if k != "files"}
         | {"bytes": sum(f["bytes"] for f in info["files"])}
@@ -411,11 +469,16 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "targets": [t.__dict__ for t in targets],
     }
+    if costs is not None:
+        doc["cluster_costs"] = costs
+    if args.update:
+        doc = _merge(json_path, doc)
+        targets = [TargetResult(**t) for t in doc["targets"]]
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(doc, indent=1, default=str))
     report.write_chart(doc, chart_path)
     report.write_markdown(doc, md_path, chart_path)
-    _log(f"wrote {json_path}, {md_path}, {chart_path} in {doc['elapsed_s']:.0f} s")
+    _log(f"wrote {json_path}, {md_path}, {chart_path} in {time.time() - started:.0f} s")
     for t in targets:
         _log(f"  {t.status:>13}: {t.target}: {t.figure} {t.reason}")
     return 0
