@@ -99,6 +99,15 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext gleamnb``: register the ``%%gleam`` and ``%gleam`` magics.
+
+    The notebook layer is imported only here, by name as the facade's other lazy names are:
+    the layers below it (which import this package for its version) never load IPython.
+    """
+    importlib.import_module("gleamnb.notebook").load_ipython_extension(ipython)
+
+
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pyarrow as pa
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from gleamnb.api.flow import Flow
     from gleamnb.runners.base import Runner
+    from gleamnb.runners.handle import RunHandle
 
 __all__ = ["Dataset"]
 
@@ -795,16 +796,34 @@ class Dataset:
 
     # -- actions -------------------------------------------------------------------------------
 
-    def to_arrow(self, runner: Runner | None = None, *, progress: Any = None) -> pa.Table:
+    @overload
+    def to_arrow(
+        self, runner: Runner | None = None, *, progress: Any = None, wait: Literal[True] = True
+    ) -> pa.Table: ...
+
+    @overload
+    def to_arrow(
+        self, runner: Runner | None = None, *, progress: Any = None, wait: Literal[False]
+    ) -> RunHandle[pa.Table]: ...
+
+    def to_arrow(
+        self, runner: Runner | None = None, *, progress: Any = None, wait: bool = True
+    ) -> pa.Table | RunHandle[pa.Table]:
         """Run now and return the rows as a :class:`pyarrow.Table` (shards in order).
+
+        With ``wait=False`` the run goes on in the background: the :class:`RunHandle`
+        returned at once gives the table (``handle.result()``) or cancels the run.
 
         Examples
         --------
         >>> import gleamnb as gl
         >>> gl.Flow().ints([1, 2]).to_arrow().num_rows
         2
+        >>> gl.Flow().ints([1, 2]).to_arrow(wait=False).result(timeout=60).num_rows
+        2
         """
-        return self.flow._action(self.node, steps.Collect(name="collect"), runner, progress)
+        step = steps.Collect(name="collect")
+        return self.flow._action(self.node, step, runner, progress, wait)
 
     def collect(
         self, runner: Runner | None = None, *, progress: Any = None

@@ -27,7 +27,7 @@ import pyarrow as pa
 from gleamnb.api.checks import check_count, names_flow_in_errors
 from gleamnb.api.dataset import Dataset
 from gleamnb.errors import ArgumentError, GleamError, UserCodeError, exception_text
-from gleamnb.events import Listener
+from gleamnb.events import Listener, StageInfo
 from gleamnb.files import FileSpec, default_shards, list_files
 from gleamnb.plan import steps
 from gleamnb.plan.dot import logical_text, to_dot
@@ -262,10 +262,47 @@ class Flow:
     def _as_collect(self, node: Node) -> Node:
         return Node(-1, steps.Collect(name="collect"), (node,), node.shards, node.names)
 
-    def to_dot(self, **kwargs: Any) -> str:
-        """The flow's DAG as graphviz DOT source (datasets and the steps that make them)."""
+    def _run_targets(self, datasets: Sequence[Dataset] | None) -> tuple[list[Node], list[Node]]:
+        """What a run computes: the sinks (no ``datasets``), or each dataset collected."""
+        if datasets:
+            nodes = [self._refresh(d.node) for d in datasets]
+            return nodes, [self._as_collect(n) for n in nodes]
         sinks = [self._refresh(s) for s in self._sinks]
-        return to_dot(sinks or self._leaves(), sinks, title=self.name, **kwargs)
+        return sinks, sinks
+
+    def stage_infos(self, datasets: Sequence[Dataset] | None = None) -> tuple[StageInfo, ...]:
+        """The stages a run has, as its ``RunStarted`` event will carry them.
+
+        Parameters
+        ----------
+        datasets
+            The datasets an action collects (``ds.to_arrow()``); default: the flow's sinks.
+
+        Examples
+        --------
+        >>> import gleamnb as gl, operator
+        >>> f = gl.Flow()
+        >>> d = f.strings(["a b a"]).flat_map(gl.mappers.tokenize).map(gl.mappers.append_one)
+        >>> [(s.id, s.tasks, s.output) for s in f.stage_infos([d.reduce_by_key(operator.add)])]
+        [(0, 1, 'hash shuffle by 1 into 1'), (1, 1, 'forward')]
+        """
+        _, targets = self._run_targets(datasets)
+        return lower(self.name, targets).stage_infos()
+
+    def to_dot(
+        self, *, stages: bool = False, datasets: Sequence[Dataset] | None = None, **kwargs: Any
+    ) -> str:
+        """The flow's DAG as graphviz DOT source (datasets and the steps that make them).
+
+        With ``stages``, the datasets are grouped in boxes by the stage that computes them
+        in a run of ``datasets`` (default: the flow's sinks), and the edges where data is
+        exchanged between stages (shuffles) are drawn apart.
+        """
+        nodes, targets = self._run_targets(datasets)
+        sinks = [self._refresh(s) for s in self._sinks] if not datasets else []
+        if stages:
+            kwargs["stages"] = lower(self.name, targets).stage_infos()
+        return to_dot(nodes or self._leaves(), sinks, title=self.name, **kwargs)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         bundle: dict[str, Any] = {"text/plain": self.explain()}
@@ -297,7 +334,7 @@ class Flow:
         progress: Any = None,
         cache: bool = True,
         wait: Literal[False],
-    ) -> RunHandle: ...
+    ) -> RunHandle[RunResult]: ...
 
     def run(
         self,
@@ -306,7 +343,7 @@ class Flow:
         progress: Any = None,
         cache: bool = True,
         wait: bool = True,
-    ) -> RunResult | RunHandle:
+    ) -> RunResult | RunHandle[RunResult]:
         """Run every sink of the flow (``printlnf``, ``save``, ...) and return the statistics.
 
         Parameters
@@ -342,9 +379,6 @@ class Flow:
 
         return go() if wait else RunHandle(self.name, go)
 
-    def _execute(self, targets: list[Node], runner: Runner | None, progress: Any) -> RunResult:
-        return self._execute_plan(lower(self.name, targets), get_runner(runner), progress)
-
     def _execute_plan(
         self,
         plan: PhysicalPlan,
@@ -356,9 +390,17 @@ class Flow:
         self.last_run = result
         return result
 
-    def _action(self, node: Node, step: steps.Step, runner: Runner | None, progress: Any) -> Any:
+    def _action(
+        self, node: Node, step: steps.Step, runner: Runner | None, progress: Any, wait: bool = True
+    ) -> Any:
         target = Node(-1, step, (self._refresh(node),), node.shards, node.names)
-        return self._execute([target], runner, progress).outputs[0]
+        plan = lower(self.name, [target])
+        chosen = get_runner(runner)
+
+        def go(cancel: threading.Event | None = None) -> Any:
+            return self._execute_plan(plan, chosen, progress, cancel).outputs[0]
+
+        return go() if wait else RunHandle(self.name, go)
 
     def _finish_sink(self, sink: Node, output: Any) -> None:
         step = sink.step

@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from gleamnb.events import StageInfo
 from gleamnb.plan.graph import Node
 from gleamnb.runtime.ops.base import Op
 from gleamnb.runtime.stage import Head, Output
@@ -108,6 +109,20 @@ class PhysicalPlan:
 
     def stage(self, sid: int) -> PhysicalStage:
         return self.stages[sid]
+
+    def stage_infos(self) -> tuple[StageInfo, ...]:
+        """The stages as the DAG views draw them (what ``RunStarted`` carries)."""
+        return tuple(
+            StageInfo(
+                id=s.id,
+                name=s.name,
+                tasks=s.tasks,
+                datasets=tuple(s.datasets),
+                inputs=tuple(u for u in s.upstream() if u >= 0),
+                output=s.output.describe() if s.output is not None else "forward",
+            )
+            for s in self.stages
+        )
 
     def describe(self) -> str:
         """The stage list of ``Flow.explain()``."""

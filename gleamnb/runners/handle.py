@@ -13,15 +13,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
-
-from gleamnb.runners.result import RunResult
+from typing import Any, Generic, TypeVar
 
 __all__ = ["RunHandle"]
 
+T = TypeVar("T")
 
-class RunHandle:
-    """A run going on in the background (see ``Flow.run(wait=False)``).
+
+class RunHandle(Generic[T]):
+    """A run going on in the background (``Flow.run(wait=False)``: its result is the
+    :class:`~gleamnb.runners.result.RunResult`; ``Dataset.to_arrow(wait=False)``: the table).
 
     Examples
     --------
@@ -36,17 +37,17 @@ class RunHandle:
     (True, 'finished')
     """
 
-    def __init__(self, flow: str, go: Callable[[threading.Event], RunResult]) -> None:
+    def __init__(self, flow: str, go: Callable[[threading.Event], T]) -> None:
         self.flow = flow
         self._cancel = threading.Event()
-        self._future: Future[RunResult] = Future()
+        self._future: Future[T] = Future()
         self._future.set_running_or_notify_cancel()
         self._thread = threading.Thread(
             target=self._run, args=(go,), name=f"gleamnb run {flow!r}", daemon=True
         )
         self._thread.start()
 
-    def _run(self, go: Callable[[threading.Event], RunResult]) -> None:
+    def _run(self, go: Callable[[threading.Event], T]) -> None:
         try:
             self._future.set_result(go(self._cancel))
         except BaseException as exc:  # the caller gets it from result()
@@ -82,7 +83,7 @@ class RunHandle:
             self._thread.join(timeout)
         return self.state == "cancelled"
 
-    def result(self, timeout: float | None = None) -> RunResult:
+    def result(self, timeout: float | None = None) -> T:
         """Wait for the run (at most ``timeout`` seconds) and return its result.
 
         Raises the run's error if it failed, :class:`~gleamnb.errors.RunCancelledError` if it

@@ -73,7 +73,6 @@ from gleamnb.events import (
     RunStarted,
     StageFailed,
     StageFinished,
-    StageInfo,
     StageProgress,
     StageStarted,
 )
@@ -161,21 +160,6 @@ class _Save:
     format: str
     shards: int
     before: frozenset[str]
-
-
-def _stage_infos(plan: PhysicalPlan) -> tuple[StageInfo, ...]:
-    """The stages as the DAG views draw them (in-memory data stages left out)."""
-    return tuple(
-        StageInfo(
-            id=s.id,
-            name=s.name,
-            tasks=s.tasks,
-            datasets=tuple(s.datasets),
-            inputs=tuple(u for u in s.upstream() if u >= 0),
-            output=s.output.describe() if s.output is not None else "forward",
-        )
-        for s in plan.stages
-    )
 
 
 def _piece_files(pieces: Sequence[Piece | None] | None) -> Iterator[Piece]:
@@ -323,7 +307,7 @@ class Schedule:
                 self.run_id,
                 flow=self.plan.flow,
                 runner=self.runner,
-                stages=_stage_infos(self.plan),
+                stages=self.plan.stage_infos(),
             )
         )
         try:
