@@ -13,6 +13,7 @@ Flow ending in sinks binds its run result) and previewed.
 from __future__ import annotations
 
 import ast
+import contextvars
 import shlex
 import subprocess
 import sys
@@ -123,7 +124,10 @@ class GleamMagics(Magics, Configurable):
         run = _CellRun(self.shell, handle, monitor, view, after, args.var, show, self.preview_rows)
         if args.bg:
             self.runs.append(run)
-            threading.Thread(target=run.finish, name=f"gleamnb {flow.name}", daemon=True).start()
+            context = contextvars.copy_context()  # its output goes to this cell
+            threading.Thread(
+                target=context.run, args=(run.finish,), name=f"gleamnb {flow.name}", daemon=True
+            ).start()
             return handle
         try:
             wait_for(handle)
@@ -138,7 +142,8 @@ class GleamMagics(Magics, Configurable):
         ns = self.shell.user_ns
         ns["flow"] = flow
         source = "\n" + cell  # line k of the cell is line k of the code (line 1 is %%gleam)
-        filename = self.shell.compile.cache(source, self.shell.execution_count)
+        # IPython counts this cell before running it: its In[n] is one less than the count
+        filename = self.shell.compile.cache(source, max(self.shell.execution_count - 1, 0))
         tree = ast.parse(source, filename=filename)
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         exec(compile(tree, filename, "exec"), ns)
@@ -327,8 +332,4 @@ def _address(text: str) -> str:
 
 
 def _describe(runner: Any) -> str:
-    address = getattr(runner, "address", None)
-    if address:
-        return f"gleamnb runner: cluster at {address}"
-    executors = getattr(runner, "executors", None)
-    return f"gleamnb runner: {runner.name}" + (f" ({executors} executors)" if executors else "")
+    return f"the session's gleamnb runner: {runner!r}"

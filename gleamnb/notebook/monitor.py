@@ -338,7 +338,7 @@ class RunMonitor:
             "<th>time</th><th>state</th></tr>"
         )
         whole = (
-            f'<tr class="gl-run gl-state-{self.status}"><td colspan="2"><b>run</b></td>'
+            f'<tr class="gl-run gl-state-{_RUN_STATES[self.status]}"><td colspan="2"><b>run</b></td>'
             f'<td class="gl-barcell"><div class="gl-bar"><div style="width:{pct:.1f}%"></div>'
             f"</div></td><td>{done}/{total}</td><td colspan='7'></td></tr>"
         )
@@ -395,6 +395,15 @@ class RunMonitor:
     def cancel_button(self) -> Any:
         """The Cancel button (None without widgets)."""
         return self._cancel if self.widget is not None else None
+
+
+_RUN_STATES = {
+    "pending": "pending",
+    "running": "running",
+    "finished": "done",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
 
 
 def _short(name: str, limit: int = 48) -> str:

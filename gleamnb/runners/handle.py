@@ -10,6 +10,7 @@ the executors or on the cluster, nothing of it is kept) and :meth:`RunHandle.res
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -42,8 +43,11 @@ class RunHandle(Generic[T]):
         self._cancel = threading.Event()
         self._future: Future[T] = Future()
         self._future.set_running_or_notify_cancel()
+        # in the caller's context: what the run prints (a printlnf sink) goes where the
+        # caller's output goes (in a notebook, the cell that started it), not elsewhere
+        context = contextvars.copy_context()
         self._thread = threading.Thread(
-            target=self._run, args=(go,), name=f"gleamnb run {flow!r}", daemon=True
+            target=context.run, args=(self._run, go), name=f"gleamnb run {flow!r}", daemon=True
         )
         self._thread.start()
 
