@@ -2,11 +2,13 @@
 (importable: ``tests/`` is on ``sys.path``).
 
 Its first stage reads many rows and writes few: ``range(0, ROWS, shards=4)``, a filter keeping
-one row in :data:`EVERY`, and the map side of a sort; the second stage merges the sorted runs.
+one row in :data:`EVERY` (:func:`keep`), and the map side of a sort; the second stage merges
+the sorted runs.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import gleamnb as gl
@@ -18,8 +20,16 @@ EVERY = 100
 KEPT = ROWS // EVERY  # the rows the filter keeps: 0, 100, 200, ...
 
 
+def keep(x: int) -> bool:
+    """One row in :data:`EVERY`; a pause now and then, so that a task runs for a while
+    (about 0.4 s) and reports its progress several times on the way."""
+    if x % 65_536 == 0:
+        time.sleep(0.05)
+    return x % EVERY == 0
+
+
 def flow(name: str) -> gl.Dataset:
-    return gl.Flow(name).range(0, ROWS, shards=SHARDS).filter(lambda x: x % EVERY == 0).sort(1)
+    return gl.Flow(name).range(0, ROWS, shards=SHARDS).filter(keep).sort(1)
 
 
 def run(name: str, runner: Any) -> list[events.Event]:

@@ -123,7 +123,7 @@ def test_the_terminal_display_of_a_real_run(runner: LocalRunner, live: bool) -> 
     if first.read_rows / first.seconds >= 999_950:
         rate = f"{first.read_rows / first.seconds / 1e6:.1f}M"
     final = (
-        "[shown] stage 0 range->filter->sort: done [####################] 100% 4/4 tasks, "
+        "[shown] stage 0 range->keep->local_sort: done [####################] 100% 4/4 tasks, "
         f"2,000,000 rows read, 20,000 written (160.0 kB), {rate} rows/s, {first.seconds:.2f}s\n"
     )
     assert final in text
@@ -131,5 +131,5 @@ def test_the_terminal_display_of_a_real_run(runner: LocalRunner, live: bool) -> 
         r"\[shown\] stage 1 sort: done \[#{20}\] 100% 4/4 tasks, 20,000 rows read", text
     )
     assert text.endswith(f"[shown] done in {seen[-1].seconds:.2f}s\n")  # type: ignore[attr-defined]
-    running = re.findall(r"stage 0 range->filter->sort: \[[#-]{20}\] +\d+% \d/4 tasks", text)
+    running = re.findall(r"stage 0 range->keep->local_sort: \[[#-]{20}\] +\d+% \d/4 tasks", text)
     assert bool(running) == live
