@@ -13,9 +13,9 @@ A run emits, in order: :class:`RunStarted`; per stage :class:`StageStarted`, any
 
 Examples
 --------
->>> e = StageProgress(run_id="r1", stage=2, done=3, total=4, rows=100, bytes=800)
->>> event_to_dict(e)["type"]
-'StageProgress'
+>>> e = StageProgress(run_id="r1", stage=2, done=3, total=4, rows=100, bytes=800, read_rows=5000)
+>>> event_to_dict(e)["type"], event_to_dict(e)["read_rows"]
+('StageProgress', 5000)
 """
 
 from __future__ import annotations
@@ -69,27 +69,71 @@ class RunStarted(Event):
 
 @dataclass(frozen=True)
 class StageStarted(Event):
+    """Stage ``stage`` is ready and its ``tasks`` tasks are queued.
+
+    Its ``time`` is when the stage started: a view computes a stage's elapsed seconds and
+    rates from it.
+    """
+
     stage: int
     tasks: int
 
 
 @dataclass(frozen=True)
 class StageProgress(Event):
+    """How far stage ``stage`` has got (at most every 0.2 s, and once per task done).
+
+    Every count covers the stage's finished tasks plus what its running tasks reported so
+    far (a running task reports at most 5 times a second), so it grows as the stage runs
+    (it drops back only when a task whose executor died runs again from the start).
+
+    Attributes
+    ----------
+    done, total
+        Tasks finished, and the stage's task count.
+    read_rows, read_bytes
+        Rows and Arrow bytes the stage's head emitted: what its tasks read from their
+        files, ranges or input pieces.
+    rows, bytes
+        Rows and Arrow bytes the stage's last step emitted: what its tasks wrote to their
+        output (0 for an action that keeps no rows, such as a ``count`` or a ``save``).
+    """
+
     stage: int
     done: int
     total: int
     rows: int
     bytes: int
+    read_rows: int = 0
+    read_bytes: int = 0
 
 
 @dataclass(frozen=True)
 class StageFinished(Event):
+    """Stage ``stage`` is done: the final figures of its ``tasks`` tasks.
+
+    Attributes
+    ----------
+    tasks
+        The stage's task count (all of them finished).
+    rows, bytes
+        Rows and Arrow bytes the stage's last step emitted, over all its tasks (its output).
+    seconds
+        Wall time from the stage's start (:class:`StageStarted`) to its last task's end.
+    spilled
+        Whether some of its output went to disk for lack of memory budget.
+    read_rows, read_bytes
+        Rows and Arrow bytes the stage's head emitted, over all its tasks (what it read).
+    """
+
     stage: int
     tasks: int
     rows: int
     bytes: int
     seconds: float
     spilled: bool = False
+    read_rows: int = 0
+    read_bytes: int = 0
 
 
 @dataclass(frozen=True)

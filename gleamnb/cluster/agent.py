@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
@@ -45,8 +45,9 @@ NAME = "gleamnb-agent"
 #: Stopped runs an agent remembers, so their tasks that start late do not run.
 STOPPED_RUNS = 64
 
-#: The topic of the rows running tasks report; the master gathers them (see
-#: :mod:`gleamnb.cluster.master`), nobody else listens.
+#: The topic of the progress running tasks report (a :class:`~gleamnb.runtime.protocol.Progress`
+#: as a dict, with its ``run``); the master gathers them (see :mod:`gleamnb.cluster.master`),
+#: nobody else listens.
 PROGRESS_TOPIC = "gleamnb-task-progress"
 
 
@@ -254,9 +255,7 @@ class Agent(WorkerPlugin):
                 assert isinstance(got, FromExecutor)
                 reply = got.message
                 if isinstance(reply, Progress):  # the executor sends at most 5 a second
-                    self.worker.log_event(
-                        PROGRESS_TOPIC, {"run": run, "task": reply.task, "rows": reply.rows}
-                    )
+                    self.worker.log_event(PROGRESS_TOPIC, {"run": run, **asdict(reply)})
                     continue
                 if isinstance(reply, TaskFailed):
                     return Outcome(failed=reply, worker=self.worker.address), []

@@ -12,11 +12,12 @@ cluster status`` call (plain msgpack messages, as the scheduler does not unpickl
   a second, finished, failed, cancelled);
 - ``gleamnb_stop``: a driver cancels a run: every agent stops the run's tasks.
 
-Progress: agents log the rows their running tasks report (at most 5 a second per task) on
-:data:`~gleamnb.cluster.agent.PROGRESS_TOPIC`; the master keeps the latest count of each task
-and every :data:`PROGRESS_INTERVAL` seconds sends one event per run with news on
-:data:`PROGRESS`, which the run's driver reads (``Client.subscribe_topic``) and turns into
-the same ``StageProgress`` events the local runner emits.
+Progress: agents log what their running tasks report (at most 5 a second per task: the rows
+and bytes read and written so far) on :data:`~gleamnb.cluster.agent.PROGRESS_TOPIC`; the
+master keeps the latest report of each task and every :data:`PROGRESS_INTERVAL` seconds sends
+one event per run with news on :data:`PROGRESS` (``{"run": id, "tasks": [[task, read_rows,
+read_bytes, rows, bytes], ...]}``), which the run's driver reads (``Client.subscribe_topic``)
+and turns into the same ``StageProgress`` events the local runner emits.
 
 The plugin is idempotent: registering it again on a cluster that has it changes nothing.
 """
@@ -78,7 +79,8 @@ class Master(SchedulerPlugin):
         self.scheduler: Any = None
         self.runs: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
         self.started = time.time()
-        self.news: dict[str, dict[int, int]] = {}  # run -> task -> rows, since the last send
+        # run -> task -> [read_rows, read_bytes, rows, bytes], the latest since the last send
+        self.news: dict[str, dict[int, list[int]]] = {}
         self._sender: Any = None
 
     async def start(self, scheduler: Any) -> None:
@@ -104,13 +106,15 @@ class Master(SchedulerPlugin):
 
     def log_event(self, topic: str, msg: Any) -> None:
         if topic == PROGRESS_TOPIC and isinstance(msg, dict):
-            self.news.setdefault(str(msg["run"]), {})[int(msg["task"])] = int(msg["rows"])
+            figures = [int(msg.get(k, 0)) for k in ("read_rows", "read_bytes", "rows", "bytes")]
+            self.news.setdefault(str(msg["run"]), {})[int(msg["task"])] = figures
 
     def send_progress(self) -> None:
-        """One event per run whose tasks reported rows since the last send."""
+        """One event per run whose tasks reported progress since the last send."""
         news, self.news = self.news, {}
         for run, tasks in news.items():
-            self.scheduler.log_event(PROGRESS, {"run": run, "tasks": list(tasks.items())})
+            rows = [[task, *figures] for task, figures in tasks.items()]
+            self.scheduler.log_event(PROGRESS, {"run": run, "tasks": rows})
 
     # -- handlers ------------------------------------------------------------------------------
 

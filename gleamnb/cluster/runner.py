@@ -52,7 +52,7 @@ from gleamnb.runners.base import Runner
 from gleamnb.runners.result import RunResult
 from gleamnb.runners.scheduling import Schedule
 from gleamnb.runners.shipping import Holdings
-from gleamnb.runtime.protocol import Function
+from gleamnb.runtime.protocol import Function, Progress
 from gleamnb.runtime.stage import MergeRange
 from gleamnb.runtime.store import Piece
 
@@ -303,6 +303,7 @@ class _DaskRun:
                     "name": info.name,
                     "tasks": info.tasks,
                     "done": 0,
+                    "read_rows": 0,
                     "rows": 0,
                     "bytes": 0,
                     "state": "pending",
@@ -312,12 +313,15 @@ class _DaskRun:
         elif isinstance(event, StageStarted) and event.stage in stages:
             stages[event.stage]["state"] = "running"
         elif isinstance(event, StageProgress) and event.stage in stages:
-            stages[event.stage].update(done=event.done, rows=event.rows, bytes=event.bytes)
+            stages[event.stage].update(
+                done=event.done, rows=event.rows, bytes=event.bytes, read_rows=event.read_rows
+            )
         elif isinstance(event, StageFinished) and event.stage in stages:
             stages[event.stage].update(
                 done=event.tasks,
                 rows=event.rows,
                 bytes=event.bytes,
+                read_rows=event.read_rows,
                 state="done",
                 seconds=round(event.seconds, 3),
             )
@@ -389,8 +393,8 @@ class _DaskRun:
                 ended = []
                 for got in news:
                     if isinstance(got, list):
-                        for task, rows in got:
-                            schedule.progress(task, rows)
+                        for report in got:
+                            schedule.progress(report)
                     elif got in self.waiting:
                         ended.append(got)
                 for fut, result in self.fetch(ended):
@@ -435,7 +439,7 @@ class _DaskRun:
         """The master's news of this run's running tasks (on the client's event loop)."""
         msg = event[1]
         if isinstance(msg, dict) and msg.get("run") == self.run_id:
-            self.finished.put([(int(t), int(r)) for t, r in msg["tasks"]])
+            self.finished.put([Progress(*map(int, figures)) for figures in msg["tasks"]])
 
     def write_data(self) -> list[list[Piece]]:
         """The plan's in-memory source data as Dask keys (in the graph: recomputable)."""

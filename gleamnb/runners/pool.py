@@ -227,8 +227,8 @@ class InlineExecutor:
         self.task = msg.task
         self.stages.receive(msg)
 
-        def progress(task: int, rows: int) -> None:
-            self.inbox.put(FromExecutor(self, Progress(task, rows)))
+        def progress(report: Progress) -> None:
+            self.inbox.put(FromExecutor(self, report))
 
         self.inbox.put(FromExecutor(self, self._run_one(msg, self.stages, progress)))
 

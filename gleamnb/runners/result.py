@@ -24,9 +24,11 @@ class StageStats:
     id: int
     name: str
     tasks: int
-    rows: int = 0
+    rows: int = 0  # emitted by its last step (its output)
     bytes: int = 0
     seconds: float = 0.0
+    read_rows: int = 0  # emitted by its head (what it read)
+    read_bytes: int = 0
     task_seconds: float = 0.0
     spilled_bytes: int = 0  # written to disk because the memory budget was used up
     disk_bytes: int = 0  # written to disk because the dataset is marked on_disk()

@@ -236,7 +236,7 @@ class Schedule:
         self.keep = {r.stage for t in plan.targets for refs in t.shards for r in refs}
         self.meeting = meeting_stages(plan)  # stages whose tasks' rows must agree
         self.saves: list[_Save] = []
-        self.task_rows: dict[int, int] = {}
+        self.task_progress: dict[int, Progress] = {}  # the last report of each running task
         self.retries: dict[tuple[int, int], int] = {}
         self.started: dict[int, float] = {}
         self.last_progress: dict[int, float] = {}
@@ -414,7 +414,7 @@ class Schedule:
         finally:
             # whatever stopping did, the run keeps nothing
             self.running.clear()
-            self.task_rows.clear()
+            self.task_progress.clear()
             for save in self.saves:
                 for leftover in self.storage.part_files(save.path, save.format, save.shards):
                     if leftover not in save.before:
@@ -491,6 +491,8 @@ class Schedule:
                 bytes=stats.bytes,
                 seconds=stats.seconds,
                 spilled=stats.spilled,
+                read_rows=stats.read_rows,
+                read_bytes=stats.read_bytes,
             )
         )
         for up in st.upstream():
@@ -559,18 +561,18 @@ class Schedule:
         Reports of a task that is not running (of an earlier, stopped run) change nothing.
         """
         if isinstance(msg, Progress):
-            self.progress(msg.task, msg.rows)
+            self.progress(msg)
         elif isinstance(msg, TaskDone):
             self.task_done(msg)
         else:
             self.task_failed(msg)
 
-    def progress(self, task_id: int, rows: int) -> None:
-        """A running task reports the rows it has emitted so far."""
-        got = self.running.get(task_id)
+    def progress(self, report: Progress) -> None:
+        """A running task reports the rows and bytes it has read and written so far."""
+        got = self.running.get(report.task)
         if got is None:
             return  # a task of an earlier, stopped run
-        self.task_rows[task_id] = rows
+        self.task_progress[report.task] = report
         self.report(got[0])
 
     def report(self, sid: int, force: bool = False) -> None:
@@ -581,15 +583,17 @@ class Schedule:
         self.last_progress[sid] = now
         st = self.plan.stages[sid]
         stats = self.stats[sid]
-        live = sum(rows for t, rows in self.task_rows.items() if self.running[t][0] == sid)
+        live = [p for t, p in self.task_progress.items() if self.running[t][0] == sid]
         self.emit(
             StageProgress(
                 self.run_id,
                 stage=sid,
                 done=st.tasks - self.left.get(sid, 0),
                 total=st.tasks,
-                rows=stats.rows + live,
-                bytes=stats.bytes,
+                rows=stats.rows + sum(p.rows for p in live),
+                bytes=stats.bytes + sum(p.bytes for p in live),
+                read_rows=stats.read_rows + sum(p.read_rows for p in live),
+                read_bytes=stats.read_bytes + sum(p.read_bytes for p in live),
             )
         )
 
@@ -598,7 +602,7 @@ class Schedule:
         got = self.running.pop(msg.task, None)
         if got is None:
             return
-        self.task_rows.pop(msg.task, None)
+        self.task_progress.pop(msg.task, None)
         sid, j = got
         with self.working_on(sid):
             st = self.plan.stages[sid]
@@ -613,6 +617,8 @@ class Schedule:
             if msg.stats:
                 stats.rows += msg.stats[-1].rows
                 stats.bytes += msg.stats[-1].bytes
+                stats.read_rows += msg.stats[0].rows
+                stats.read_bytes += msg.stats[0].bytes
             stats.task_seconds += msg.seconds
             for f in _piece_files(msg.pieces):
                 if self.storage.in_memory(f):
@@ -631,7 +637,7 @@ class Schedule:
         got = self.running.pop(msg.task, None)
         if got is None:
             return
-        self.task_rows.pop(msg.task, None)
+        self.task_progress.pop(msg.task, None)
         sid = self.failed_stage = got[0]
         self.current = sid
         err = msg.error
@@ -649,7 +655,7 @@ class Schedule:
         got = self.running.pop(task_id, None)
         if got is None:
             return
-        self.task_rows.pop(task_id, None)
+        self.task_progress.pop(task_id, None)
         sid, j = got
         st = self.plan.stages[sid]
         attempts = self.retries.get(got, 0)

@@ -16,7 +16,10 @@ import pyarrow as pa
 
 from gleamnb.rows import empty_batch
 
-__all__ = ["Inputs", "TableInputs", "StepStats", "TaskContext"]
+__all__ = ["Inputs", "TableInputs", "StepStats", "TaskContext", "REPORT_INTERVAL"]
+
+#: A running task reports its progress at most this often (seconds).
+REPORT_INTERVAL = 0.2
 
 
 class Inputs(Protocol):
@@ -78,7 +81,9 @@ class TaskContext:
     inputs
         The task's input shards.
     progress
-        Called now and then (throttled) with the rows emitted so far by the last step.
+        Called now and then (throttled, by :meth:`report`) with the task's figures so far:
+        ``(read_rows, read_bytes, rows, bytes)``, what its head emitted (``stats[0]``, the
+        rows read) and what its last step emitted (``stats[-1]``, the rows written).
     """
 
     flow: str
@@ -86,7 +91,7 @@ class TaskContext:
     shard: int
     num_shards: int
     inputs: Inputs
-    progress: Callable[[int], None] | None = None
+    progress: Callable[[int, int, int, int], None] | None = None
     params: dict[str, Any] = field(default_factory=dict)
     stats: list[StepStats] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -105,10 +110,13 @@ class TaskContext:
         """Context fields for a :class:`~gleamnb.errors.GleamError`."""
         return {"flow": self.flow, "stage": self.stage, "shard": self.shard_label, "step": step}
 
-    def report(self, rows: int) -> None:
-        if self.progress is None:
+    def report(self) -> None:
+        """Pass the rows and bytes read and written so far to :attr:`progress`, at most
+        every :data:`REPORT_INTERVAL` seconds (the steps call it after each batch)."""
+        if self.progress is None or not self.stats:
             return
         now = time.monotonic()
-        if now - self._last_report >= 0.2:
+        if now - self._last_report >= REPORT_INTERVAL:
             self._last_report = now
-            self.progress(rows)
+            head, last = self.stats[0], self.stats[-1]
+            self.progress(head.rows, head.bytes, last.rows, last.bytes)

@@ -169,9 +169,12 @@ def _stopped_before_start(msg: RunTask, proto_in: BinaryIO, stops: int) -> tuple
 def run_one(
     msg: RunTask,
     stages: StageCache,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> TaskDone | TaskFailed:
-    """Run one task message and return its reply (never raises for task errors)."""
+    """Run one task message and return its reply (never raises for task errors).
+
+    ``progress`` gets the task's :class:`~gleamnb.runtime.protocol.Progress` now and then.
+    """
     sink: FileSink | None = None
     stage: StageSpec | None = None
     _interrupts.in_task = True
@@ -188,7 +191,9 @@ def run_one(
             num_shards=stage.num_tasks,
             inputs=FileInputs(msg.inputs),
             params=msg.params,
-            progress=(lambda rows: progress(msg.task, rows)) if progress else None,
+            progress=(
+                (lambda *figures: progress(Progress(msg.task, *figures))) if progress else None
+            ),
         )
         # the runner's share of shared memory for this task: past it, pieces go to spill_dir
         sink = FileSink(
@@ -348,9 +353,9 @@ def main() -> None:
     signal.signal(signal.SIGUSR1, _interrupts.handler)
     stages = StageCache()
 
-    def progress(task: int, rows: int) -> None:
+    def progress(report: Progress) -> None:
         _interrupts.armed = False  # a frame must go out whole
-        send(proto_out, Progress(task, rows))
+        send(proto_out, report)
         _interrupts.arm()
 
     _prepare()

@@ -21,7 +21,7 @@ Sequence::
     Ready(pid, version)           ----->
                                   <-----    RunTask(task, stage key, stage blob once,
                                                     functions it lacks, keys to forget, ...)
-    Progress(task, rows)          ----->    (throttled, ~5 per second)
+    Progress(task, read, written) ----->    (throttled, ~5 per second)
     TaskDone(task, pieces, stats) ----->
       or TaskFailed(task, error)  ----->
                                   <-----    RunTask(...) ...
@@ -198,8 +198,18 @@ class StopTask:
 
 @dataclass(frozen=True)
 class Progress:
+    """How far running task ``task`` has got (sent at most 5 times a second).
+
+    ``read_rows``/``read_bytes``: what the stage's head has emitted so far (the rows it read
+    from its files, range or input pieces); ``rows``/``bytes``: what its last step has emitted
+    so far (the rows it wrote to its output). A task reports each of them only growing.
+    """
+
     task: int
-    rows: int
+    read_rows: int = 0
+    read_bytes: int = 0
+    rows: int = 0
+    bytes: int = 0
 
 
 @dataclass(frozen=True)

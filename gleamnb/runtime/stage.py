@@ -281,8 +281,10 @@ class TaskOutcome:
 
 
 def _counted(
-    batches: Iterator[pa.RecordBatch], stats: StepStats, ctx: TaskContext, step: str, last: bool
+    batches: Iterator[pa.RecordBatch], stats: StepStats, ctx: TaskContext, step: str, report: bool
 ) -> Iterator[pa.RecordBatch]:
+    """The batches of ``step``, counted in ``stats``; with ``report`` (the stage's head and
+    its last step), each one is followed by the task's progress report (throttled)."""
     it = iter(batches)
     while True:
         try:
@@ -296,8 +298,8 @@ def _counted(
         stats.rows += batch.num_rows
         stats.bytes += batch.nbytes
         stats.batches += 1
-        if last:
-            ctx.report(stats.rows)
+        if report:
+            ctx.report()
         yield batch
 
 
@@ -318,7 +320,8 @@ def execute_task(stage: StageSpec, ctx: TaskContext, sink: BucketSink) -> TaskOu
     """Run one task of ``stage``: its head, its operators, then its output routing."""
     started = time.perf_counter()
     ctx.stats = [StepStats(stage.head.name), *(StepStats(op.name) for op in stage.ops)]
-    stream = _counted(stage.head.batches(ctx), ctx.stats[0], ctx, stage.head.name, not stage.ops)
+    # the head reports the rows read, the last step the rows written (both, when it is the head)
+    stream = _counted(stage.head.batches(ctx), ctx.stats[0], ctx, stage.head.name, True)
     ops, i = stage.ops, 0
     while i < len(ops):
         j = i + 1

@@ -400,8 +400,10 @@ def test_terminal_progress_prints_one_line_per_finished_stage() -> None:
         progress=listener
     )
     text = out.getvalue()
-    assert "[wc] stage 0 strings->tokenize->local_distinct: done 1/1 tasks, 2 rows" in text
-    assert "[wc] stage 1 distinct: done 1/1 tasks, 2 rows" in text
+    # stage 0 reads the 2 strings, tokenizes them into 3 words and writes the 2 distinct ones
+    done = "done [####################] 100% 1/1 tasks"
+    assert f"[wc] stage 0 strings->tokenize->local_distinct: {done}, 2 rows read, 2 written" in text
+    assert f"[wc] stage 1 distinct: {done}, 2 rows read, 2 written" in text
     assert "[wc] done in" in text
 
 

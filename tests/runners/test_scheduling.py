@@ -125,9 +125,10 @@ def done(
     pieces: list[Piece | None] | None = None,
     extras: dict[str, Any] | None = None,
     seconds: float = 0.0,
+    read: int | None = None,
 ) -> TaskDone:
     """Task ``task`` finished: one ``mem/s{stage}-t{shard}-b{bucket}`` piece per bucket, and
-    every step reporting ``rows`` and ``nbytes``."""
+    every step reporting ``rows`` and ``nbytes`` (its head ``read`` rows, if given)."""
     st = task.stage
     if pieces is None:
         pieces = [
@@ -136,6 +137,8 @@ def done(
         ]
     names = [st.head.name, *(op.name for op in st.ops)]
     stats = [StepStats(name, rows=rows, bytes=nbytes) for name in names]
+    if read is not None:
+        stats[0] = StepStats(names[0], rows=read, bytes=8 * read)
     return TaskDone(task.id, pieces, stats, extras or {}, seconds)
 
 
@@ -421,12 +424,13 @@ def test_events_come_in_order_and_progress_is_paced() -> None:
     def drive() -> None:
         d.schedule.start()
         one, two = d.take()
-        d.schedule.progress(one.id, 5)  # a stage's first progress event comes at once
-        d.schedule.progress(two.id, 3)  # ... the next not within 0.2 s
+        # a stage's first progress event comes at once
+        d.schedule.progress(Progress(one.id, read_rows=15, read_bytes=120, rows=5, bytes=40))
+        d.schedule.progress(Progress(two.id, 7, 56, 3, 24))  # ... the next not within 0.2 s
         d.clock.now += 0.3
-        d.schedule.progress(two.id, 4)
-        d.schedule.task_done(done(one, rows=10))  # a task done always reports
-        d.schedule.task_done(done(two, rows=6))
+        d.schedule.progress(Progress(two.id, 9, 72, 4, 32))
+        d.schedule.task_done(done(one, rows=10, read=20))  # a task done always reports
+        d.schedule.task_done(done(two, rows=6, read=20))
         for t in d.take():
             d.schedule.task_done(done(t, rows=2))
 
@@ -446,13 +450,20 @@ def test_events_come_in_order_and_progress_is_paced() -> None:
         ("RunFinished", None),
     ]
     progress = [e for e in d.seen if isinstance(e, events.StageProgress) and e.stage == 0]
-    # rows: those of the finished tasks plus the ones running tasks reported
-    assert [(e.done, e.total, e.rows) for e in progress] == [
-        (0, 2, 5),
-        (0, 2, 5 + 4),
-        (1, 2, 10 + 4),
-        (2, 2, 10 + 6),
+    # rows, bytes, read rows and bytes: those of the finished tasks plus the ones running
+    # tasks reported last
+    assert [(e.done, e.total, e.rows, e.bytes, e.read_rows, e.read_bytes) for e in progress] == [
+        (0, 2, 5, 40, 15, 120),
+        (0, 2, 5 + 4, 40 + 32, 15 + 9, 120 + 72),
+        (1, 2, 10 + 4, 80 + 32, 20 + 9, 160 + 72),
+        (2, 2, 10 + 6, 80 + 80, 20 + 20, 160 + 160),
     ]
+    finished = [e for e in d.seen if isinstance(e, events.StageFinished)]
+    assert [(e.rows, e.bytes, e.read_rows, e.read_bytes) for e in finished] == [
+        (16, 160, 40, 320),
+        (4, 160, 4, 160),
+    ]
+    assert (result.stages[0].read_rows, result.stages[0].read_bytes) == (40, 320)
     started = d.seen[0]
     assert isinstance(started, events.RunStarted)
     assert (started.flow, started.runner) == ("events", "test")
@@ -469,7 +480,7 @@ def test_reports_of_tasks_that_are_not_running_are_ignored() -> None:
     (task,) = d.take(1)
     before = len(d.seen)
     # task 999 is no task of this run (say, of an earlier run that was stopped)
-    d.schedule.progress(999, 5)
+    d.schedule.progress(Progress(999, 5, 40, 5, 40))
     d.schedule.task_done(TaskDone(999, [Piece("mem/old", 1, 8)], [StepStats("range", 1, 8)]))
     d.schedule.task_failed(TaskFailed(999, gl.GleamError("an old failure")))
     d.schedule.task_lost(999, 3, "")
@@ -484,8 +495,8 @@ def test_receive_passes_each_report_on_and_ignores_tasks_that_are_not_running() 
     d = Driver(f)
     d.schedule.start()
     first, second = d.take()
-    d.schedule.receive(Progress(first.id, 4))
-    d.schedule.receive(Progress(999, 50))  # no task of this run
+    d.schedule.receive(Progress(first.id, read_rows=4, rows=4))
+    d.schedule.receive(Progress(999, read_rows=50, rows=50))  # no task of this run
     d.schedule.receive(TaskDone(999, [Piece("mem/old", 1, 8)], [StepStats("range", 1, 8)]))
     d.schedule.receive(TaskFailed(999, gl.GleamError("an old failure")))
     d.schedule.receive(done(first, rows=3, pieces=[None]))

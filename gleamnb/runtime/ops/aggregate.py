@@ -474,7 +474,6 @@ class CountOp(Op):
         total = 0
         for batch in batches:
             total += batch.num_rows
-            ctx.report(total)
         ctx.extras["count"] = total
         return
         yield  # an operator is a generator, even one that yields nothing

@@ -52,12 +52,9 @@ class SaveOp(Op):
         self, batches: Iterator[pa.RecordBatch], ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
         writer = ShardWriter(self.path, self.format, ctx.shard, header=self.header)
-        rows = 0
         try:
             for batch in batches:
                 writer.write(batch)
-                rows += batch.num_rows
-                ctx.report(rows)
         except BaseException:
             writer.abort()  # no half-written part file survives a failed task
             raise

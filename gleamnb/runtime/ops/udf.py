@@ -213,8 +213,8 @@ def run_row_steps(
 
     Each step makes of a batch's rows one batch's worth of rows, or none, as it would on its
     own; between steps the rows stay Python rows when they are plain. ``stats`` (one per
-    step) count what each step made, and ``report`` sends the last step's row count as the
-    task's progress.
+    step) count what each step made, and ``report`` (when the last step is one of them) sends
+    the task's progress (:meth:`~gleamnb.runtime.context.TaskContext.report`).
 
     Python's cyclic garbage collector is paused while one batch goes through the steps (see
     :func:`_collector_paused`).
@@ -225,7 +225,7 @@ def run_row_steps(
             out = _through_steps(ops, states, batch, ctx, stats)
         if out is not None:
             if report:
-                ctx.report(stats[-1].rows)
+                ctx.report()
             yield out
 
 
