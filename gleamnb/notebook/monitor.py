@@ -45,9 +45,9 @@ from gleamnb.events import (
     StageStarted,
 )
 from gleamnb.notebook.layout import Layout
-from gleamnb.notebook.style import CSS, human_count
+from gleamnb.notebook.style import CSS
 from gleamnb.plan.dot import STAGE_FIGURES
-from gleamnb.runners.terminal import human_bytes
+from gleamnb.runners.terminal import human_bytes, human_count
 
 __all__ = ["RunMonitor", "StageView"]
 
@@ -182,13 +182,11 @@ class RunMonitor:
             view.state, view.started = "running", e.time
         elif isinstance(e, StageProgress):
             view.done, view.rows, view.bytes = e.done, e.rows, e.bytes
-            view.read_rows = getattr(e, "read_rows", 0)
-            view.read_bytes = getattr(e, "read_bytes", 0)
+            view.read_rows, view.read_bytes = e.read_rows, e.read_bytes
         elif isinstance(e, StageFinished):
             view.state, view.done, view.rows, view.bytes = "done", e.tasks, e.rows, e.bytes
             view.seconds = e.seconds
-            view.read_rows = getattr(e, "read_rows", view.read_rows)
-            view.read_bytes = getattr(e, "read_bytes", view.read_bytes)
+            view.read_rows, view.read_bytes = e.read_rows, e.read_bytes
         elif isinstance(e, StageFailed):
             view.state, view.error = "failed", e.error
             view.seconds = view.elapsed(e.time)
@@ -338,7 +336,8 @@ class RunMonitor:
             "<th>time</th><th>state</th></tr>"
         )
         whole = (
-            f'<tr class="gl-run gl-state-{_RUN_STATES[self.status]}"><td colspan="2"><b>run</b></td>'
+            f'<tr class="gl-run gl-state-{_RUN_STATES[self.status]}">'
+            '<td colspan="2"><b>run</b></td>'
             f'<td class="gl-barcell"><div class="gl-bar"><div style="width:{pct:.1f}%"></div>'
             f"</div></td><td>{done}/{total}</td><td colspan='7'></td></tr>"
         )

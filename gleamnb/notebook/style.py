@@ -1,22 +1,11 @@
-"""The look of the notebook views: state colours (those of the static DAG) and number formats.
-
->>> human_count(1_234_567), human_count(999)
-('1.2M', '999')
-"""
+"""The look of the notebook views: the CSS of the live and static DAG, bars and tables
+(the state colours are those of the static DAG, ``gleamnb.plan.dot.STATE_STYLES``)."""
 
 from __future__ import annotations
 
 from gleamnb.plan.dot import STATE_STYLES
 
-__all__ = ["CSS", "human_count"]
-
-
-def human_count(n: float) -> str:
-    """``999``, ``12.3k``, ``1.2M``, ``3.4G``."""
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.1f}{unit}"
-    return f"{n:.0f}"
+__all__ = ["CSS"]
 
 
 def _state_rules() -> str:

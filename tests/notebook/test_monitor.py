@@ -46,6 +46,8 @@ def test_a_finished_run_goes_pending_running_done_and_keeps_its_figures(inline) 
     assert [s.state for s in m.stages.values()] == ["done"] * len(m.stages)
     last = max(m.stages)
     assert m.stages[last].rows == len(ref)
+    assert m.stages[0].read_rows == len(lines)  # the source's rows, read by the first stage
+    assert m.stages[last].read_rows == m.stages[0].rows  # what the shuffle brought
     for sid in m.stages:  # each stage's states only move forward
         seen = [ORDER[h[sid]] for h in m.history]
         assert seen == sorted(seen) and seen[0] == 0
