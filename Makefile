@@ -8,9 +8,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: venv demo test lint format bench bench-deps bench-cluster bench-quick clean dot ip
+.PHONY: venv demo test lint format bench bench-deps bench-cluster bench-quick clean dot ip chromium
 
 venv: $(STAMP) dot ip
+
+# Debian's chromium: the notebook tests open JupyterLab in it (Playwright drives it; no
+# browser download). Installed when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium with apt-get"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +53,7 @@ format: venv
 	$(BIN)/ruff format gleamnb tests examples benchmarks
 	$(BIN)/ruff check --fix gleamnb tests examples benchmarks
 
-test: lint
+test: lint chromium
 	$(BIN)/python -m pytest --doctest-modules gleamnb tests -q
 
 bench-deps: venv

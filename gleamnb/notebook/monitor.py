@@ -296,6 +296,11 @@ class RunMonitor:
             f"{elapsed:.1f}s{html.escape(extra)}</div>"
         )
 
+    def _elapsed(self) -> float:
+        if self.status in ("pending", "running"):
+            return time.time() - self.started
+        return self.seconds
+
     def dag_html(self) -> str:
         if self.layout is not None:
             return f'<div class="gl-dag-box">{self.svg()}</div>'
@@ -324,22 +329,23 @@ class RunMonitor:
                 f'<tr class="gl-state-{s.state}"><td>stage {sid}</td>'
                 f"<td title='{html.escape(s.info.name)}'>{html.escape(_short(s.info.name))}</td>"
                 f'<td class="gl-barcell"><div class="gl-bar"><div style="width:{pct:.1f}%">'
-                f"</div></div></td><td>{finished}/{tasks}</td>"
-                f"<td>{human_count(s.read_rows)}</td><td>{human_bytes(s.read_bytes)}</td>"
-                f"<td>{human_count(s.rows)}</td><td>{human_bytes(s.bytes)}</td>"
+                f"</div></div></td><td>{pct:.0f}%</td><td>{finished}/{tasks}</td>"
+                f"<td>{human_count(s.read_rows)} · {human_bytes(s.read_bytes)}</td>"
+                f"<td>{human_count(s.rows)} · {human_bytes(s.bytes)}</td>"
                 f"<td>{rate}</td><td>{secs:.1f}s</td><td>{s.state}</td></tr>"
             )
         pct = 100.0 * done / total if total else 100.0
         head = (
-            "<tr><th></th><th>steps</th><th>progress</th><th>tasks</th><th>rows read</th>"
-            "<th>bytes read</th><th>rows written</th><th>bytes written</th><th>rate</th>"
+            "<tr><th></th><th>steps</th><th>progress</th><th></th><th>tasks</th>"
+            "<th>read (rows · bytes)</th><th>written (rows · bytes)</th><th>read rate</th>"
             "<th>time</th><th>state</th></tr>"
         )
         whole = (
             f'<tr class="gl-run gl-state-{_RUN_STATES[self.status]}">'
             '<td colspan="2"><b>run</b></td>'
             f'<td class="gl-barcell"><div class="gl-bar"><div style="width:{pct:.1f}%"></div>'
-            f"</div></td><td>{done}/{total}</td><td colspan='7'></td></tr>"
+            f"</div></td><td>{pct:.0f}%</td><td>{done}/{total}</td>"
+            f"<td colspan='3'></td><td>{self._elapsed():.1f}s</td><td>{self.status}</td></tr>"
         )
         return f'<table class="gl-progress">{head}{"".join(rows)}{whole}</table>'
 
@@ -405,5 +411,5 @@ _RUN_STATES = {
 }
 
 
-def _short(name: str, limit: int = 48) -> str:
+def _short(name: str, limit: int = 40) -> str:
     return name if len(name) <= limit else name[: limit - 3] + "..."
