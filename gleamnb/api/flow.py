@@ -64,6 +64,18 @@ class Flow:
     def __repr__(self) -> str:
         return f"<Flow {self.name!r}: {len(self._nodes)} datasets, {len(self._sinks)} sinks>"
 
+    @property
+    def sinks(self) -> tuple[str, ...]:
+        """The flow's sinks (what :meth:`run` runs), described.
+
+        >>> import gleamnb as gl
+        >>> f = gl.Flow()
+        >>> _ = f.range(3).printlnf("%d")
+        >>> f.sinks
+        ("printlnf '%d'",)
+        """
+        return tuple(s.step.describe() for s in self._sinks)
+
     # -- building ------------------------------------------------------------------------------
 
     def _add(

@@ -88,7 +88,7 @@ class GleamMagics(Magics, Configurable):
         args = parse_argstring(self.gleam_cell, line)
         show = _parts(args.show or self.show)
         runner = _runner(args)
-        flow = gl.Flow(args.name or "flow")
+        flow = gl.Flow(_unquoted(args.name) or "flow")
         target = self._evaluate(cell, flow)
         datasets = [target] if isinstance(target, gl.Dataset) else None
         flow = target.flow if isinstance(target, gl.Dataset) else target
@@ -114,14 +114,20 @@ class GleamMagics(Magics, Configurable):
             return None
         hear_while_busy(monitor.cancel_button)
         view = display(monitor.widget, display_id=True)
-        after = display({"text/plain": ""}, raw=True, display_id=True)
+        if datasets and flow.sinks:
+            n = len(flow.sinks)
+            print(
+                f"note: this cell runs and collects its last expression; the flow's {n} "
+                f"sink{'s' if n != 1 else ''} (printlnf, save, ...) run when the cell ends "
+                "with `flow`"
+            )
         if isinstance(target, gl.Dataset):
             handle = target.to_arrow(runner, progress=monitor, wait=False)
         else:
             handle = flow.run(runner, progress=monitor, cache=not args.no_cache, wait=False)
         monitor.on_cancel = lambda: handle.cancel(wait=False)
         monitor.request_draw(force=True)
-        run = _CellRun(self.shell, handle, monitor, view, after, args.var, show, self.preview_rows)
+        run = _CellRun(self.shell, handle, monitor, view, args.var, show, self.preview_rows)
         if args.bg:
             self.runs.append(run)
             context = contextvars.copy_context()  # its output goes to this cell
@@ -156,7 +162,7 @@ class GleamMagics(Magics, Configurable):
                 f"the last line of a %%gleam cell must be a Dataset or the Flow, not "
                 f"{type(target).__name__}: end the cell with e.g. `words` or `flow`"
             )
-        if isinstance(target, gl.Flow) and not target._sinks:
+        if isinstance(target, gl.Flow) and not target.sinks:
             raise UsageError(
                 f"flow {target.name!r} has no sink to run: end the cell with the dataset to "
                 "collect (e.g. `words`), or add a sink such as .printlnf(...) or .save(...)"
@@ -241,8 +247,9 @@ class GleamMagics(Magics, Configurable):
 
 
 class _CellRun:
-    """One ``%%gleam`` run: when it ends, the cell's output keeps its final view, the result
-    is bound and previewed, or the error is shown (from any thread: by display id)."""
+    """One ``%%gleam`` run: when it ends, the cell's output keeps its final view (by display
+    id), the result is bound and previewed, or the error is shown (in the cell's context, from
+    any thread)."""
 
     def __init__(
         self,
@@ -250,13 +257,12 @@ class _CellRun:
         handle: Any,
         monitor: RunMonitor,
         view: Any,
-        after: Any,
         var: str | None,
         show: tuple[str, ...],
         preview_rows: int,
     ) -> None:
         self.shell, self.handle, self.monitor = shell, handle, monitor
-        self.view, self.after, self.var = view, after, var
+        self.view, self.var = view, var
         self.show, self.preview_rows = show, preview_rows
         self.failed: str | None = None
         self._done = threading.Lock()
@@ -276,13 +282,21 @@ class _CellRun:
             return
         if exc is not None:
             self.failed = f"the run of flow {self.monitor.flow!r} failed: " + _first_line(exc)
-            self.after.update(error_bundle(exc, map_cells(self.shell)), raw=True)
+            display(error_bundle(exc, map_cells(self.shell)), raw=True)
             return
         result = self.handle.result()
         if self.var:
             self.shell.user_ns[self.var] = result
         if "preview" in self.show:
-            self.after.update(preview_bundle(result, self.preview_rows, self.var), raw=True)
+            # after what the run printed (a printlnf sink), in this cell (the caller's context)
+            display(preview_bundle(result, self.preview_rows, self.var), raw=True)
+
+
+def _unquoted(name: str | None) -> str | None:
+    """``"word count"`` (IPython's argument split keeps the quotes) as ``word count``."""
+    if name and len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"":
+        return name[1:-1]
+    return name
 
 
 def _first_line(exc: BaseException) -> str:
