@@ -136,8 +136,7 @@ def _shot(page: Any, element: Any, name: str) -> None:
     folder = os.environ.get("GLEAMNB_SCREENSHOTS")
     if folder:
         page.evaluate(
-            "() => document.querySelectorAll('.Toastify__toast-container')"
-            ".forEach(t => t.remove())"
+            "() => document.querySelectorAll('.Toastify__toast-container').forEach(t => t.remove())"
         )
         Path(folder).mkdir(parents=True, exist_ok=True)
         element.screenshot(path=str(Path(folder) / name))
