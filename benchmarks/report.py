@@ -187,6 +187,29 @@ def _cluster_costs(costs: dict[str, Any] | None) -> list[str]:
     return out
 
 
+def _notebook_costs(view: dict[str, Any] | None) -> list[str]:
+    """The "What the notebook view costs" section (:mod:`benchmarks.notebook_costs`)."""
+    if not view:
+        return []
+    out = ["## What the notebook view costs", ""]
+    if "error" in view:
+        return [*out, f"Not measured: {_cell(view['error'])}", ""]
+    return [
+        *out,
+        "Measured by `python -m benchmarks.notebook_costs` in a real Jupyter kernel (method "
+        "in its docstring), local runner with 2 executors.",
+        "",
+        "| cost | figure |",
+        "|---|---|",
+        f"| a `%%gleam` cell's DAG on screen (from sending the cell) | {view['dag_s']:.3f} s |",
+        f"| its first task finished | {view['first_task_s']:.3f} s |",
+        f"| {view['tasks']:,} tasks with the live view | {view['view_s']:.2f} s |",
+        f"| the same without any view | {view['none_s']:.2f} s |",
+        f"| the view's overhead | {100 * view['overhead']:.1f}% |",
+        "",
+    ]
+
+
 def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
     """Write the report.
 
@@ -311,6 +334,7 @@ def write_markdown(doc: dict[str, Any], path: Path, chart: Path) -> None:
             out += ["", "gleamnb stages (last run):", "", "```", stages, "```"]
         out.append("")
     out += _cluster_costs(doc.get("cluster_costs"))
+    out += _notebook_costs(doc.get("notebook_costs"))
     out += [
         "## Targets",
         "",

@@ -271,14 +271,15 @@ def _summarise(label: str, runs: list[dict[str, Any]], is_gleamnb: bool) -> dict
     return entry
 
 
-def _cluster_costs(log_dir: Path) -> dict[str, Any]:
-    """The cluster's fixed costs (:mod:`benchmarks.cluster_costs`), in their own process."""
-    out = log_dir / "cluster_costs.json"
-    log_file = log_dir / "cluster_costs.log"
+def _costs(module: str, log_dir: Path) -> dict[str, Any]:
+    """Fixed costs measured by ``benchmarks.<module>`` (cluster_costs, notebook_costs), in
+    their own process: its JSON, or the error it ended with."""
+    out = log_dir / f"{module}.json"
+    log_file = log_dir / f"{module}.log"
     out.unlink(missing_ok=True)
     with log_file.open("w") as log:
         proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks.cluster_costs", "--json", str(out)],
+            [sys.executable, "-m", f"benchmarks.{module}", "--json", str(out)],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO_ROOT,
@@ -311,10 +312,14 @@ def _merge(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
         old["results"].setdefault(workload, {}).update(entries)
     for name, info in doc["engines"].items():
         old["engines"][name] = info
-    if "cluster_costs" in doc:
-        old["cluster_costs"] = doc["cluster_costs"]
+    for key in ("cluster_costs", "notebook_costs"):
+        if key in doc:
+            old[key] = doc[key]
     old.update(runs=[*runs, this], machine=doc["machine"], versions=doc["versions"])
-    old["targets"] = [t.__dict__ for t in evaluate(old["results"], old.get("cluster_costs"))]
+    old["targets"] = [
+        t.__dict__
+        for t in evaluate(old["results"], old.get("cluster_costs"), old.get("notebook_costs"))
+    ]
     return old
 
 
@@ -442,12 +447,16 @@ def main(argv: list[str] | None = None) -> int:
                     spec.label(workload), runs[engine], spec.is_gleamnb
                 )
 
-    costs = None
+    costs = view = None
     if "gleamnb-cluster" in engines and not reasons.get("gleamnb-cluster"):
         _log("measuring what a cluster costs (benchmarks.cluster_costs)")
-        costs = _cluster_costs(log_dir)
+        costs = _costs("cluster_costs", log_dir)
         _log(f"cluster costs: {costs}")
-    targets = evaluate(results, costs)
+    if "gleamnb" in engines and not reasons.get("gleamnb"):
+        _log("measuring what the notebook view costs (benchmarks.notebook_costs)")
+        view = _costs("notebook_costs", log_dir)
+        _log(f"notebook view costs: {view}")
+    targets = evaluate(results, costs, view)
     data = {
         part: {k: v for k, v in info.items() if k != "files"}
         | {"bytes": sum(f["bytes"] for f in info["files"])}
@@ -471,6 +480,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if costs is not None:
         doc["cluster_costs"] = costs
+    if view is not None:
+        doc["notebook_costs"] = view
     if args.update:
         doc = _merge(json_path, doc)
         targets = [TargetResult(**t) for t in doc["targets"]]

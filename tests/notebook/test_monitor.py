@@ -113,3 +113,20 @@ def test_drawings_are_throttled_to_ten_a_second(inline) -> None:
     assert d.to_arrow(inline, progress=m).num_rows == 2000
     took = time.monotonic() - started
     assert m.drawings <= 10 * took + 5  # a drawing per 0.1 s at most, plus the forced ones
+
+
+def test_without_dot_the_view_shows_the_text_plan_and_how_to_install_graphviz(
+    inline, tmp_path, monkeypatch
+) -> None:
+    from gleamnb.notebook.layout import DotMissing
+
+    f, words = word_count(["a b a"])
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no `dot` on it
+    with pytest.raises(DotMissing):
+        Layout.from_dot(f.to_dot(stages=True, datasets=[words]))
+    stages = f.stage_infos([words])
+    m = RunMonitor(f.name, None, stages, owner=stage_of(stages), text_plan=f.explain())
+    assert sorted(words.collect(inline, progress=m)) == [("a", 2), ("b", 1)]
+    view = m.dag_html()
+    assert "Stages:" in view and "apt-get install graphviz" in view
+    assert "image/svg+xml" not in m.snapshot()

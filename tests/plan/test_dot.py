@@ -24,7 +24,7 @@ def test_dot_has_one_node_per_dataset_and_the_steps_between() -> None:
     for i, label in enumerate(["strings", "flat_map tokenize", "map append_one", "reduce_by_key"]):
         assert f'd{i} [id="d{i}"' in dot and label in dot
     for a, b in [("d0", "d1"), ("d1", "d2"), ("d2", "d3"), ("d3", "sink0")]:
-        assert f"{a} -> {b};" in dot
+        assert f'{a} -> {b} [id="{a}->{b}"];' in dot
     assert "printlnf &#x27;%s\\\\t%d&#x27;" in dot  # quotes escaped, the backslash doubled
     assert dot.startswith("digraph flow {") and dot.rstrip().endswith("}")
 
