@@ -9,7 +9,8 @@ local runner of 2 executors:
 - **view overhead**: a flow of 2,000 tasks (``range(0, 2000, shards=2000).map(...)``) run as a
   ``%%gleam`` cell (the live DAG and progress view, its updates sent to the frontend) against
   the same flow collected with no view at all (``progress=False``), timed inside the kernel,
-  medians of 5, alternating; the overhead is ``(view - none) / none`` (target: under 5%).
+  medians of 15, alternating (and the best of each); the overhead is
+  ``(view - none) / none`` (target: under 5%).
 
 Every run's row count is checked before its time is kept.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import queue
+import re
 import statistics
 import sys
 import tempfile
@@ -98,7 +100,7 @@ class _Kernel:
         self.km.shutdown_kernel(now=True)
 
 
-def measure(repeat: int = 5) -> dict[str, Any]:
+def measure(repeat: int = 15) -> dict[str, Any]:
     """The notebook view's latency and overhead (see the module docstring)."""
     with tempfile.TemporaryDirectory() as cwd:
         kernel = _Kernel(cwd)
@@ -111,7 +113,7 @@ def measure(repeat: int = 5) -> dict[str, Any]:
                 t
                 for t, m in msgs
                 if m["msg_type"] == "comm_msg"
-                and "1/2 tasks" in json.dumps(m["content"]["data"].get("state", {}))
+                and re.search(r"[1-9]\d*/\d+ tasks", str(m["content"]["data"].get("state", {})))
             )
             kernel.value("timed_view()")  # warm: the first 2,000-task run of each
             kernel.value("timed_none()")
@@ -123,6 +125,9 @@ def measure(repeat: int = 5) -> dict[str, Any]:
             kernel.close()
     v, n = statistics.median(view), statistics.median(none)
     return {
+        "view_min_s": min(view),
+        "none_min_s": min(none),
+        "overhead_min": (min(view) - min(none)) / min(none),
         "dag_s": first,
         "first_task_s": done,
         "tasks": TASKS,
@@ -136,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     """Measure; print (and write) the figures as JSON."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.notebook_costs")
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args(argv)
     text = json.dumps(measure(args.repeat), indent=1)
     if args.json is not None:

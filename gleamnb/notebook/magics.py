@@ -93,25 +93,29 @@ class GleamMagics(Magics, Configurable):
         datasets = [target] if isinstance(target, gl.Dataset) else None
         flow = target.flow if isinstance(target, gl.Dataset) else target
         stages = flow.stage_infos(datasets)
-        try:
-            layout = Layout.from_dot(flow.to_dot(stages=True, datasets=datasets))
-        except DotMissing:
-            layout = None
+        # graphviz lays the DAG out (a `dot` process) while the run starts beside it
+        layout = _Laying(flow.to_dot(stages=True, datasets=datasets))
         monitor = RunMonitor(
             flow.name,
-            layout,
+            None,
             stages,
             owner=stage_of(stages),
             text_plan=flow.explain(),
             show=[p for p in show if p != "preview"],
             widgets=not args.dry_run,
+            layout_pending=True,
         )
         if args.dry_run:
-            monitor.status = "pending"
+            monitor.set_layout(layout.result())
             bundle = monitor.snapshot()
             bundle["text/plain"] = flow.explain()
             display(bundle, raw=True)
             return None
+        if isinstance(target, gl.Dataset):
+            handle = target.to_arrow(runner, progress=monitor, wait=False)
+        else:
+            handle = flow.run(runner, progress=monitor, cache=not args.no_cache, wait=False)
+        monitor.set_layout(layout.result())
         hear_while_busy(monitor.cancel_button)
         view = display(monitor.widget, display_id=True)
         if datasets and flow.sinks:
@@ -121,10 +125,6 @@ class GleamMagics(Magics, Configurable):
                 f"sink{'s' if n != 1 else ''} (printlnf, save, ...) run when the cell ends "
                 "with `flow`"
             )
-        if isinstance(target, gl.Dataset):
-            handle = target.to_arrow(runner, progress=monitor, wait=False)
-        else:
-            handle = flow.run(runner, progress=monitor, cache=not args.no_cache, wait=False)
         monitor.on_cancel = lambda: handle.cancel(wait=False)
         monitor.request_draw(force=True)
         run = _CellRun(self.shell, handle, monitor, view, args.var, show, self.preview_rows)
@@ -290,6 +290,25 @@ class _CellRun:
         if "preview" in self.show:
             # after what the run printed (a printlnf sink), in this cell (the caller's context)
             display(preview_bundle(result, self.preview_rows, self.var), raw=True)
+
+
+class _Laying:
+    """A graphviz layout made in a thread of its own (None without ``dot``)."""
+
+    def __init__(self, dot: str) -> None:
+        self._layout: Layout | None = None
+        self._thread = threading.Thread(target=self._lay, args=(dot,), daemon=True)
+        self._thread.start()
+
+    def _lay(self, dot: str) -> None:
+        try:
+            self._layout = Layout.from_dot(dot)
+        except DotMissing:
+            self._layout = None
+
+    def result(self) -> Layout | None:
+        self._thread.join()
+        return self._layout
 
 
 def _unquoted(name: str | None) -> str | None:

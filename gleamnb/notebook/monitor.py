@@ -2,7 +2,7 @@
 
 :class:`RunMonitor` is a listener of the typed run events (:mod:`gleamnb.events`), so it shows
 a local run and a cluster run alike. Events may come from any thread; the monitor keeps the
-run's state under a lock and redraws at most ten times a second (a timer draws the last
+run's state under a lock and redraws at most five times a second (a timer draws the last
 state of a burst), and at once when the run ends. The DAG is laid out once, before the run
 starts (:class:`~gleamnb.notebook.layout.Layout`); each drawing only changes the state
 classes of its boxes and the figures line of each stage. When the run ends,
@@ -51,8 +51,10 @@ from gleamnb.runners.terminal import human_bytes, human_count
 
 __all__ = ["RunMonitor", "StageView"]
 
-#: Seconds between two drawings: at most ten a second.
-DRAW_INTERVAL = 0.1
+#: Seconds between two drawings: at most five a second (as the terminal display; ten cost
+#: 3-4% of a 2,000-task run, benchmarks/notebook_costs.py), and at once when the run
+#: starts, a stage fails or the run ends.
+DRAW_INTERVAL = 0.2
 
 
 @dataclass
@@ -111,6 +113,8 @@ class RunMonitor:
         Parts to show: ``dag`` and ``progress``.
     widgets
         Build the ipywidgets view (False: state and snapshots only, e.g. outside a kernel).
+    layout_pending
+        The layout comes later (:meth:`set_layout`): no DAG is drawn until then.
     """
 
     def __init__(
@@ -124,6 +128,7 @@ class RunMonitor:
         on_cancel: Callable[[], Any] | None = None,
         show: Sequence[str] = ("dag", "progress"),
         widgets: bool = False,
+        layout_pending: bool = False,
     ) -> None:
         self.flow = flow
         self.layout = layout
@@ -142,6 +147,7 @@ class RunMonitor:
         self._lock = threading.RLock()
         self._last_draw = 0.0
         self._timer: threading.Timer | None = None
+        self._pending = layout_pending
         self._figures_at = self._find_figures()
         self.widget: Any = None
         if widgets:
@@ -231,6 +237,13 @@ class RunMonitor:
             self._cancel.disabled = not running or self.on_cancel is None
             self._cancel.layout.display = "" if running else "none"
 
+    def set_layout(self, layout: Layout | None) -> None:
+        """The DAG's layout, once graphviz has made it (None: ``dot`` is missing)."""
+        with self._lock:
+            self.layout, self._pending = layout, False
+            self._figures_at = self._find_figures()
+        self.request_draw(force=True)
+
     def _find_figures(self) -> dict[str, int]:
         """For each stage box, the index of its figures line among the box's texts."""
         if self.layout is None:
@@ -302,6 +315,8 @@ class RunMonitor:
         return self.seconds
 
     def dag_html(self) -> str:
+        if self._pending:
+            return ""
         if self.layout is not None:
             return f'<div class="gl-dag-box">{self.svg()}</div>'
         return (
