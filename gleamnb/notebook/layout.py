@@ -12,9 +12,12 @@ frontend fits the text into the width graphviz reserved for it, whatever font it
 
 Examples
 --------
->>> lay = Layout.from_dot('digraph { a [id="a", label="hello"]; a -> b; }')  # doctest: +SKIP
->>> "textLength" in lay.svg()  # doctest: +SKIP
-True
+>>> lay = Layout.from_dot('digraph { a [id="a", label="hello"]; a -> b; }')
+>>> [(s.kind, s.id) for s in lay.shapes][1:]
+[('node', 'a'), ('node', 'b'), ('edge', 'a->b')]
+>>> svg = lay.svg({"a": "gl-state-done"}, {"a": {0: "bye"}})
+>>> 'class="gl-node gl-state-done"' in svg, ">bye</text>" in svg, "textLength" in svg
+(True, True, True)
 """
 
 from __future__ import annotations
