@@ -426,5 +426,5 @@ _RUN_STATES = {
 }
 
 
-def _short(name: str, limit: int = 40) -> str:
+def _short(name: str, limit: int = 32) -> str:
     return name if len(name) <= limit else name[: limit - 3] + "..."

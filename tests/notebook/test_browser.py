@@ -153,7 +153,10 @@ def test_a_gleam_cell_renders_its_dag_and_progress_in_the_browser(
     try:
         _run_all(page)
         # the live view, then the final picture of the finished run
-        done = page.wait_for_selector(".gl-header.gl-status-finished", timeout=90_000)
+        # (the snapshot, rendered HTML: the live widget's view is replaced by it at the end)
+        done = page.wait_for_selector(
+            ".jp-RenderedHTMLCommon .gl-header.gl-status-finished", timeout=90_000
+        )
         out = done.evaluate_handle("e => e.closest('.jp-OutputArea')").as_element()
         assert out is not None
         assert out.query_selector("svg.gl-dag .gl-cluster.gl-state-done") is not None
@@ -166,7 +169,9 @@ def test_a_gleam_cell_renders_its_dag_and_progress_in_the_browser(
         cell = out.evaluate_handle("e => e.closest('.jp-Cell')").as_element()
         _shot(page, cell, f"notebook-finished-{frontend}.png")
 
-        failed = page.wait_for_selector(".gl-header.gl-status-failed", timeout=60_000)
+        failed = page.wait_for_selector(
+            ".jp-RenderedHTMLCommon .gl-header.gl-status-failed", timeout=60_000
+        )
         fcell = failed.evaluate_handle("e => e.closest('.jp-Cell')").as_element()
         text = fcell.evaluate("e => e.innerText")
         assert "the function of step 'divide' raised ZeroDivisionError" in text
