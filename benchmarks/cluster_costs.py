@@ -22,13 +22,14 @@ the workloads when the ``gleamnb-cluster`` engine takes part; its figures go to 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from benchmarks.measure import print_figures
 
 __all__ = ["measure", "main"]
 
@@ -121,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             results[variant] = measure(ctx.handle, args.repeat)
         finally:
             engine.teardown(ctx)
-    text = json.dumps(results, indent=1)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
-    print(text)
+    print_figures(results, args.json)
     return 0
 
 

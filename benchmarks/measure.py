@@ -29,7 +29,7 @@ from typing import Any
 
 import psutil
 
-__all__ = ["ProcessRun", "run_measured"]
+__all__ = ["ProcessRun", "run_measured", "print_figures"]
 
 POLL_S = 0.02
 
@@ -246,3 +246,13 @@ def _busy_cpu_s() -> float:
     """CPU seconds the whole machine has spent busy (not idle, not waiting on I/O)."""
     t = psutil.cpu_times()
     return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
+def print_figures(figures: Any, path: Path | None) -> None:
+    """Print ``figures`` as JSON (what a ``benchmarks.*_costs`` module measured), and write
+    them to ``path`` when given (the harness reads them there)."""
+    text = json.dumps(figures, indent=1)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    print(text)

@@ -18,7 +18,6 @@ Every run's row count is checked before its time is kept.
 from __future__ import annotations
 
 import argparse
-import json
 import queue
 import re
 import statistics
@@ -27,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.measure import print_figures
 
 __all__ = ["measure", "main"]
 
@@ -143,11 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args(argv)
-    text = json.dumps(measure(args.repeat), indent=1)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
-    print(text)
+    print_figures(measure(args.repeat), args.json)
     return 0
 
 

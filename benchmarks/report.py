@@ -152,13 +152,22 @@ def _workload_table(doc: dict[str, Any], workload: str) -> list[str]:
 PROFILE_NOTES = Path(__file__).with_name("profile_notes.md")
 
 
+def _heading(title: str, costs: dict[str, Any]) -> tuple[list[str], bool]:
+    """A fixed-costs section's heading, and whether its figures are there (else the error
+    they ended with is said under it)."""
+    out = [f"## {title}", ""]
+    if "error" in costs:
+        return [*out, f"Not measured: {_cell(costs['error'])}", ""], False
+    return out, True
+
+
 def _cluster_costs(costs: dict[str, Any] | None) -> list[str]:
     """The "What a cluster costs" section (:mod:`benchmarks.cluster_costs`)."""
     if not costs:
         return []
-    out = ["## What a cluster costs", ""]
-    if "error" in costs:
-        return [*out, f"Not measured: {_cell(costs['error'])}", ""]
+    out, measured = _heading("What a cluster costs", costs)
+    if not measured:
+        return out
     out += [
         "The fixed costs that bound a `gleamnb-cluster` run (a 2-agent local cluster started "
         "with `gleamnb cluster start --agents 2`, one executor per agent), beside the local "
@@ -191,9 +200,9 @@ def _notebook_costs(view: dict[str, Any] | None) -> list[str]:
     """The "What the notebook view costs" section (:mod:`benchmarks.notebook_costs`)."""
     if not view:
         return []
-    out = ["## What the notebook view costs", ""]
-    if "error" in view:
-        return [*out, f"Not measured: {_cell(view['error'])}", ""]
+    out, measured = _heading("What the notebook view costs", view)
+    if not measured:
+        return out
     return [
         *out,
         "Measured by `python -m benchmarks.notebook_costs` in a real Jupyter kernel (method "

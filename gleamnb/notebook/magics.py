@@ -63,7 +63,6 @@ class GleamMagics(Magics, Configurable):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         Configurable.__init__(self, config=shell.config if shell is not None else None)
         Magics.__init__(self, shell=shell, **kwargs)
-        self.runs: list[Any] = []  # the background runs of this session
 
     # -- %%gleam ---------------------------------------------------------------------------------
 
@@ -129,7 +128,6 @@ class GleamMagics(Magics, Configurable):
         monitor.request_draw(force=True)
         run = _CellRun(self.shell, handle, monitor, view, args.var, show, self.preview_rows)
         if args.bg:
-            self.runs.append(run)
             context = contextvars.copy_context()  # its output goes to this cell
             threading.Thread(
                 target=context.run, args=(run.finish,), name=f"gleamnb {flow.name}", daemon=True

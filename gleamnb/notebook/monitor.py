@@ -406,10 +406,7 @@ class RunMonitor:
     def cancel(self) -> None:
         """What the Cancel button does: ask the run to stop (it ends as ``cancelled``)."""
         if self.on_cancel is not None and self.status in ("pending", "running"):
-            self.cancel_requested = True
             self.on_cancel()
-
-    cancel_requested = False
 
     @property
     def cancel_button(self) -> Any:
